@@ -1,0 +1,116 @@
+"""Plotly figures shared by the HTML report and the dashboard, and the local time zone they display in.
+
+Inputs are the plan's frames (ts tz-aware UTC); figures show local time. Churn KB are 1024-based,
+bandwidth Mbps are 10^6 bit/s.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import pandas as pd
+import plotly.graph_objects as go
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+KBPS_TO_MBPS = 1024 * 8 / 1e6   # KB/s (1024-based) -> Mbps (10^6 bit/s)
+_LAYOUT = dict(margin=dict(l=50, r=20, t=50, b=40), template="plotly_white", height=360)
+
+
+def local_zone() -> str:
+    """The machine's IANA time zone name ($TZ, else /etc/localtime's target), or UTC when unknown."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    for name in candidates:
+        if name and name in available_timezones():
+            return name
+    return "UTC"
+
+
+def check_zone(name: str) -> str:
+    """`name` if it is a known IANA zone; else a ValueError saying so."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Amsterdam") from exc
+    return name
+
+
+def to_local(ts: pd.Series, tz: str) -> pd.Series:
+    """UTC (tz-aware or naive-UTC) timestamps as wall-clock times in `tz`, without the zone attached."""
+    ts = pd.to_datetime(ts, utc=True)
+    return ts.dt.tz_convert(tz).dt.tz_localize(None)
+
+
+def churn_heatmap_frame(series: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Mean write MB/s by weekday (rows Mon..Sun) and local hour (columns 0..23) from ts/write_kbps."""
+    local = pd.to_datetime(series["ts"], utc=True).dt.tz_convert(tz)
+    grid = (series.assign(weekday=local.dt.weekday.to_numpy(), hour=local.dt.hour.to_numpy(),
+                          mbs=series["write_kbps"].to_numpy() / 1024)
+            .pivot_table(index="weekday", columns="hour", values="mbs", aggfunc="mean"))
+    return grid.reindex(index=range(7), columns=range(24))
+
+
+def churn_heatmap(series: pd.DataFrame, tz: str, title: str = "Estate churn by hour and weekday") -> go.Figure:
+    grid = churn_heatmap_frame(series, tz)
+    fig = go.Figure(go.Heatmap(z=grid.to_numpy(), x=list(range(24)), y=list(WEEKDAYS),
+                               colorscale="YlOrRd", colorbar=dict(title="MB/s"),
+                               hovertemplate="%{y} %{x}:00<br>%{z:.1f} MB/s<extra></extra>"))
+    fig.update_layout(title=f"{title} ({tz})", xaxis_title="hour of day", **_LAYOUT)
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def churn_over_time(series: pd.DataFrame, tz: str, title: str = "Estate write churn") -> go.Figure:
+    fig = go.Figure(go.Scattergl(x=to_local(series["ts"], tz), y=series["write_kbps"] / 1024,
+                                 mode="lines", name="write MB/s", line=dict(width=1)))
+    fig.update_layout(title=title, xaxis_title=f"local time ({tz})", yaxis_title="MB/s", **_LAYOUT)
+    return fig
+
+
+def lag_over_time(lag: pd.DataFrame, tz: str, rpo_min: float, title: str = "Replication lag") -> go.Figure:
+    """Lag (and backlog on a second axis) from a ts/lag_min[/backlog_mb] frame, with the RPO target line."""
+    x = to_local(lag["ts"], tz)
+    fig = go.Figure(go.Scattergl(x=x, y=lag["lag_min"], mode="lines", name="lag (min)", line=dict(width=1)))
+    if "backlog_mb" in lag:
+        fig.add_trace(go.Scattergl(x=x, y=lag["backlog_mb"] / 1024, mode="lines", name="backlog (GB)",
+                                   yaxis="y2", line=dict(width=1, dash="dot")))
+        fig.update_layout(yaxis2=dict(title="backlog GB", overlaying="y", side="right", showgrid=False))
+    fig.add_hline(y=rpo_min, line_dash="dash", line_color="red", annotation_text=f"RPO {rpo_min:g} min")
+    fig.update_layout(title=title, xaxis_title=f"local time ({tz})", yaxis_title="lag (min)",
+                      legend=dict(orientation="h", y=-0.2), **_LAYOUT)
+    return fig
+
+
+def compliance_curve(curve: pd.DataFrame, chosen_mbps: float | None = None,
+                     title: str = "RPO compliance by bandwidth") -> go.Figure:
+    """Compliance % against bandwidth from bandwidth_mbps/compliance_pct (one line per scope if present)."""
+    fig = go.Figure()
+    groups = curve.groupby("scope", sort=False) if "scope" in curve else [("estate", curve)]
+    for scope, part in groups:
+        part = part.sort_values("bandwidth_mbps")
+        fig.add_trace(go.Scatter(x=part["bandwidth_mbps"], y=part["compliance_pct"], mode="lines+markers",
+                                 name=str(scope)))
+    if chosen_mbps:
+        fig.add_vline(x=chosen_mbps, line_dash="dash", line_color="gray",
+                      annotation_text=f"{chosen_mbps:g} Mbps")
+    fig.update_layout(title=title, xaxis_title="bandwidth (Mbps)", yaxis_title="time within RPO (%)",
+                      yaxis_range=[0, 101], **_LAYOUT)
+    return fig
+
+
+def daily_peaks(daily: pd.DataFrame, rpo_min: float, title: str = "Peak lag and RPO violations per day") -> go.Figure:
+    """Bars of violation minutes and a line of peak lag per day from date/peak_lag_min/violation minutes."""
+    violations = "violation_minutes" if "violation_minutes" in daily else "violations_min"
+    fig = go.Figure(go.Bar(x=daily["date"], y=daily[violations], name="violation minutes"))
+    fig.add_trace(go.Scatter(x=daily["date"], y=daily["peak_lag_min"], name="peak lag (min)", yaxis="y2",
+                             mode="lines+markers"))
+    fig.update_layout(title=title, yaxis_title="minutes over RPO",
+                      yaxis2=dict(title="peak lag (min)", overlaying="y", side="right", showgrid=False),
+                      legend=dict(orientation="h", y=-0.2), **_LAYOUT)
+    return fig

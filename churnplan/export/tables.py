@@ -1,0 +1,150 @@
+"""The plan's frames shaped for people: the workbook's sheets and the HTML report's tables share these.
+
+Pure reshaping of what the planning engine produced (no planning here): picks, orders and labels
+columns, pivots the bandwidth table the way the ASR Deployment Planner shows it, moves times to a local zone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from analytics.model import Plan
+
+_UNITS = {
+    "mbps": "Mbps", "gb": "GB", "tb": "TB", "mb": "MB", "min": "min", "pct": "%", "mbs": "MB/s",
+    "kbps": "KB/s", "iops": "IOPS", "hours": "h", "h": "h", "s": "s", "usd": "USD",
+}
+_WORDS = {"vm": "VM", "vms": "VMs", "id": "ID", "os": "OS", "rpo": "RPO", "ir": "IR", "cpu": "CPU",
+          "ram": "RAM", "ps": "PS", "asr": "ASR", "uuid": "UUID", "nics": "NICs", "p95": "P95"}
+
+
+def label(column: Any) -> str:
+    """A readable header for a snake_case column: 'required_mbps' -> 'Required (Mbps)'."""
+    text = str(column)
+    if not text or text != text.lower():
+        return text  # already written for people
+    parts = text.split("_")
+    unit = None
+    if len(parts) > 3 and parts[-2] == "per" and parts[-3] in _UNITS:  # churn_gb_per_day
+        unit, parts = f"{_UNITS[parts[-3]]}/{parts[-1]}", parts[:-3]
+    elif len(parts) > 1 and parts[-1] in _UNITS:
+        unit, parts = _UNITS[parts[-1]], parts[:-1]
+    head = " ".join(_WORDS.get(p, p) for p in parts)
+    head = head[:1].upper() + head[1:]
+    return f"{head} ({unit})" if unit else head
+
+
+def localise(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """tz-aware datetime columns as naive wall-clock times in `tz` (Excel and HTML cannot hold zones)."""
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].dt.tz_convert(tz).dt.tz_localize(None)
+    return out
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells holding lists or dicts (e.g. several reasons) as readable text."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(_cell)
+    return out
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    return value
+
+
+@dataclass
+class SheetTable:
+    """One sheet: a title and notes above a main table, optional extra tables below, optional chart."""
+
+    frame: pd.DataFrame
+    title: str = ""
+    notes: tuple[str, ...] = ()
+    extra: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    freeze_cols: int = 0
+    chart: tuple[str, tuple[str, ...]] | None = None
+    chart_title: str = ""
+
+
+def summary_table(plan: Plan) -> pd.DataFrame:
+    """The plan's headline figures and settings as item/value rows."""
+    rows = [(label(k), _summary_value(v)) for k, v in plan.summary.items()]
+    cfg = plan.config
+    rows += [("Desired RPO (min)", cfg.rpo_min), ("Churn percentile", cfg.percentile),
+             ("Growth factor (%)", cfg.growth_pct),
+             ("Available bandwidth (Mbps)", cfg.bandwidth_mbps if cfg.bandwidth_mbps is not None else "not given"),
+             ("Compression (bytes sent per byte written)", cfg.compression),
+             ("Excluded disks (globs)", ", ".join(cfg.exclude_disks) or "none"),
+             ("Architecture", cfg.architecture), ("Initial replication goal (h)", cfg.ir_goal_hours)]
+    return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": object})
+
+
+def _summary_value(value: Any) -> Any:
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, default=str)
+    return value
+
+
+def recommendations(plan: Plan) -> pd.DataFrame:
+    """Required bandwidth per scope and RPO target (rows) for each compliance goal (columns)."""
+    bw = plan.bandwidth
+    if bw.empty:
+        return pd.DataFrame(columns=["scope", "rpo_min"])
+    wide = bw.pivot_table(index=["scope", "rpo_min"], columns="compliance_goal_pct", values="required_mbps",
+                          aggfunc="first", sort=False)
+    wide = wide[sorted(wide.columns, reverse=True)]
+    wide.columns = [f"Mbps for RPO met {g:g} % of the time" for g in wide.columns]
+    return wide.reset_index()
+
+
+def is_compatible(vms: pd.DataFrame) -> pd.Series:
+    """True for VMs ASR can protect (Yes and Yes*)."""
+    return vms["compatibility"].astype(str).str.startswith("Yes")
+
+
+def workbook_tables(plan: Plan, tz: str) -> dict[str, SheetTable]:
+    vms = plain(localise(plan.vms, tz))
+    disks = plain(localise(plan.disks, tz))
+    ok = is_compatible(plan.vms).to_numpy()
+    daily = localise(plan.daily_lag, tz)
+    cfg = plan.config
+    what_if_note = (f"Replay of the measured churn through {cfg.bandwidth_mbps:g} Mbps at RPO {cfg.rpo_min:g} min."
+                    if cfg.bandwidth_mbps else "No bandwidth given (--bandwidth): no what-if was run.")
+    rpo_table = localise(plan.rpo, tz)
+    return {
+        "On-premises summary": SheetTable(summary_table(plan), "On-premises summary",
+                                          (f"Times in {tz}. Churn KB/MB/GB are 1024-based; Mbps are 10^6 bit/s.",)),
+        "Recommendations": SheetTable(
+            recommendations(plan), "Required bandwidth",
+            (f"Churn at the {cfg.percentile:g}th percentile with {cfg.growth_pct:g} % growth.",),
+            extra=[("Achieved RPO at the available bandwidth", rpo_table)] if not rpo_table.empty else []),
+        "What-if": SheetTable(daily, "RPO what-if: peak lag and violations per day", (what_if_note,),
+                              chart=_daily_chart(daily), chart_title="RPO violation minutes per day"),
+        "VM-disk placement": SheetTable(disks, "Target disk per source disk", freeze_cols=2),
+        "Compatible VMs": SheetTable(vms[ok].reset_index(drop=True), "Compatible VMs",
+                                     ("Yes* = the disk's workload needs a larger premium tier than its size gives.",),
+                                     freeze_cols=2),
+        "Incompatible VMs": SheetTable(vms[~ok].reset_index(drop=True), "Incompatible VMs", freeze_cols=2),
+        "Process servers": SheetTable(plain(plan.process_servers), "Process servers"),
+        "Initial replication": SheetTable(plain(plan.initial_replication), "Initial replication batches",
+                                          (f"Goal: finish within {cfg.ir_goal_hours:g} h.",)),
+        "Cost": SheetTable(plain(plan.cost), "Estimated monthly cost"),
+    }
+
+
+def _daily_chart(daily: pd.DataFrame) -> tuple[str, tuple[str, ...]] | None:
+    if daily.empty or "date" not in daily:
+        return None
+    measure = [c for c in daily.columns if c.startswith("violation")]
+    return ("date", tuple(measure[:1])) if measure else None

@@ -1,0 +1,65 @@
+"""What every page shares: the store path, the display time zone and the plan settings from the sidebar."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import available_timezones
+
+import streamlit as st
+
+from analytics.model import PlanConfig
+from churnplan import store
+from churnplan.export.charts import local_zone
+from dashboard import data
+
+DB_ENV = "CHURNPLAN_DB"
+
+
+def db_from_args(argv: list[str]) -> str:
+    """--db after `streamlit run app.py --`, else $CHURNPLAN_DB, else the default store name."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--db", default=os.environ.get(DB_ENV, store.DEFAULT_DB))
+    args, _ = parser.parse_known_args(argv)
+    return str(Path(args.db).expanduser().resolve())
+
+
+@dataclass(frozen=True)
+class Context:
+    db: str
+    tz: str
+    config: PlanConfig
+    version: tuple[float, int]
+
+    @property
+    def config_key(self) -> str:
+        return repr(self.config)
+
+    def plan(self):
+        return data.plan(self.db, self.config_key, self.config, self.version)
+
+
+def sidebar(db: str) -> None:
+    """Draw the shared sidebar (time zone, plan settings) and remember the choices in session state."""
+    zones = sorted(available_timezones())
+    if "tz" not in st.session_state:
+        st.session_state["tz"] = local_zone()
+    st.sidebar.selectbox("Display time zone", zones, key="tz",
+                         help="Times are stored in UTC and shown in this zone.")
+    with st.sidebar.expander("Plan settings"):
+        st.number_input("RPO target (min)", 1.0, 1440.0, 15.0, step=5.0, key="plan_rpo")
+        st.number_input("Churn percentile", 50.0, 100.0, 95.0, step=1.0, key="plan_percentile")
+        st.number_input("Growth (%)", 0.0, 500.0, 30.0, step=5.0, key="plan_growth")
+    st.sidebar.caption(f"Store: `{db}`")
+    st.session_state["db"] = db
+
+
+def current() -> Context:
+    """The context the sidebar set for this run."""
+    db = st.session_state["db"]
+    config = PlanConfig(rpo_min=float(st.session_state.get("plan_rpo", 15.0)),
+                        percentile=float(st.session_state.get("plan_percentile", 95.0)),
+                        growth_pct=float(st.session_state.get("plan_growth", 30.0)))
+    return Context(db=db, tz=st.session_state.get("tz", "UTC"), config=config, version=data.stamp(db))

@@ -1,0 +1,142 @@
+"""Data access for the dashboard: short read-only visits to the store, results cached as frames.
+
+A collector may be writing the store, so no connection outlives one read: each loader opens the store
+read-only (with retries), copies what it needs into pandas and closes. Cache keys carry the store
+file's modification stamp so new data shows on the next rerun.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from churnplan import store
+
+OPEN_RETRIES = 4
+OPEN_WAIT_S = 0.25
+
+
+class StoreBusy(RuntimeError):
+    """The store is locked by a writer (a running collection); try again shortly."""
+
+
+def stamp(db: str) -> tuple[float, int]:
+    """Changes whenever the store file does: the cache key for everything read from it."""
+    stat = Path(db).stat()
+    return stat.st_mtime, stat.st_size
+
+
+def read(db: str, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+    """Run `fn` on a fresh read-only connection and close it; StoreBusy while a writer holds the lock."""
+    try:
+        con = store.connect(db, read_only=True, retries=OPEN_RETRIES, retry_wait_s=OPEN_WAIT_S)
+    except store.StoreError as exc:
+        if isinstance(exc.__cause__, duckdb.IOException):
+            raise StoreBusy(str(exc)) from exc
+        raise
+    try:
+        return fn(con)
+    finally:
+        con.close()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def inventory(db: str, version: tuple[float, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """VMs and disks as stored."""
+    return read(db, lambda con: (store.load_vms(con), store.load_disks(con)))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def overview(db: str, version: tuple[float, int] | None = None) -> dict[str, Any]:
+    """Counts, sampling intervals and collection runs."""
+    def _read(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        runs = con.execute(
+            """SELECT source, target, started_at, ended_at, status, vms, disks, samples_added, detail
+               FROM collection_runs ORDER BY started_at DESC LIMIT 20""").df()
+        return {"counts": store.counts(con), "intervals": store.sample_intervals(con),
+                "default_interval": store.default_interval(con), "runs": runs}
+    return read(db, _read)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def estate_series(db: str, interval_s: int, version: tuple[float, int] | None = None) -> pd.DataFrame:
+    """Estate total write and read KB/s and write IOPS per sample time at one interval (ts UTC)."""
+    df = read(db, lambda con: con.execute(
+        """SELECT ts, sum(write_kbps) AS write_kbps, sum(read_kbps) AS read_kbps,
+                  sum(write_iops) AS write_iops
+           FROM samples WHERE interval_s = ? GROUP BY ts ORDER BY ts""", [interval_s]).df())
+    df["ts"] = pd.to_datetime(df["ts"]).dt.tz_localize("UTC")
+    return df
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def top_churners(db: str, interval_s: int, limit: int = 15,
+                 version: tuple[float, int] | None = None) -> pd.DataFrame:
+    """Disks ranked by mean write churn, with peak and GB/day (1024-based)."""
+    return read(db, lambda con: con.execute(
+        """SELECT v.name AS vm, s.vcenter, s.vm_id, s.instance, d.label, d.capacity_gb,
+                  avg(s.write_kbps) / 1024 AS mean_write_mbs,
+                  max(s.write_kbps) / 1024 AS peak_write_mbs,
+                  avg(s.write_kbps) * 86400 / 1024 / 1024 AS churn_gb_per_day,
+                  max(s.write_iops) AS peak_write_iops
+           FROM samples s
+           JOIN vms v USING (vcenter, vm_id)
+           LEFT JOIN disks d USING (vcenter, vm_id, instance)
+           WHERE s.interval_s = ?
+           GROUP BY ALL ORDER BY mean_write_mbs DESC LIMIT ?""", [interval_s, limit]).df())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def disk_series(db: str, vcenter: str, vm_id: str, interval_s: int,
+                version: tuple[float, int] | None = None) -> pd.DataFrame:
+    """Per-disk write/read KB/s and IOPS of one VM at one interval (ts UTC)."""
+    df = read(db, lambda con: con.execute(
+        """SELECT ts, instance, write_kbps, read_kbps, write_iops, read_iops FROM samples
+           WHERE vcenter = ? AND vm_id = ? AND interval_s = ? ORDER BY ts, instance""",
+        [vcenter, vm_id, interval_s]).df())
+    df["ts"] = pd.to_datetime(df["ts"]).dt.tz_localize("UTC")
+    return df
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def samples(db: str, interval_s: int | None, version: tuple[float, int] | None = None) -> pd.DataFrame:
+    """All samples at one interval, for planning."""
+    return read(db, lambda con: store.load_samples(con, interval_s))
+
+
+@st.cache_resource(show_spinner="Building the plan…", max_entries=4)
+def plan(db: str, config_key: str, _config: Any, version: tuple[float, int] | None = None) -> Any:
+    """The plan for the store under `_config` (keyed by its repr), built once per store version."""
+    from analytics.plan import build_plan
+
+    vms, disks = inventory(db, version)
+    return build_plan(vms, disks, samples(db, None, version), _config)
+
+
+@st.cache_resource(show_spinner="Preparing churn for the what-if…", max_entries=4)
+def prepared(db: str, excluded_key: str, _excluded: Any = None, version: tuple[float, int] | None = None) -> Any:
+    """analytics.rpo.prepare over the store's samples, kept for fast what-if reruns."""
+    from analytics import rpo
+
+    return rpo.prepare(samples(db, None, version), excluded=_excluded)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def workbook_bytes(db: str, config_key: str, _plan: Any, tz: str, version: tuple[float, int] | None = None) -> bytes:
+    from churnplan.export import excel
+
+    buffer = io.BytesIO()
+    excel.write_workbook(_plan, buffer, tz=tz)
+    return buffer.getvalue()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def html_report(db: str, config_key: str, _plan: Any, tz: str, version: tuple[float, int] | None = None) -> str:
+    from churnplan.export import html
+
+    return html.render_report(_plan, tz=tz, store_path=db)

@@ -1,0 +1,52 @@
+"""Estate overview: what the store holds, estate churn over time and by hour of the week."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from churnplan.export import charts
+from dashboard import context, data
+
+ctx = context.current()
+st.title("Estate overview")
+info = data.overview(ctx.db, ctx.version)
+counts = info["counts"]
+if counts.samples == 0:
+    st.warning("The store holds no samples yet. Run `churnplan collect` or `churnplan demo`.")
+    st.stop()
+
+vms, disks = data.inventory(ctx.db, ctx.version)
+interval = info["default_interval"]
+series = data.estate_series(ctx.db, interval, ctx.version)
+span_days = (series["ts"].max() - series["ts"].min()).total_seconds() / 86400 if len(series) else 0.0
+churn_gb_day = series["write_kbps"].mean() * 86400 / 1024 ** 2
+
+cols = st.columns(5)
+cols[0].metric("VMs", f"{counts.vms:,}")
+cols[1].metric("Disks", f"{counts.disks:,}")
+cols[2].metric("Provisioned", f"{disks['capacity_gb'].sum() / 1024:,.1f} TB")
+cols[3].metric("Days profiled", f"{span_days:,.1f}")
+cols[4].metric("Mean churn", f"{churn_gb_day:,.0f} GB/day")
+
+st.plotly_chart(charts.churn_over_time(series, ctx.tz, f"Estate write churn ({interval} s samples)"),
+)
+st.plotly_chart(charts.churn_heatmap(series, ctx.tz))
+
+st.subheader("Virtual machines")
+per_vm = disks.groupby(["vcenter", "vm_id"]).agg(disks=("instance", "size"), capacity_gb=("capacity_gb", "sum"))
+table = vms.merge(per_vm, on=["vcenter", "vm_id"], how="left")
+st.dataframe(table[["name", "cluster", "host", "guest_os", "firmware", "num_cpu", "memory_mb", "disks",
+                    "capacity_gb", "power_state"]], hide_index=True)
+
+st.subheader("Sampling")
+intervals = info["intervals"].copy()
+for col in ("first_ts", "last_ts"):
+    intervals[col] = charts.to_local(intervals[col], ctx.tz)
+st.dataframe(intervals, hide_index=True)
+runs = info["runs"].copy()
+if not runs.empty:
+    for col in ("started_at", "ended_at"):
+        runs[col] = charts.to_local(runs[col], ctx.tz)
+    st.caption("Collection and import runs (local time)")
+    st.dataframe(runs, hide_index=True)

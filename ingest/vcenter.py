@@ -1,0 +1,246 @@
+"""Live vCenter collection: discover inventory, then poll per-disk counters from each VM's watermark until done.
+
+Each poll asks from the stored watermark onward and stores its samples in one transaction, so a crash or a lost
+connection neither loses nor duplicates samples. The store is opened only while writing, so other tools can read
+it between polls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from analytics.facts import VCENTER
+from churnplan import store
+from ingest import vcenter_perf as perf
+from ingest.vcenter_inventory import Inventory, discover
+from ingest.vcenter_session import Backoff, CollectorError, Credentials, VCenterSession
+
+INVENTORY_REFRESH_S = 3600
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+
+
+def parse_duration(text: str, option: str) -> float:
+    """'30s', '15m', '2h', '7d', '1w' or plain seconds -> seconds."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{option}: {text!r} is not a duration; use e.g. 30s, 15m, 2h, 7d")
+    return float(match.group(1)) * _UNIT_S[match.group(2).lower()]
+
+
+@dataclass
+class CollectOptions:
+    """What to collect from where, for how long."""
+
+    server: str
+    credentials: Credentials
+    db: Path = Path(store.DEFAULT_DB)
+    port: int = 443
+    vm_names: list[str] | None = None
+    duration_s: float = 0.0
+    poll_s: float = 900.0
+    insecure: bool = False
+    backfill: bool = False
+    backoff: Backoff = field(default_factory=Backoff)
+
+    @property
+    def vcenter(self) -> str:
+        """The key this vCenter's rows carry in the store."""
+        return self.server if self.port == 443 else f"{self.server}:{self.port}"
+
+
+@dataclass
+class Summary:
+    """Totals of one collection run."""
+
+    run_id: str
+    vms: int = 0
+    disks: int = 0
+    polls: int = 0
+    added: int = 0
+    offered: int = 0
+    reconnects: int = 0
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    by_interval: dict[int, int] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _store(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = store.connect(db, retries=120, retry_wait_s=0.5)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _watermarks(db: Path, vcenter: str, interval_s: int) -> dict[str, datetime]:
+    with _store(db) as con:
+        rows = con.execute("SELECT vm_id, last_ts FROM watermarks WHERE vcenter = ? AND interval_s = ?",
+                           [vcenter, interval_s]).fetchall()
+    return {vm_id: ts.replace(tzinfo=timezone.utc) for vm_id, ts in rows}
+
+
+class Collector:
+    """Runs one `churnplan collect`: inventory, optional backfill, then polls until the duration is up."""
+
+    def __init__(self, options: CollectOptions, console: Console | None = None) -> None:
+        self.o = options
+        self.console = console or Console(stderr=True)
+        self.session = VCenterSession(options.server, options.port, options.credentials, options.insecure,
+                                      options.backoff, on_reconnect=self._say_reconnect)
+        self.inventory: Inventory | None = None
+        self.counters: dict[int, str] = {}
+        self.limit = VCENTER.max_query_metrics_default
+        self._discovered_at = 0.0
+
+    def _say_reconnect(self, message: str) -> None:
+        self.console.print(f"[yellow]{message}[/]")
+
+    def run(self) -> Summary:
+        """Collect; the collection_runs record ends 'ok', 'failed' or 'interrupted' whatever happens."""
+        started = datetime.now(timezone.utc)
+        with _store(self.o.db) as con:
+            run_id = store.start_run(con, "vcenter", self.o.vcenter, started,
+                                     started.fromtimestamp(started.timestamp() + self.o.duration_s, timezone.utc))
+        summary = Summary(run_id)
+        status, detail = "failed", None
+        try:
+            self._collect(summary)
+            status = "ok"
+        except KeyboardInterrupt:
+            status, detail = "interrupted", "stopped by the user; run again to resume from the watermarks"
+            raise
+        except Exception as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            summary.reconnects = self.session.reconnects
+            self.session.logout()
+            with _store(self.o.db) as con:
+                store.finish_run(con, run_id, status, vms=summary.vms, disks=summary.disks,
+                                 samples_added=summary.added, samples_skipped=summary.offered - summary.added,
+                                 window_start=summary.window_start, window_end=summary.window_end, detail=detail)
+        return summary
+
+    def _collect(self, summary: Summary) -> None:
+        self.session.call(lambda content: None)
+        self._refresh_inventory(summary)
+        self.counters = self.session.call(lambda c: perf.counter_keys(c.perfManager))
+        self.limit = self.session.call(perf.max_query_metrics)
+        self.console.print(f"{self.o.vcenter}: {summary.vms} VMs, {summary.disks} disks; "
+                           f"up to {self.limit} metrics per query")
+        if self.o.poll_s > VCENTER.realtime_retention_s:
+            self.console.print(f"[yellow]warning:[/] polling every {self.o.poll_s:g} s but vCenter keeps real-time "
+                               f"samples only {VCENTER.realtime_retention_s} s: samples between polls will be lost")
+        if self.o.backfill:
+            self._backfill(summary)
+        begin = time.monotonic()
+        with self._progress() as progress:
+            overall = progress.add_task("collecting", total=max(self.o.duration_s, 1))
+            while True:
+                if time.monotonic() - self._discovered_at > INVENTORY_REFRESH_S:
+                    self._refresh_inventory(summary)
+                added = self._poll(summary, VCENTER.realtime_interval_s, VCENTER.realtime_retention_s,
+                                   progress)
+                summary.polls += 1
+                elapsed = time.monotonic() - begin
+                progress.update(overall, completed=min(elapsed, self.o.duration_s) if self.o.duration_s else 1,
+                                description=f"poll {summary.polls}: +{added:,} samples, {summary.added:,} in all")
+                next_at = summary.polls * self.o.poll_s
+                if self.o.duration_s <= 0 or next_at > self.o.duration_s:
+                    break
+                time.sleep(max(0.0, next_at - (time.monotonic() - begin)))
+
+    def _progress(self) -> Progress:
+        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=self.console, transient=False)
+
+    def _refresh_inventory(self, summary: Summary) -> None:
+        inventory = self.session.call(lambda c: discover(c, self.o.vcenter, self.o.vm_names))
+        if inventory.missing_names:
+            self.console.print(f"[yellow]warning:[/] {len(inventory.missing_names)} VM(s) from the list not found "
+                               f"in {self.o.vcenter}: {', '.join(inventory.missing_names[:10])}"
+                               + (" ..." if len(inventory.missing_names) > 10 else ""))
+        if inventory.skipped:
+            self.console.print(f"{len(inventory.skipped)} template(s) or unreadable VM(s) skipped")
+        if inventory.vms.empty:
+            raise CollectorError(f"{self.o.vcenter}: no VMs to collect"
+                                 + (" (none of the listed names exist)" if self.o.vm_names else ""))
+        about, stats_level = self.session.call(
+            lambda c: (c.about.fullName, min((i.level for i in c.perfManager.historicalInterval or []
+                                               if i.enabled), default=None)))
+        with _store(self.o.db) as con, store.transaction(con):
+            store.upsert_vcenter(con, self.o.vcenter, about, stats_level)
+            store.upsert_vms(con, inventory.vms)
+            store.upsert_disks(con, inventory.disks)
+        self.inventory = inventory
+        self._discovered_at = time.monotonic()
+        summary.vms, summary.disks = len(inventory.vms), len(inventory.disks)
+
+    def _backfill(self, summary: Summary) -> None:
+        intervals = self.session.call(lambda c: list(c.perfManager.historicalInterval or []))
+        usable = [i for i in intervals if i.enabled]
+        if not usable:
+            self.console.print(f"[yellow]warning:[/] {self.o.vcenter} keeps no historical statistics intervals; "
+                               "nothing to backfill")
+            return
+        with self._progress() as progress:
+            for interval in sorted(usable, key=lambda i: i.samplingPeriod):
+                if interval.level < VCENTER.disk_counter_min_level:
+                    self.console.print(
+                        f"[yellow]warning:[/] statistics level for '{interval.name}' ({interval.samplingPeriod} s) "
+                        f"is {interval.level}; vCenter keeps per-disk counters only at level "
+                        f"{VCENTER.disk_counter_min_level} or above, so it holds no disk history to backfill. "
+                        f"Raise the level to {VCENTER.disk_counter_min_level} in vCenter > Configure > "
+                        "Statistics to keep it from now on.")
+                    continue
+                self._poll(summary, interval.samplingPeriod, interval.length, progress)
+
+    def _poll(self, summary: Summary, interval_s: int, retention_s: int, progress: Progress) -> int:
+        """Ask every powered-on VM for its samples since its watermark; store them; return rows added."""
+        end = perf.aligned_end(datetime.now(timezone.utc), interval_s)
+        inventory = self.inventory
+        instances = inventory.disks.groupby("vm_id")["instance"].agg(tuple).to_dict()
+        vm_ids = [v for v in inventory.powered_on_ids() if instances.get(v)]
+        starts, gaps = perf.start_times(vm_ids, _watermarks(self.o.db, self.o.vcenter, interval_s), end,
+                                        retention_s)
+        if gaps:
+            self.console.print(f"[yellow]warning:[/] {len(gaps)} VM(s) were last collected more than {retention_s} s "
+                               f"ago; vCenter no longer holds the {interval_s} s samples in between")
+        requests = [perf.Request(v, starts[v], instances[v]) for v in vm_ids if v in starts]
+        queries = perf.plan_queries(requests, sorted(self.counters), self.limit)
+        task = progress.add_task(f"{interval_s} s samples to {end:%H:%M:%S}Z", total=len(queries))
+        frames, misaligned = [], 0
+        for specs in queries:
+            result = self.session.call(lambda c, s=specs: perf.query(c.perfManager, s, self.counters, interval_s, end))
+            frames.append(result.frame)
+            misaligned += result.misaligned
+            progress.advance(task)
+        progress.remove_task(task)
+        if misaligned:
+            self.console.print(f"[yellow]warning:[/] {misaligned} series came back with fewer values than "
+                               "timestamps and were left out")
+        samples = perf.pivot(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
+                             self.o.vcenter, interval_s)
+        with _store(self.o.db) as con, store.transaction(con):
+            added = store.insert_samples(con, samples)
+        summary.added += added
+        summary.offered += len(samples)
+        summary.by_interval[interval_s] = summary.by_interval.get(interval_s, 0) + added
+        if requests:
+            first = min(r.start for r in requests)
+            summary.window_start = min(summary.window_start or first, first)
+            summary.window_end = max(summary.window_end or end, end)
+        return added

@@ -1,0 +1,134 @@
+"""A vCenter login that survives lost connections: TLS verified unless asked not to, re-login with bounded backoff.
+
+The password lives only in memory, is never put in a message, and is not part of the object's repr.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Callable, TypeVar
+
+from pyVim import connect
+from pyVmomi import vim
+
+T = TypeVar("T")
+
+
+class CollectorError(RuntimeError):
+    """The collection cannot go on; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who logs in; the password is kept out of repr so it cannot leak into logs or tracebacks."""
+
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential re-login delays: first, first*2, ... capped at `max_delay_s`, at most `attempts` tries."""
+
+    first_delay_s: float = 1.0
+    max_delay_s: float = 60.0
+    attempts: int = 12
+
+    def delays(self) -> list[float]:
+        return [min(self.first_delay_s * 2 ** i, self.max_delay_s) for i in range(self.attempts)]
+
+
+def _is_connection_loss(exc: BaseException) -> bool:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return False
+    return isinstance(exc, (OSError, socket.timeout, http.client.HTTPException, vim.fault.NotAuthenticated))
+
+
+class VCenterSession:
+    """One logged-in vCenter; `call` runs an operation and, when the connection drops, logs in again and retries."""
+
+    def __init__(self, server: str, port: int, credentials: Credentials, insecure: bool = False,
+                 backoff: Backoff = Backoff(), timeout_s: float = 120.0,
+                 on_reconnect: Callable[[str], None] | None = None) -> None:
+        self.server = server
+        self.port = port
+        self._credentials = credentials
+        self.insecure = insecure
+        self.backoff = backoff
+        self.timeout_s = timeout_s
+        self.on_reconnect = on_reconnect or (lambda message: None)
+        self.reconnects = 0
+        self._si: vim.ServiceInstance | None = None
+        self.content: vim.ServiceInstanceContent | None = None
+
+    def __repr__(self) -> str:
+        return f"VCenterSession({self.server}:{self.port}, user={self._credentials.user!r})"
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        # pyVmomi silently skips verification for localhost when no context is given, so always pass one.
+        if self.insecure:
+            return ssl._create_unverified_context()  # noqa: S323 - the user asked for --insecure
+        return ssl.create_default_context()
+
+    def login(self) -> None:
+        """Log in once; raise CollectorError for problems that retrying cannot fix."""
+        try:
+            self._si = connect.SmartConnect(
+                host=self.server, port=self.port, user=self._credentials.user, pwd=self._credentials.password,
+                sslContext=self._ssl_context(), httpConnectionTimeout=self.timeout_s)
+        except ssl.SSLCertVerificationError as exc:
+            raise CollectorError(
+                f"{self.server}:{self.port}: TLS certificate not trusted ({exc.verify_message}). Add the vCenter's CA "
+                "to the system trust store (or SSL_CERT_FILE), or pass --insecure to skip verification") from None
+        except vim.fault.InvalidLogin:
+            raise CollectorError(f"{self.server}:{self.port}: login refused for user "
+                                 f"{self._credentials.user!r}; check the user and password") from None
+        self.content = self._si.RetrieveContent()
+
+    def logout(self) -> None:
+        if self._si is not None:
+            try:
+                connect.Disconnect(self._si)
+            except Exception:  # noqa: BLE001 - the server may already be gone; nothing to clean up then
+                pass
+        self._si = None
+        self.content = None
+
+    def _relogin(self, cause: BaseException) -> None:
+        self.logout()
+        waited = 0.0
+        for delay in self.backoff.delays():
+            self.on_reconnect(f"connection to {self.server} lost ({type(cause).__name__}); "
+                              f"logging in again in {delay:g} s")
+            time.sleep(delay)
+            waited += delay
+            try:
+                self.login()
+                self.reconnects += 1
+                self.on_reconnect(f"logged in to {self.server} again")
+                return
+            except CollectorError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - filtered just below
+                if not _is_connection_loss(exc):
+                    raise
+                cause = exc
+        raise CollectorError(f"{self.server}:{self.port}: connection lost and {self.backoff.attempts} attempts to log "
+                             f"in again over {waited:g} s failed ({type(cause).__name__}: {cause}); run the same "
+                             "command again to resume from where it stopped")
+
+    def call(self, operation: Callable[[vim.ServiceInstanceContent], T]) -> T:
+        """Run `operation(content)`, re-logging in and retrying it while the connection is lost."""
+        if self.content is None:
+            self.login()
+        while True:
+            try:
+                return operation(self.content)
+            except Exception as exc:  # noqa: BLE001 - filtered just below
+                if not _is_connection_loss(exc):
+                    raise
+                self._relogin(exc)
