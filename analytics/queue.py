@@ -74,14 +74,14 @@ class Capacity:
         first = pd.Timestamp(t0, unit="s", tz="UTC").tz_convert(th.timezone).date() - timedelta(days=1)
         last = pd.Timestamp(t1, unit="s", tz="UTC").tz_convert(th.timezone).date() + timedelta(days=1)
         days = pd.date_range(first, last, freq="D")
-        days = days[np.isin(days.weekday, th.workdays)]
+        days = days[np.isin(days.day_of_week, th.workdays)]
         if len(days) == 0 or th.work_end <= th.work_start:
             return np.zeros(0), np.zeros(0)
 
         def at(clock) -> np.ndarray:
             local = days + pd.Timedelta(hours=clock.hour, minutes=clock.minute, seconds=clock.second)
-            utc = local.tz_localize(th.timezone, ambiguous="NaT", nonexistent="shift_forward").tz_convert("UTC")
-            return (utc.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64) / 1e9)
+            utc = local.tz_localize(th.timezone, ambiguous="NaT", nonexistent="shift_forward")
+            return np.where(utc.isna(), np.nan, to_epoch(utc.fillna(pd.Timestamp(0, tz="UTC"))))
 
         ws, we = at(th.work_start), at(th.work_end)
         ok = ~(np.isnan(ws) | np.isnan(we)) & (we > ws)

@@ -119,11 +119,15 @@ def plan(db: str, config_key: str, _config: Any, version: tuple[float, int] | No
 
 
 @st.cache_resource(show_spinner="Preparing churn for the what-if…", max_entries=4)
-def prepared(db: str, excluded_key: str, _excluded: Any = None, version: tuple[float, int] | None = None) -> Any:
-    """analytics.rpo.prepare over the store's samples, kept for fast what-if reruns."""
+def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float, int] | None = None) -> Any:
+    """analytics.rpo.prepare over the plan's protected VMs (by process server) and included disks, kept for
+    fast what-if reruns."""
     from analytics import rpo
 
-    return rpo.prepare(samples(db, None, version), excluded=_excluded)
+    vms = _plan.vms[_plan.vms["compatibility"] != "No"]
+    excluded = _plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
+    return rpo.prepare(samples(db, None, version), assignment=vms[["vcenter", "vm_id", "name", "process_server"]],
+                       excluded=excluded, timezone=tz)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

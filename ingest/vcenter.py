@@ -11,12 +11,13 @@ import contextlib
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
+from pyVmomi import vmodl
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -95,8 +96,10 @@ def _watermarks(db: Path, vcenter: str, interval_s: int) -> dict[str, datetime]:
 class Collector:
     """Runs one `churnplan collect`: inventory, optional backfill, then polls until the duration is up."""
 
-    def __init__(self, options: CollectOptions, console: Console | None = None) -> None:
+    def __init__(self, options: CollectOptions, console: Console | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.o = options
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.console = console or Console(stderr=True)
         self.session = VCenterSession(options.server, options.port, options.credentials, options.insecure,
                                       options.backoff, on_reconnect=self._say_reconnect)
@@ -110,10 +113,10 @@ class Collector:
 
     def run(self) -> Summary:
         """Collect; the collection_runs record ends 'ok', 'failed' or 'interrupted' whatever happens."""
-        started = datetime.now(timezone.utc)
+        started = self.clock()
         with _store(self.o.db) as con:
             run_id = store.start_run(con, "vcenter", self.o.vcenter, started,
-                                     started.fromtimestamp(started.timestamp() + self.o.duration_s, timezone.utc))
+                                     started + timedelta(seconds=self.o.duration_s))
         summary = Summary(run_id)
         status, detail = "failed", None
         try:
@@ -208,9 +211,23 @@ class Collector:
                     continue
                 self._poll(summary, interval.samplingPeriod, interval.length, progress)
 
+    def _query(self, specs: list[perf.Spec], interval_s: int, end: datetime) -> list[perf.QueryResult]:
+        """One batch; if vCenter rejects it (say a VM was deleted since discovery), ask VM by VM and skip the bad."""
+        def ask(c, chosen):
+            return perf.query(c.perfManager, chosen, self.counters, interval_s, end)
+        try:
+            return [self.session.call(lambda c: ask(c, specs))]
+        except vmodl.MethodFault as exc:
+            if len(specs) == 1:
+                self.console.print(f"[yellow]warning:[/] {specs[0].vm_id}: vCenter refused its performance query "
+                                   f"({type(exc).__name__}); skipped this poll")
+                self._discovered_at = float("-inf")  # look at the inventory again before the next poll
+                return []
+        return [r for spec in specs for r in self._query([spec], interval_s, end)]
+
     def _poll(self, summary: Summary, interval_s: int, retention_s: int, progress: Progress) -> int:
         """Ask every powered-on VM for its samples since its watermark; store them; return rows added."""
-        end = perf.aligned_end(datetime.now(timezone.utc), interval_s)
+        end = perf.aligned_end(self.clock(), interval_s)
         inventory = self.inventory
         instances = inventory.disks.groupby("vm_id")["instance"].agg(tuple).to_dict()
         vm_ids = [v for v in inventory.powered_on_ids() if instances.get(v)]
@@ -224,9 +241,9 @@ class Collector:
         task = progress.add_task(f"{interval_s} s samples to {end:%H:%M:%S}Z", total=len(queries))
         frames, misaligned = [], 0
         for specs in queries:
-            result = self.session.call(lambda c, s=specs: perf.query(c.perfManager, s, self.counters, interval_s, end))
-            frames.append(result.frame)
-            misaligned += result.misaligned
+            for result in self._query(specs, interval_s, end):
+                frames.append(result.frame)
+                misaligned += result.misaligned
             progress.advance(task)
         progress.remove_task(task)
         if misaligned:

@@ -13,6 +13,7 @@ import pandas as pd
 from pyVmomi import vim, vmodl
 
 from churnplan.store import DISK_COLUMNS, VM_COLUMNS
+from ingest.errors import IngestError
 
 GIB = 1024 ** 3
 
@@ -54,14 +55,20 @@ def read_vm_list(path: Path) -> list[str]:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read the VM list ({exc.strerror})") from None
+        raise IngestError(path, None, None, f"cannot read the VM list ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: VM list is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        line = text_line(Path(path).read_bytes(), exc.start)
+        raise IngestError(path, line, None, f"VM list is not UTF-8 text ({exc.reason})") from None
     names = [line.strip() for line in text.splitlines()]
     names = [n for n in names if n and not n.startswith("#")]
     if not names:
-        raise ValueError(f"{path}: VM list names no VMs (one name per line expected)")
+        raise IngestError(path, None, None, "VM list names no VMs (one name per line expected)")
     return list(dict.fromkeys(names))
+
+
+def text_line(data: bytes, offset: int) -> int:
+    """1-based line number holding byte `offset`."""
+    return data.count(b"\n", 0, offset) + 1
 
 
 def _controller_kind(controller: vim.vm.device.VirtualController) -> tuple[str, str]:

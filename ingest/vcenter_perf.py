@@ -120,7 +120,7 @@ def query(perf_manager: vim.PerformanceManager, specs: list[Spec], counters: dic
         for series in entity.value or []:
             values = np.asarray(series.value or [], dtype="float64")
             if len(values) != len(times):
-                misaligned += 1  # values that cannot be matched to sample times are not guessed at
+                misaligned += len(values) > 0  # values that cannot be matched to sample times are not guessed at
                 continue
             values[values < 0] = np.nan
             parts.append(pd.DataFrame({

@@ -50,7 +50,7 @@ def to_local(ts: pd.Series, tz: str) -> pd.Series:
 def churn_heatmap_frame(series: pd.DataFrame, tz: str) -> pd.DataFrame:
     """Mean write MB/s by weekday (rows Mon..Sun) and local hour (columns 0..23) from ts/write_kbps."""
     local = pd.to_datetime(series["ts"], utc=True).dt.tz_convert(tz)
-    grid = (series.assign(weekday=local.dt.weekday.to_numpy(), hour=local.dt.hour.to_numpy(),
+    grid = (series.assign(weekday=local.dt.day_of_week.to_numpy(), hour=local.dt.hour.to_numpy(),
                           mbs=series["write_kbps"].to_numpy() / 1024)
             .pivot_table(index="weekday", columns="hour", values="mbs", aggfunc="mean"))
     return grid.reindex(index=range(7), columns=range(24))
@@ -110,7 +110,8 @@ def daily_peaks(daily: pd.DataFrame, rpo_min: float, title: str = "Peak lag and 
     fig = go.Figure(go.Bar(x=daily["date"], y=daily[violations], name="violation minutes"))
     fig.add_trace(go.Scatter(x=daily["date"], y=daily["peak_lag_min"], name="peak lag (min)", yaxis="y2",
                              mode="lines+markers"))
-    fig.update_layout(title=title, yaxis_title="minutes over RPO",
-                      yaxis2=dict(title="peak lag (min)", overlaying="y", side="right", showgrid=False),
+    fig.update_layout(title=title, yaxis=dict(title="minutes over RPO", rangemode="tozero"),
+                      yaxis2=dict(title="peak lag (min)", overlaying="y", side="right", showgrid=False,
+                                  rangemode="tozero"),
                       legend=dict(orientation="h", y=-0.2), **_LAYOUT)
     return fig

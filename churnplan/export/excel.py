@@ -123,7 +123,9 @@ def _text(v: Any) -> str:
 def _add_chart(book: xlsxwriter.Workbook, ws: Worksheet, spec: tables.SheetTable, header_row: int) -> None:
     """A column chart of one measure against the first column, beside the table (the planner's what-if graph)."""
     x_col, y_cols = spec.chart
-    n = len(spec.frame)
+    n = spec.chart_rows if spec.chart_rows is not None else len(spec.frame)
+    if n == 0:
+        return
     chart = book.add_chart({"type": "column"})
     cols = list(spec.frame.columns)
     for y in y_cols:

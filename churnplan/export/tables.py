@@ -16,25 +16,42 @@ from analytics.model import Plan
 
 _UNITS = {
     "mbps": "Mbps", "gb": "GB", "tb": "TB", "mb": "MB", "min": "min", "pct": "%", "mbs": "MB/s",
-    "kbps": "KB/s", "iops": "IOPS", "hours": "h", "h": "h", "s": "s", "usd": "USD",
+    "kbps": "KB/s", "iops": "IOPS", "hours": "h", "s": "s", "utc": "UTC", "kb": "KB",
+}
+_LABELS = {
+    "required_mbps_100pct": "Bandwidth for RPO met 100 % of the time (Mbps)",
+    "required_mbps_90pct": "Bandwidth for RPO met 90 % of the time (Mbps)",
+    "planned_mbps": "Planned bandwidth (Mbps)", "compatible_with_premium_vms": "Compatible VMs needing premium (Yes*)",
+    "ir_hours": "Initial replication (h)", "ir_batches": "Initial replication batches",
+    "avg_disk_size_gb": "Average disk size (GB)", "compliance_pct": "Time within RPO (%)",
+    "max_lag_min": "Worst lag (min)", "estate_peak_churn_mbps": "Estate peak churn (MB/s)",
+    "typical_churn_gb_day": "Typical churn (GB/day)", "violations_min": "RPO violations (min)",
+    "peak_churn_mbps": "Peak churn (MB/s)",
 }
 _WORDS = {"vm": "VM", "vms": "VMs", "id": "ID", "os": "OS", "rpo": "RPO", "ir": "IR", "cpu": "CPU",
-          "ram": "RAM", "ps": "PS", "asr": "ASR", "uuid": "UUID", "nics": "NICs", "p95": "P95"}
+          "ram": "RAM", "ps": "PS", "asr": "ASR", "uuid": "UUID", "nics": "NICs", "vcpu": "vCPU", "vcenter": "vCenter",
+          "iops": "IOPS", "io": "I/O", "kb": "KB"}
 
 
 def label(column: Any) -> str:
     """A readable header for a snake_case column: 'required_mbps' -> 'Required (Mbps)'."""
     text = str(column)
+    if text in _LABELS:
+        return _LABELS[text]
     if not text or text != text.lower():
         return text  # already written for people
     parts = text.split("_")
     unit = None
     if len(parts) > 3 and parts[-2] == "per" and parts[-3] in _UNITS:  # churn_gb_per_day
         unit, parts = f"{_UNITS[parts[-3]]}/{parts[-1]}", parts[:-3]
+    elif len(parts) > 2 and parts[-1] in ("day", "month", "h") and parts[-2] in _UNITS:  # churn_gb_day
+        unit, parts = f"{_UNITS[parts[-2]]}/{parts[-1]}", parts[:-2]
     elif len(parts) > 1 and parts[-1] in _UNITS:
         unit, parts = _UNITS[parts[-1]], parts[:-1]
-    head = " ".join(_WORDS.get(p, p) for p in parts)
-    head = head[:1].upper() + head[1:]
+    words = [_WORDS.get(p, p) for p in parts]
+    if words and words[0] == parts[0]:
+        words[0] = words[0][:1].upper() + words[0][1:]
+    head = " ".join(words)
     return f"{head} ({unit})" if unit else head
 
 
@@ -75,11 +92,12 @@ class SheetTable:
     freeze_cols: int = 0
     chart: tuple[str, tuple[str, ...]] | None = None
     chart_title: str = ""
+    chart_rows: int | None = None     # chart only the first rows (the estate's), default all
 
 
 def summary_table(plan: Plan) -> pd.DataFrame:
     """The plan's headline figures and settings as item/value rows."""
-    rows = [(label(k), _summary_value(v)) for k, v in plan.summary.items()]
+    rows = [(label(k), _summary_value(v)) for k, v in plan.summary.items() if k != "config"]
     cfg = plan.config
     rows += [("Desired RPO (min)", cfg.rpo_min), ("Churn percentile", cfg.percentile),
              ("Growth factor (%)", cfg.growth_pct),
@@ -119,8 +137,8 @@ def workbook_tables(plan: Plan, tz: str) -> dict[str, SheetTable]:
     ok = is_compatible(plan.vms).to_numpy()
     daily = localise(plan.daily_lag, tz)
     cfg = plan.config
-    what_if_note = (f"Replay of the measured churn through {cfg.bandwidth_mbps:g} Mbps at RPO {cfg.rpo_min:g} min."
-                    if cfg.bandwidth_mbps else "No bandwidth given (--bandwidth): no what-if was run.")
+    what_if_note = what_if_caption(plan)
+    estate_days = int((daily["scope"] == "estate").sum()) if "scope" in daily else None
     rpo_table = localise(plan.rpo, tz)
     return {
         "On-premises summary": SheetTable(summary_table(plan), "On-premises summary",
@@ -130,7 +148,8 @@ def workbook_tables(plan: Plan, tz: str) -> dict[str, SheetTable]:
             (f"Churn at the {cfg.percentile:g}th percentile with {cfg.growth_pct:g} % growth.",),
             extra=[("Achieved RPO at the available bandwidth", rpo_table)] if not rpo_table.empty else []),
         "What-if": SheetTable(daily, "RPO what-if: peak lag and violations per day", (what_if_note,),
-                              chart=_daily_chart(daily), chart_title="RPO violation minutes per day"),
+                              chart=_daily_chart(daily), chart_title="Estate RPO violation minutes per day",
+                              chart_rows=estate_days),
         "VM-disk placement": SheetTable(disks, "Target disk per source disk", freeze_cols=2),
         "Compatible VMs": SheetTable(vms[ok].reset_index(drop=True), "Compatible VMs",
                                      ("Yes* = the disk's workload needs a larger premium tier than its size gives.",),
@@ -141,6 +160,25 @@ def workbook_tables(plan: Plan, tz: str) -> dict[str, SheetTable]:
                                           (f"Goal: finish within {cfg.ir_goal_hours:g} h.",)),
         "Cost": SheetTable(plain(plan.cost), "Estimated monthly cost"),
     }
+
+
+def what_if_bandwidth(plan: Plan) -> float | None:
+    """The bandwidth the plan's lag replay used: the one given, else the plan's own (100 %) figure."""
+    return plan.config.bandwidth_mbps or plan.summary.get("planned_mbps")
+
+
+def what_if_caption(plan: Plan) -> str:
+    cfg = plan.config
+    if cfg.throttle is not None:
+        th = cfg.throttle
+        return (f"Replay of the measured churn through a throttle of {th.work_mbps:g} Mbps in work hours "
+                f"({th.work_start:%H:%M}-{th.work_end:%H:%M} {th.timezone}) and {th.offhours_mbps:g} Mbps off-hours, "
+                f"RPO {cfg.rpo_min:g} min.")
+    mbps = what_if_bandwidth(plan)
+    if not mbps:
+        return "No lag replay in this plan."
+    given = "" if cfg.bandwidth_mbps else " (no --bandwidth given: the bandwidth for RPO met 100 % of the time)"
+    return f"Replay of the measured churn through {mbps:,.0f} Mbps{given} at RPO {cfg.rpo_min:g} min."
 
 
 def _daily_chart(daily: pd.DataFrame) -> tuple[str, tuple[str, ...]] | None:

@@ -24,7 +24,7 @@ top = data.top_churners(ctx.db, interval, limit, ctx.version)
 top_chart = top.assign(disk=top["vm"] + " / " + top["instance"])
 fig = px.bar(top_chart, x="mean_write_mbs", y="disk", orientation="h", hover_data=["label", "churn_gb_per_day"],
              labels={"mean_write_mbs": "mean write MB/s", "disk": ""})
-fig.update_layout(yaxis=dict(autorange="reversed"), height=max(300, 22 * len(top)), template="plotly_white")
+fig.update_layout(yaxis=dict(autorange="reversed", dtick=1), height=max(300, 24 * len(top)), template="plotly_white")
 st.plotly_chart(fig)
 st.dataframe(top, hide_index=True)
 

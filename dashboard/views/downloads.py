@@ -21,6 +21,8 @@ st.download_button("HTML report", data.html_report(ctx.db, ctx.config_key, plan,
                    file_name="churnplan-report.html", mime="text/html", key="dl_html", icon=":material/description:")
 
 st.subheader("CSV recommendations")
-for name, frame in csv_export.plan_frames(plan).items():
-    st.download_button(f"{name}.csv ({len(frame):,} rows)", csv_export.to_csv_bytes(frame),
+for name in csv_export.PLAN_TABLES:
+    frame = getattr(plan, name)
+    st.download_button(f"{name}.csv ({len(frame):,} rows)",
+                       csv_export.safe_frame(frame).to_csv(index=False, lineterminator="\n").encode("utf-8"),
                        file_name=f"{name}.csv", mime="text/csv", key=f"dl_csv_{name}")

@@ -27,7 +27,8 @@ cols[0].metric("VMs", f"{counts.vms:,}")
 cols[1].metric("Disks", f"{counts.disks:,}")
 cols[2].metric("Provisioned", f"{disks['capacity_gb'].sum() / 1024:,.1f} TB")
 cols[3].metric("Days profiled", f"{span_days:,.1f}")
-cols[4].metric("Mean churn", f"{churn_gb_day:,.0f} GB/day")
+cols[4].metric("Mean churn", f"{churn_gb_day / 1024:,.2f} TB/day" if churn_gb_day >= 1024
+               else f"{churn_gb_day:,.0f} GB/day")
 
 st.plotly_chart(charts.churn_over_time(series, ctx.tz, f"Estate write churn ({interval} s samples)"),
 )

@@ -19,18 +19,22 @@ if info["default_interval"] is None:
     st.warning("The store holds no samples yet.")
     st.stop()
 series = data.estate_series(ctx.db, info["default_interval"], ctx.version)
+plan = ctx.plan()
+prepared = data.prepared(ctx.db, ctx.tz, ctx.config_key, plan, ctx.version)
+needed = float(plan.summary.get("required_mbps_100pct") or 0.0)
 peak_mbps = float(series["write_kbps"].max() * charts.KBPS_TO_MBPS)
-mean_mbps = float(series["write_kbps"].mean() * charts.KBPS_TO_MBPS)
-top = max(10, int(math.ceil(peak_mbps * 1.5 / 10) * 10))
-prepared = data.prepared(ctx.db, "", None, ctx.version)
+top = max(10, int(math.ceil(max(peak_mbps, needed) * 1.5 / 10) * 10))
+st.caption(f"The measured churn of the plan's protected VMs (included disks) replayed through a link of your "
+           f"choosing. The plan needs {needed:,.0f} Mbps to meet RPO {ctx.config.rpo_min:g} min all of the time "
+           f"with {ctx.config.growth_pct:g} % growth. Daily figures use the display time zone.")
 
 left, right = st.columns(2)
 with left:
-    bandwidth = st.slider("Bandwidth (Mbps)", 1, top, min(top, max(1, int(round(mean_mbps * 1.5)))),
+    bandwidth = st.slider("Bandwidth (Mbps)", 1, top, min(top, max(1, int(math.ceil(needed)))),
                           key="wi_bandwidth", help="Link capacity available to replication.")
     rpo_min = st.select_slider("RPO target (min)", [5, 10, 15, 30, 60, 120, 240], 15, key="wi_rpo")
-    scope = st.radio("Link shared by", ["estate", "vm"], horizontal=True, key="wi_scope",
-                     format_func={"estate": "the whole estate", "vm": "each VM on its own"}.get)
+    scope = st.selectbox("Scope", [rpo.ESTATE] + prepared.scopes(), key="wi_scope",
+                         help="The whole estate on one link, or the VMs of one process server.")
 with right:
     growth = st.slider("Churn growth (%)", 0, 200, 0, step=5, key="wi_growth")
     compression = st.slider("Bytes sent per byte written", 0.2, 1.0, 1.0, step=0.05, key="wi_compression",
@@ -52,7 +56,7 @@ result = rpo.what_if(prepared, bandwidth_mbps=float(bandwidth), throttle=throttl
 m = st.columns(4)
 m[0].metric("Time within RPO", f"{result.compliance_pct:.2f} %")
 m[1].metric("Worst lag", f"{result.max_lag_min:,.1f} min")
-m[2].metric("Peak backlog", f"{result.lag['backlog_mb'].max() / 1024:,.2f} GB" if len(result.lag) else "–")
+m[2].metric("Peak backlog", f"{result.max_backlog_mb / 1024:,.2f} GB")
 m[3].metric("Days with violations", f"{int((result.daily['violation_minutes'] > 0).sum())} / {len(result.daily)}")
 
 st.plotly_chart(charts.lag_over_time(result.lag, ctx.tz, float(rpo_min), "Lag and backlog over time"))

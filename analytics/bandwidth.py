@@ -1,0 +1,105 @@
+"""Least bandwidth meeting an RPO for a share of the time, and the least work-hours throttle meeting a goal."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from analytics import queue
+from analytics.facts import THROTTLE_MAX_MBPS
+from analytics.model import ThrottleSchedule
+from analytics.rpo import PreparedChurn, simulate
+
+_BLOCK = 2048
+_GOAL_SLACK_PCT = 1e-7
+
+
+def required_mbps_100(curve: queue.Curve, rpo_s: float) -> float:
+    """Least constant Mbps with lag <= RPO all the time: max over i < j of (A_j - A_i) / (t_j - t_i + RPO).
+
+    Exact for piecewise-linear A (the ratio is monotone along each piece, so breakpoints suffice). Pairs
+    up to K breakpoints apart are scanned exactly, vectorised per offset; pairs further apart cannot beat
+    the largest average rate over spans of K+1 .. 2K+1 breakpoints (any longer span splits into such
+    spans), so K doubles only while that bound exceeds the best ratio found.
+    """
+    t, a = curve.t, curve.a
+    n = t.size
+    best, done, k = 0.0, 0, 64
+    while True:
+        k = min(k, n - 1)
+        for off in range(done + 1, k + 1):  # offsets, each vectorised over all pairs at that distance
+            best = max(best, float(((a[off:] - a[:-off]) / (t[off:] - t[:-off] + rpo_s)).max(initial=0.0)))
+        done = k
+        if k >= n - 1:
+            break
+        bound = 0.0
+        for off in range(k + 1, min(2 * k + 1, n - 1) + 1):
+            bound = max(bound, float(((a[off:] - a[:-off]) / (t[off:] - t[:-off])).max(initial=0.0)))
+        if bound <= best:
+            break
+        k *= 2
+    return best / queue.BYTES_PER_MBPS
+
+
+def required_mbps_100_pairs(curve: queue.Curve, rpo_s: float) -> float:
+    """The same maximum over every pair, O(n^2) in blocks: the plain statement of the formula, for tests."""
+    t, a = curve.t, curve.a
+    best = 0.0
+    for lo in range(0, t.size, _BLOCK):
+        j = slice(lo, min(lo + _BLOCK, t.size))
+        tj, aj = t[j, None], a[j, None]
+        ti, ai = t[None, : j.stop], a[None, : j.stop]
+        later = np.arange(j.stop)[None, :] > np.arange(j.start, j.stop)[:, None]
+        ratio = np.where(later, 0.0, (aj - ai) / np.where(later, 1.0, tj - ti + rpo_s))
+        best = max(best, float(ratio.max(initial=0.0)))
+    return best / queue.BYTES_PER_MBPS
+
+
+def peak_mbps(curve: queue.Curve) -> float:
+    """Highest write rate of any piece: at this bandwidth no backlog ever forms."""
+    rates = np.diff(curve.a) / np.diff(curve.t) if curve.t.size > 1 else np.zeros(1)
+    return float(rates.max(initial=0.0)) / queue.BYTES_PER_MBPS
+
+
+def _meets(prepared: PreparedChurn, cols: np.ndarray, cap: queue.Capacity, rpo_min: float, factor: float,
+           goal_pct: float) -> bool:
+    _, comp, _ = simulate(prepared, cols, cap, rpo_min, factor, lags=False)
+    return comp.pct >= goal_pct - _GOAL_SLACK_PCT
+
+
+def least_mbps(prepared: PreparedChurn, cols: np.ndarray, rpo_min: float, goal_pct: float, factor: float,
+               rel_tol: float = 1e-4, hi_mbps: float | None = None) -> float:
+    """Least constant Mbps whose simulated compliance reaches `goal_pct`, by bisection below `hi_mbps`
+    (a bandwidth known to reach it; default the peak write rate, at which no backlog ever forms)."""
+    curve = queue.arrival_curve(prepared.times, prepared.interval_s, prepared.vm_bytes[:, cols].sum(axis=1) * factor)
+    hi = peak_mbps(curve) if hi_mbps is None else hi_mbps
+    if hi <= 0:
+        return 0.0
+    lo = 0.0
+    while hi - lo > rel_tol * hi:
+        mid = 0.5 * (lo + hi)
+        if _meets(prepared, cols, queue.Capacity(mid), rpo_min, factor, goal_pct):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def least_work_mbps(prepared: PreparedChurn, cols: np.ndarray, schedule: ThrottleSchedule, rpo_min: float,
+                    goal_pct: float, factor: float, rel_tol: float = 1e-3) -> float | None:
+    """Least work-hours Mbps meeting `goal_pct` given the schedule's off-hours Mbps; None if even 1,023 Mbps fails."""
+    def ok(work: float) -> bool:
+        return _meets(prepared, cols, queue.Capacity(throttle=replace(schedule, work_mbps=work)),
+                      rpo_min, factor, goal_pct)
+
+    if ok(0.0):
+        return 0.0
+    hi = THROTTLE_MAX_MBPS
+    if not ok(hi):
+        return None
+    lo = 0.0
+    while hi - lo > rel_tol * hi:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi

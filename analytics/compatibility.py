@@ -1,0 +1,88 @@
+"""ASR compatibility per VM: every reason per disk and per VM against the published limits; Yes / Yes* / No."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics.facts import COMPATIBILITY as LIM
+from analytics.disk_types import churn_limit_gb_day, churn_limit_mbps
+
+VM_KEY = ["vcenter", "vm_id"]
+
+
+def disk_reasons(disks: pd.DataFrame) -> pd.Series:
+    """Blocking reasons per disk ('; '-joined, '' when none) from size, churn, I/O and IOPS limits.
+
+    Needs capacity_gb, is_os_disk, firmware (of its VM), peak_churn_mbps, churn_gb_day, avg_write_io_kb,
+    peak_iops, avg_write_iops.
+    """
+    cap = disks["capacity_gb"].fillna(0).to_numpy(float)
+    os_disk = disks["is_os_disk"].fillna(False).astype(bool).to_numpy()
+    efi = disks["firmware"].fillna("").astype(str).str.lower().eq("efi").to_numpy()
+    os_max = np.where(efi, LIM.os_disk_gb_gen2, LIM.os_disk_gb_gen1)
+    io = disks["avg_write_io_kb"].fillna(0).to_numpy(float)
+    churn = disks["peak_churn_mbps"].fillna(0).to_numpy(float)
+    gb_day = disks["churn_gb_day"].fillna(0).to_numpy(float)
+    checks = [
+        (os_disk & (cap > os_max), lambda i: f"OS disk {cap[i]:,.0f} GB > {os_max[i]:,.0f} GB "
+                                             f"({'Gen2/UEFI' if efi[i] else 'Gen1/BIOS'})"),
+        (~os_disk & (cap > LIM.data_disk_max_gb), lambda i: f"data disk {cap[i]:,.0f} GB > {LIM.data_disk_max_gb:,.0f} GB"),
+        (~os_disk & (cap < LIM.data_disk_min_gb), lambda i: f"data disk {cap[i]:,.2f} GB < {LIM.data_disk_min_gb:.0f} GB"),
+        (churn > np.minimum(churn_limit_mbps("p20_p50", io), LIM.disk_avg_churn_mbps),
+         lambda i: f"churn {churn[i]:.1f} MB/s > {min(churn_limit_mbps('p20_p50', io[i:i+1])[0], LIM.disk_avg_churn_mbps):.0f} "
+                   f"MB/s at {io[i]:.0f} KB writes"),
+        (gb_day > churn_limit_gb_day("p20_p50", io),
+         lambda i: f"churn {gb_day[i]:,.0f} GB/day > {churn_limit_gb_day('p20_p50', io[i:i+1])[0]:,.0f} GB/day"),
+        (disks["peak_iops"].fillna(0).to_numpy(float) > LIM.disk_iops,
+         lambda i: f"{disks['peak_iops'].iloc[i]:,.0f} IOPS > {LIM.disk_iops:,.0f}"),
+        (disks["avg_write_iops"].fillna(0).to_numpy(float) > LIM.disk_write_iops,
+         lambda i: f"{disks['avg_write_iops'].iloc[i]:,.0f} average write IOPS > {LIM.disk_write_iops:,.0f}"),
+    ]
+    reasons: list[list[str]] = [[] for _ in range(len(disks))]
+    for mask, text in checks:
+        for i in np.nonzero(mask)[0]:
+            reasons[i].append(text(i))
+    return pd.Series(["; ".join(r) for r in reasons], index=disks.index, dtype=object)
+
+
+def vm_compatibility(vms: pd.DataFrame, disks: pd.DataFrame) -> pd.DataFrame:
+    """Per VM: compatibility (Yes / Yes* / No), reasons (per disk and VM-wide) and notes.
+
+    `vms` carries the VM churn profile (peak_churn_mbps, peak_iops) and firmware; `disks` the disk frame with
+    reasons, bumped and excluded columns. Excluded disks still count for size and disk-count limits
+    (they exist on the VM) but not for churn.
+    """
+    d = disks.copy()
+    d["data"] = ~d["is_os_disk"].fillna(False).astype(bool)
+    tagged = d.assign(tag=d["instance"].astype(str) + ": " + d["reasons"])
+    per_disk = tagged[d["reasons"] != ""].groupby(VM_KEY)["tag"].agg(list)
+    agg = d.groupby(VM_KEY).agg(data_disks=("data", "sum"), size_gb=("capacity_gb", "sum"),
+                                bumped=("bumped", "any"))
+    out = vms[VM_KEY].merge(agg.reset_index(), on=VM_KEY, how="left")
+    out = out.merge(per_disk.rename("disk_reasons").reset_index(), on=VM_KEY, how="left")
+    churn = vms["peak_churn_mbps"].fillna(0).to_numpy(float)
+    iops = vms["peak_iops"].fillna(0).to_numpy(float)
+    n_data = out["data_disks"].fillna(0).to_numpy(int)
+    size_tb = out["size_gb"].fillna(0).to_numpy(float) / 1024.0
+    efi = vms["firmware"].fillna("").astype(str).str.lower().eq("efi").to_numpy()
+    status, reasons, notes = [], [], []
+    for i in range(len(out)):  # one row per VM
+        r = list(out["disk_reasons"].iloc[i]) if isinstance(out["disk_reasons"].iloc[i], list) else []
+        if n_data[i] > LIM.max_data_disks:
+            r.append(f"VM: {n_data[i]} data disks > {LIM.max_data_disks}")
+        if churn[i] > LIM.vm_peak_churn_mbps:
+            r.append(f"VM: peak churn {churn[i]:.1f} MB/s > {LIM.vm_peak_churn_mbps:.0f} MB/s")
+        if iops[i] > LIM.vm_iops:
+            r.append(f"VM: {iops[i]:,.0f} IOPS > {LIM.vm_iops:,.0f}")
+        if size_tb[i] > LIM.vm_total_size_tb:
+            r.append(f"VM: total size {size_tb[i]:.1f} TB > {LIM.vm_total_size_tb:.0f} TB")
+        note = "UEFI: replicate with Secure Boot off" if efi[i] and not LIM.uefi_secure_boot_supported else ""
+        bumped = bool(out["bumped"].iloc[i]) if pd.notna(out["bumped"].iloc[i]) else False
+        status.append("No" if r else ("Yes*" if bumped else "Yes"))
+        reasons.append("; ".join(r))
+        notes.append("; ".join(filter(None, [note, "disk(s) need a larger premium tier than their size" if bumped
+                                              and not r else ""])))
+    return pd.DataFrame({"vcenter": out["vcenter"], "vm_id": out["vm_id"], "compatibility": status,
+                         "reasons": reasons, "notes": notes, "data_disks": n_data,
+                         "size_gb": out["size_gb"].fillna(0.0)})

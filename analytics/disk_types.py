@@ -1,0 +1,73 @@
+"""Target managed disk per source disk: Standard when the workload fits, else the premium tier of its size band,
+bumped to P20+ when churn or I/O size needs it (the planner's Yes* rule) and up again for IOPS or throughput."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics.facts import CHURN_LIMITS, SIZE_BANDS, STANDARD_DISK_IOPS, STANDARD_DISK_MBPS
+
+_TIERS = [b.tier for b in SIZE_BANDS]
+_MAX_GB = np.array([b.max_gb for b in SIZE_BANDS])
+_IOPS = np.array([b.iops for b in SIZE_BANDS])
+_MBPS = np.array([b.mbps for b in SIZE_BANDS])
+P20 = _TIERS.index("P20")
+
+
+def churn_limit_mbps(target: str, io_kb: np.ndarray) -> np.ndarray:
+    """Supported average churn (MB/s) per disk on `target` ('standard', 'p10_p15', 'p20_p50') at each I/O size."""
+    rows = sorted((r for r in CHURN_LIMITS if r.target == target), key=lambda r: r.min_io_kb)
+    io = np.asarray(io_kb, dtype=float)
+    limit = np.full(io.shape, rows[0].max_mbps)
+    for r in rows:
+        limit = np.where(io >= r.min_io_kb, r.max_mbps, limit)
+    return limit
+
+
+def churn_limit_gb_day(target: str, io_kb: np.ndarray) -> np.ndarray:
+    rows = sorted((r for r in CHURN_LIMITS if r.target == target), key=lambda r: r.min_io_kb)
+    io = np.asarray(io_kb, dtype=float)
+    limit = np.full(io.shape, rows[0].max_gb_day)
+    for r in rows:
+        limit = np.where(io >= r.min_io_kb, r.max_gb_day, limit)
+    return limit
+
+
+def size_band(capacity_gb: np.ndarray) -> np.ndarray:
+    """Index into SIZE_BANDS of the smallest tier holding each size; -1 when larger than every tier."""
+    cap = np.asarray(capacity_gb, dtype=float)
+    idx = np.searchsorted(_MAX_GB, np.nan_to_num(cap, nan=0.0), side="left")
+    return np.where(idx < len(_TIERS), idx, -1)
+
+
+def target_disks(disks: pd.DataFrame) -> pd.DataFrame:
+    """Add target_type, target_tier, size_tier, needs_premium, bumped (Yes*) and tier_issue to a disk profile frame.
+
+    Needs capacity_gb, peak_churn_mbps, churn_gb_day, avg_write_io_kb, peak_iops, peak_mbps_rw.
+    """
+    out = disks.copy()
+    io = out["avg_write_io_kb"].fillna(0).to_numpy(float)
+    churn = out["peak_churn_mbps"].fillna(0).to_numpy(float)
+    gb_day = out["churn_gb_day"].fillna(0).to_numpy(float)
+    iops = out["peak_iops"].fillna(0).to_numpy(float)
+    mbps = out["peak_mbps_rw"].fillna(0).to_numpy(float)
+    band = size_band(out["capacity_gb"].to_numpy(float))
+    fits_standard = ((churn <= churn_limit_mbps("standard", io)) & (gb_day <= churn_limit_gb_day("standard", io))
+                     & (iops <= STANDARD_DISK_IOPS) & (mbps <= STANDARD_DISK_MBPS))
+    small_ok = (churn <= churn_limit_mbps("p10_p15", io)) & (gb_day <= churn_limit_gb_day("p10_p15", io))
+    tier = np.where(band < 0, len(_TIERS) - 1, band)
+    churn_bump = ~small_ok & (tier < P20)
+    tier = np.where(churn_bump, P20, tier)
+    need_iops = np.searchsorted(_IOPS, iops, side="left")      # smallest tier index with enough IOPS
+    need_mbps = np.searchsorted(_MBPS, mbps, side="left")
+    perf = np.maximum(need_iops, need_mbps)
+    tier_issue = np.where(perf >= len(_TIERS), "IOPS or throughput beyond every premium tier", "")
+    tier = np.maximum(tier, np.minimum(perf, len(_TIERS) - 1))
+    out["size_tier"] = [(_TIERS[b] if b >= 0 else "none") for b in band]
+    out["needs_premium"] = ~fits_standard
+    out["target_tier"] = np.where(fits_standard, "Standard", np.array(_TIERS, dtype=object)[tier])
+    out["target_type"] = np.where(fits_standard, "Standard HDD", "Premium SSD")
+    out["bumped"] = ~fits_standard & churn_bump   # Yes*: churn or I/O size needs P20+ beyond the size band
+    out["tier_issue"] = tier_issue
+    return out

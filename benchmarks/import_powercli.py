@@ -1,0 +1,78 @@
+"""Benchmark `churnplan import powercli`: write a large Get-Stat CSV in a temp dir, import it, print rows/s.
+
+    python benchmarks/import_powercli.py [--rows 2000000] [--vms 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from churnplan import store
+from ingest import powercli
+
+METRICS = ("virtualdisk.write.average", "virtualdisk.read.average",
+           "virtualdisk.numberWriteAveraged.average", "virtualdisk.numberReadAveraged.average")
+
+
+def write_getstat_csv(path: Path, rows: int, vms: int, disks_per_vm: int = 2) -> int:
+    """An en-US Get-Stat export (with '#TYPE' line, every field quoted) of about `rows` rows; returns rows written."""
+    series = vms * disks_per_vm * len(METRICS)
+    steps = max(1, rows // series)
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    body = path.with_suffix(".body")
+    con.execute(
+        """COPY (
+             SELECT CAST((hash(s, t) % 5000) AS VARCHAR) AS "Value",
+                    strftime(TIMESTAMP '2026-11-01 00:00:00' + to_seconds(300 * t), '%-m/%-d/%Y %-I:%M:%S %p')
+                      AS "Timestamp",
+                    ($metrics)[1 + s % 4] AS "MetricId",
+                    CASE WHEN s % 4 < 2 THEN 'KBps' ELSE 'num' END AS "Unit",
+                    'benchmark' AS "Description",
+                    'vm' || (s // ($disks * 4)) AS "Entity",
+                    'VirtualMachine-vm-' || (1000 + s // ($disks * 4)) AS "EntityId",
+                    '300' AS "IntervalSecs",
+                    'scsi0:' || ((s // 4) % $disks) AS "Instance"
+             FROM range($steps) a(t), range($series) b(s)
+             ORDER BY t, s)
+           TO '""" + str(body).replace("'", "''") + """' (HEADER, FORCE_QUOTE *)""",
+        {"metrics": list(METRICS), "disks": disks_per_vm, "steps": steps, "series": series})
+    con.close()
+    with open(path, "wb") as out, open(body, "rb") as src:
+        out.write(b"#TYPE VMware.VimAutomation.ViCore.Impl.V1.VirtualDevice.FloatSampleImpl\n")
+        while chunk := src.read(1 << 24):
+            out.write(chunk)
+    body.unlink()
+    return steps * series
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--vms", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "getstat.csv"
+        t0 = time.perf_counter()
+        rows = write_getstat_csv(csv, args.rows, args.vms)
+        print(f"wrote {rows:,} rows ({csv.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t0:.1f} s")
+        con = store.connect(Path(tmp) / "bench.duckdb")
+        t0 = time.perf_counter()
+        result = powercli.import_file(con, csv)
+        took = time.perf_counter() - t0
+        print(f"imported {result.records:,} rows -> {result.samples_added:,} samples in {took:.1f} s: "
+              f"{result.records / took:,.0f} rows/s")
+        t0 = time.perf_counter()
+        again = powercli.import_file(con, csv)
+        took = time.perf_counter() - t0
+        print(f"re-import added {again.samples_added} samples in {took:.1f} s: {again.records / took:,.0f} rows/s")
+        con.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""`churnplan import powercli|rvtools`: load Get-Stat CSVs and RVTools inventories into the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from churnplan import store
+from ingest import powercli, rvtools
+from ingest.errors import IngestError
+from ingest.timestamp_util import check_timezone
+
+console = Console(stderr=True)
+import_app = typer.Typer(no_args_is_help=True, help="Import telemetry or inventory exported by other tools.")
+
+_SHOWN = 25  # rows of an unmatched-VM table before "... and N more"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(import_app, name="import")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    console.print(f"[red]error:[/] {escape(str(exc))}")
+    return typer.Exit(2)
+
+
+def _open(db: Path):
+    try:
+        return store.connect(db)
+    except store.StoreError as exc:
+        raise _fail(exc)
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+@import_app.command("powercli")
+def import_powercli(
+    files: list[Path] = typer.Argument(..., help="CSV files written by Get-Stat ... | Export-Csv."),
+    db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file."),
+    vcenter: Optional[str] = typer.Option(
+        None, "--vcenter", help="vCenter key for the VMs (default: match stored VMs, else 'powercli')."),
+    timezone: str = typer.Option("UTC", "--timezone", help="IANA zone the timestamps are written in."),
+    dayfirst: Optional[bool] = typer.Option(
+        None, "--dayfirst/--monthfirst", help="Read 01/02/2026 as 1 February / as 2 January."),
+    date_format: Optional[str] = typer.Option(
+        None, "--date-format", help="strptime format of the Timestamp column, e.g. '%d/%m/%Y %H:%M:%S'."),
+) -> None:
+    """Import per-disk write/read rates and IOPS from PowerCLI Get-Stat CSV exports (one transaction per file)."""
+    try:
+        check_timezone(timezone)
+    except ValueError as exc:
+        raise _fail(exc)
+    con = _open(db)
+    done = 0
+    try:
+        with _progress() as bar:
+            for path in files:
+                task = bar.add_task(escape(f"{path.name}: starting"), total=None)
+
+                def step(msg: str, task=task, path=path) -> None:
+                    bar.update(task, description=escape(f"{path.name}: {msg}"))
+
+                result = powercli.import_file(con, path, vcenter=vcenter, timezone=timezone, dayfirst=dayfirst,
+                                              date_format=date_format, progress=step)
+                bar.remove_task(task)
+                done += 1
+                _report_powercli(result)
+    except IngestError as exc:
+        if done:
+            console.print(f"{done} file(s) before it were imported and stay in the store.")
+        raise _fail(exc)
+    finally:
+        con.close()
+
+
+def _report_powercli(r: powercli.PowerCliImport) -> None:
+    window = f"{r.window_start:%Y-%m-%d %H:%M} .. {r.window_end:%Y-%m-%d %H:%M} UTC" if r.window_start else "no rows"
+    added = (f"{r.samples_added:,} new samples" if r.samples_added else
+             "0 new samples (all already stored: re-import adds nothing)" if r.samples else "0 samples")
+    skipped = f", {r.samples_skipped:,} already stored" if r.samples_added and r.samples_skipped else ""
+    lun = f"; {r.skipped_lun_rows:,} per-LUN disk.* rows skipped" if r.skipped_lun_rows else ""
+    console.print(
+        f"[green]{escape(str(r.path))}[/]: {r.records:,} rows -> {added}{skipped}; {r.vms} VMs "
+        f"({r.vms_created} new), {r.disks} disks, interval {'/'.join(map(str, r.intervals)) or '-'} s, "
+        f"{window}; timestamps read as {r.timestamps}{lun}")
+
+
+@import_app.command("rvtools")
+def import_rvtools(
+    files: list[Path] = typer.Argument(
+        ..., help="An RVTools .xlsx export, or the per-sheet .csv files of one export (vInfo, vDisk, vPartition)."),
+    db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file."),
+    vcenter: Optional[str] = typer.Option(
+        None, "--vcenter", help="vCenter key (default: the export's 'VI SDK Server', else 'rvtools')."),
+) -> None:
+    """Import VM and disk inventory from RVTools, matched to telemetry already in the store."""
+    xlsx = [f for f in files if f.suffix.lower() in (".xlsx", ".xlsm")]
+    rest = [f for f in files if f not in xlsx]
+    batches = [[f] for f in xlsx] + ([rest] if rest else [])
+    con = _open(db)
+    done = 0
+    try:
+        with _progress() as bar:
+            for batch in batches:
+                label = escape(", ".join(p.name for p in batch))
+                task = bar.add_task(f"{label}: starting", total=None)
+
+                def step(msg: str, task=task, label=label) -> None:
+                    bar.update(task, description=f"{label}: {msg}")
+
+                result = rvtools.import_files(con, batch, vcenter=vcenter, progress=step)
+                bar.remove_task(task)
+                done += 1
+                console.print(f"[green]{label}[/]: {escape(rvtools.summary_line(result))}")
+                _unmatched_table(result)
+    except IngestError as exc:
+        if done:
+            console.print(f"{done} export(s) before it were imported and stay in the store.")
+        raise _fail(exc)
+    finally:
+        con.close()
+
+
+def _unmatched_table(r: rvtools.RvtoolsImport) -> None:
+    for title, names in (("Inventory without telemetry (no samples stored yet)", r.inventory_without_telemetry),
+                         ("Telemetry without inventory (stored samples no VM of this export matched)",
+                          r.telemetry_without_inventory)):
+        if not names:
+            continue
+        table = Table(title=f"{title}: {len(names)}", title_justify="left")
+        table.add_column("#", justify="right")
+        table.add_column("VM")
+        for i, name in enumerate(names[:_SHOWN], 1):
+            table.add_row(str(i), escape(name))
+        if len(names) > _SHOWN:
+            table.add_row("", f"... and {len(names) - _SHOWN} more")
+        console.print(table)

@@ -1,0 +1,145 @@
+"""The self-contained HTML report: one file with Plotly inlined once, so it opens offline.
+
+Rendered by jinja2 with autoescape on, so VM and disk names are always escaped.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from analytics.model import Plan
+from churnplan import __version__
+from churnplan.export import charts, tables
+
+TEMPLATE = "report.html.j2"
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("churnplan", "templates"),
+                          autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[dict[str, Any]]]
+
+
+@dataclass
+class Section:
+    title: str
+    notes: list[str] = field(default_factory=list)
+    charts: list[str] = field(default_factory=list)
+    table: Table | None = None
+    empty: str = "Nothing to show."
+
+
+def table(frame: pd.DataFrame, limit: int | None = None) -> Table:
+    """Rows of {text, num} cells; numbers formatted with thousands separators."""
+    shown = frame if limit is None else frame.head(limit)
+    rows = [[_cell(v) for v in record] for record in shown.itertuples(index=False, name=None)]
+    return Table([tables.label(c) for c in frame.columns], rows)
+
+
+def _cell(value: Any) -> dict[str, Any]:
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return {"text": "", "num": False}
+    if isinstance(value, (bool, np.bool_)):
+        return {"text": "yes" if value else "no", "num": False}
+    if isinstance(value, numbers.Integral):
+        return {"text": f"{int(value):,}", "num": True}
+    if isinstance(value, numbers.Real):
+        return {"text": f"{float(value):,.2f}", "num": True}
+    if isinstance(value, pd.Timestamp):
+        return {"text": value.strftime("%Y-%m-%d %H:%M"), "num": False}
+    return {"text": str(value), "num": False}
+
+
+def _figure(fig: go.Figure) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
+
+
+HEADLINES = ("vms", "disks", "days_profiled", "compatible_vms", "compatible_with_premium_vms", "incompatible_vms",
+             "typical_churn_gb_day", "required_mbps_100pct", "required_mbps_90pct", "planned_mbps", "compliance_pct",
+             "max_lag_min", "process_servers", "ir_hours", "monthly_cost")
+
+
+def _figures(plan: Plan) -> list[dict[str, str]]:
+    """Headline figures from the plan's summary (the On-premises summary and Recommendations essentials)."""
+    out = []
+    for key in HEADLINES:
+        value = plan.summary.get(key)
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = _cell(value)["text"]
+        if key == "monthly_cost" and plan.summary.get("currency"):
+            text = f"{text} {plan.summary['currency']}"
+        out.append({"label": tables.label(key), "value": text})
+    return out
+
+
+def sections(plan: Plan, tz: str) -> list[Section]:
+    cfg = plan.config
+    series = plan.estate_series
+    result = [
+        Section("Churn by hour and weekday", [f"Mean estate write churn in each local hour ({tz})."],
+                [_figure(charts.churn_heatmap(series, tz))]),
+        Section("Estate churn over time", charts=[_figure(charts.churn_over_time(series, tz))]),
+    ]
+    lag = plan.lag_series
+    if "scope" in lag and not lag.empty:
+        lag = lag[lag["scope"] == lag["scope"].iloc[0]]
+    mbps = tables.what_if_bandwidth(plan)
+    if not lag.empty:
+        daily = plan.daily_lag
+        if "scope" in daily and not daily.empty:
+            daily = daily[daily["scope"] == daily["scope"].iloc[0]]
+        title = f"Replication lag at {mbps:,.0f} Mbps" if mbps and cfg.throttle is None else "Replication lag"
+        result.append(Section(title, [tables.what_if_caption(plan)],
+                              [_figure(charts.lag_over_time(lag, tz, cfg.rpo_min)),
+                               _figure(charts.daily_peaks(daily, cfg.rpo_min))],
+                              table(tables.localise(daily, tz))))
+    else:
+        result.append(Section("Replication lag", [tables.what_if_caption(plan)]))
+    curve = [_figure(charts.compliance_curve(plan.compliance_curve, mbps))] \
+        if not plan.compliance_curve.empty else []
+    result.append(Section("Bandwidth and RPO compliance",
+                          [f"Bandwidth needed to meet each RPO target for a share of the time "
+                           f"(churn at the {cfg.percentile:g}th percentile, {cfg.growth_pct:g} % growth)."],
+                          curve, table(tables.recommendations(plan))))
+    vms = tables.plain(plan.vms)
+    ok = tables.is_compatible(plan.vms).to_numpy()
+    result += [
+        Section("Process servers", table=table(tables.plain(plan.process_servers))),
+        Section("Incompatible VMs", table=table(vms[~ok]), empty="Every VM is compatible."),
+        Section("Compatible VMs", ["Yes* = a disk's workload needs a larger premium tier than its size gives."],
+                table=table(vms[ok]), empty="No VM is compatible."),
+        Section("Initial replication", table=table(tables.plain(plan.initial_replication))),
+        Section("Estimated monthly cost", table=table(tables.plain(plan.cost))),
+    ]
+    return result
+
+
+def render_report(plan: Plan, tz: str = "UTC", store_path: str | Path | None = None,
+                  title: str | None = None) -> str:
+    """The report as one HTML string."""
+    return _ENV.get_template(TEMPLATE).render(
+        title=title or (Path(store_path).name if store_path else "churnplan store"),
+        generated=datetime.now(timezone.utc).astimezone(charts.ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
+        tz=tz, version=__version__, plotly_js=get_plotlyjs(), figures=_figures(plan), sections=sections(plan, tz))
+
+
+def write_report(plan: Plan, path: str | Path, tz: str = "UTC", store_path: str | Path | None = None) -> Path:
+    path = Path(path)
+    path.write_text(render_report(plan, tz, store_path), encoding="utf-8")
+    return path

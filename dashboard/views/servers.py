@@ -1,0 +1,33 @@
+"""Process servers: how many, how big, and which VMs each one carries."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from churnplan.export import tables
+from dashboard import context
+
+ctx = context.current()
+st.title("Process servers")
+plan = ctx.plan()
+servers = tables.plain(plan.process_servers)
+st.caption(f"Architecture: {ctx.config.architecture}. Sized from the published configuration / process server "
+           "tables (churn per day and machines per server); cache grown to hold the largest simulated backlog.")
+cols = st.columns(3)
+cols[0].metric("Servers", len(servers))
+cols[1].metric("Protected VMs", int(servers["vms"].sum()) if "vms" in servers else 0)
+cols[2].metric("Churn to carry", f"{servers['churn_gb_day'].sum():,.0f} GB/day" if "churn_gb_day" in servers else "–")
+st.dataframe(servers, hide_index=True)
+if {"server", "churn_gb_day"} <= set(servers.columns) and len(servers):
+    fig = px.bar(servers, x="server", y="churn_gb_day", color="role" if "role" in servers else None,
+                 labels={"churn_gb_day": "churn GB/day", "server": ""}, template="plotly_white", height=320)
+    st.plotly_chart(fig)
+if "process_server" in plan.vms:
+    st.subheader("VMs per server")
+    vms = tables.plain(plan.vms)
+    choices = sorted(s for s in vms["process_server"].dropna().astype(str).unique() if s)
+    server = st.selectbox("Server", choices, key="ps_server")
+    st.dataframe(vms[vms["process_server"].astype(str) == server], hide_index=True,
+                 column_order=[c for c in ("name", "vm_id", "churn_gb_day", "peak_churn_mbps", "size_gb", "disks",
+                                           "compatibility") if c in vms])

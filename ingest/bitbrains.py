@@ -1,0 +1,97 @@
+"""Import GWA-T-12 Bitbrains VM traces (one ';\\t'-separated file per VMware VM, 300 s samples).
+
+The traces hold per-VM disk read/write KB/s (all disks summed), so samples land on the VM-level instance
+`vm-total`. Their 'Timestamp [ms]' column is really Unix seconds whose phase drifts by a second now
+and then; the first sample end is snapped to the nearest 300 s grid point and each later one lies a
+whole number of intervals (its rounded distance) after its predecessor. Two samples less than half an
+interval apart are refused as duplicates.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from churnplan import store
+from ingest.errors import IngestError
+from ingest.identity_util import VM_TOTAL_INSTANCE
+
+VCENTER = "bitbrains"
+INTERVAL_S = 300
+_COLUMNS = {
+    "Timestamp [ms]": "ts",
+    "CPU cores": "num_cpu",
+    "Memory capacity provisioned [KB]": "memory_kb",
+    "Disk read throughput [KB/s]": "read_kbps",
+    "Disk write throughput [KB/s]": "write_kbps",
+}
+
+
+def _open(path: Path):
+    return gzip.open(path, "rt") if path.suffix == ".gz" else open(path, newline="")
+
+
+def read_trace(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One trace file -> (vms row, samples) frames in store columns; IngestError on bad input."""
+    path = Path(path)
+    vm_id = path.name.split(".")[0]
+    try:
+        with _open(path) as fh:
+            raw = pd.read_csv(fh, sep=";", skipinitialspace=True, dtype=str)
+    except (OSError, EOFError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise IngestError(path, None, None, f"cannot read as a Bitbrains trace ({exc})") from exc
+    raw.columns = [c.strip() for c in raw.columns]
+    missing = [c for c in _COLUMNS if c not in raw.columns]
+    if missing:
+        raise IngestError(path, 1, missing[0], "column missing from the header")
+    frame = raw[list(_COLUMNS)].rename(columns=_COLUMNS)
+    for col in _COLUMNS.values():
+        text = frame[col].str.strip()
+        values = pd.to_numeric(text, errors="coerce")
+        bad = values.isna() | (values < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            source = next(k for k, v in _COLUMNS.items() if v == col)
+            raise IngestError(path, row + 2, source, f"{text.iloc[row]!r} is not a non-negative number")
+        frame[col] = values
+    seconds = frame["ts"].to_numpy(dtype=float)
+    steps = np.rint(np.diff(seconds) / INTERVAL_S)
+    if (steps <= 0).any():
+        row = int(np.flatnonzero(steps <= 0)[0]) + 1
+        raise IngestError(path, row + 2, "Timestamp [ms]", "not at least half an interval after the row before")
+    first = np.rint(seconds[:1] / INTERVAL_S)
+    slots = (np.concatenate([first, first + np.cumsum(steps)]) * INTERVAL_S).astype("int64")
+    samples = pd.DataFrame({
+        "vcenter": VCENTER, "vm_id": vm_id, "instance": VM_TOTAL_INSTANCE,
+        "ts": pd.to_datetime(slots, unit="s", utc=True), "interval_s": INTERVAL_S,
+        "write_kbps": frame["write_kbps"].to_numpy(), "read_kbps": frame["read_kbps"].to_numpy(),
+        "write_iops": np.nan, "read_iops": np.nan,
+    })
+    vm = pd.DataFrame([{
+        "vcenter": VCENTER, "vm_id": vm_id, "name": f"bitbrains-rnd-{vm_id}",
+        "num_cpu": int(frame["num_cpu"].max()) if len(frame) else None,
+        "memory_mb": int(frame["memory_kb"].max() // 1024) if len(frame) else None,
+        "power_state": "poweredOn",
+    }])
+    return vm, samples
+
+
+def import_traces(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> int:
+    """Import trace files, each all-or-nothing; returns samples added (re-imports add none)."""
+    added = 0
+    for path in paths:
+        vm, samples = read_trace(path)
+        with store.transaction(con):
+            run = store.start_run(con, "bitbrains", str(path))
+            store.upsert_vcenter(con, VCENTER)
+            store.upsert_vms(con, vm)
+            new = store.insert_samples(con, samples)
+            store.finish_run(con, run, "ok", vms=1, disks=0, samples_added=new,
+                             samples_skipped=len(samples) - new,
+                             window_start=samples["ts"].min(), window_end=samples["ts"].max())
+        added += new
+    return added

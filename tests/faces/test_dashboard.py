@@ -1,0 +1,193 @@
+"""Every dashboard page on the sample store through Streamlit's AppTest: renders, shows its key elements, reacts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from churnplan import store
+from dashboard import data
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+PAGES = {
+    "views/estate.py": "Estate overview", "views/churn.py": "Churn explorer", "views/whatif.py": "RPO what-if",
+    "views/servers.py": "Process servers", "views/cost.py": "Storage and cost",
+    "views/compatibility.py": "Compatibility", "views/downloads.py": "Downloads",
+}
+
+
+@pytest.fixture(scope="module")
+def sample_db(sample_store_master: Path) -> Path:
+    return sample_store_master
+
+
+@pytest.fixture(scope="module")
+def store_counts(sample_db: Path) -> tuple[store.Counts, pd.DataFrame]:
+    con = store.connect(sample_db, read_only=True)
+    try:
+        return store.counts(con), store.load_vms(con)
+    finally:
+        con.close()
+
+
+def open_app(db: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
+    monkeypatch.setenv("CHURNPLAN_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_renders_its_title_without_exception(sample_db: Path, monkeypatch: pytest.MonkeyPatch, page: str) -> None:
+    at = open_app(sample_db, monkeypatch, page)
+    assert [t.value for t in at.title] == [PAGES[page]]
+    assert at.sidebar.selectbox(key="tz").value
+
+
+def test_estate_overview_counts_what_the_store_holds(sample_db, store_counts, monkeypatch) -> None:
+    counts, _ = store_counts
+    m = metrics(open_app(sample_db, monkeypatch))
+    assert m["VMs"] == f"{counts.vms:,}" and m["Disks"] == f"{counts.disks:,}"
+    assert m["Days profiled"] == "14.0"
+
+
+def test_churn_explorer_lists_top_churners_and_one_vms_disks(sample_db, monkeypatch) -> None:
+    at = open_app(sample_db, monkeypatch, "views/churn.py")
+    top = at.dataframe[0].value
+    assert len(top) == at.slider(key="churn_top_n").value
+    assert top["mean_write_mbs"].is_monotonic_decreasing
+    assert len(at.get("plotly_chart")) == 3  # top churners, the VM's series, its heatmap
+    at.slider(key="churn_top_n").set_value(5).run()
+    assert len(at.dataframe[0].value) == 5
+
+
+def test_what_if_slider_changes_compliance_quickly(sample_db, monkeypatch) -> None:
+    at = open_app(sample_db, monkeypatch, "views/whatif.py")
+    before = float(metrics(at)["Time within RPO"].rstrip(" %"))
+    slider = at.slider(key="wi_bandwidth")
+    slider.set_value(max(1, slider.value // 4))
+    started = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - started
+    after = float(metrics(at)["Time within RPO"].rstrip(" %"))
+    assert not at.exception
+    assert after < before
+    assert elapsed < 2.0, f"what-if rerun took {elapsed:.2f} s"
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) > 0  # VMs missing the RPO
+
+
+def test_what_if_throttle_schedule_and_rpo_target(sample_db, monkeypatch) -> None:
+    at = open_app(sample_db, monkeypatch, "views/whatif.py")
+    at.toggle(key="wi_throttle").set_value(True).run()
+    assert not at.exception
+    at.slider(key="wi_work_mbps").set_value(1).run()
+    throttled = float(metrics(at)["Time within RPO"].rstrip(" %"))
+    at.select_slider(key="wi_rpo").set_value(240).run()
+    relaxed = float(metrics(at)["Time within RPO"].rstrip(" %"))
+    assert not at.exception
+    assert relaxed >= throttled
+
+
+def test_process_servers_list_every_server_and_their_vms(sample_db, monkeypatch) -> None:
+    at = open_app(sample_db, monkeypatch, "views/servers.py")
+    servers = at.dataframe[0].value
+    assert metrics(at)["Servers"] == str(len(servers)) and len(servers) >= 1
+    assert int(metrics(at)["Protected VMs"]) == servers["vms"].sum()
+    at.selectbox(key="ps_server").set_value(servers["server"].iloc[-1]).run()
+    assert not at.exception
+    assert len(at.dataframe[1].value) == servers["vms"].iloc[-1]
+
+
+def test_storage_and_cost_totals_the_cost_table(sample_db, monkeypatch) -> None:
+    at = open_app(sample_db, monkeypatch, "views/cost.py")
+    cost = at.dataframe[-1].value
+    total = metrics(at)["Monthly total"]
+    assert total.startswith(f"{cost['monthly'].sum():,.2f}")
+    by_tier = at.dataframe[0].value
+    assert by_tier["disks"].sum() == len(at.dataframe[1].value)
+
+
+def test_compatibility_splits_every_vm(sample_db, store_counts, monkeypatch) -> None:
+    counts, _ = store_counts
+    m = metrics(open_app(sample_db, monkeypatch, "views/compatibility.py"))
+    assert int(m["Compatible"]) + int(m["Incompatible"]) == counts.vms
+    assert int(m["Incompatible"]) > 0  # the sample estate plants incompatible VMs
+    at = open_app(sample_db, monkeypatch, "views/compatibility.py")
+    assert len(at.dataframe[0].value) == int(m["Incompatible"])
+    assert (at.dataframe[0].value["reasons"] != "").all()
+
+
+def test_downloads_offer_workbook_html_and_csvs(sample_db, monkeypatch) -> None:
+    at = open_app(sample_db, monkeypatch, "views/downloads.py")
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[:2] == ["Excel workbook (.xlsx)", "HTML report"]
+    assert {label.split(" ")[0] for label in labels[2:]} == {"vms.csv", "disks.csv", "process_servers.csv",
+                                                            "bandwidth.csv", "rpo.csv"}
+
+
+def test_time_zone_setting_moves_displayed_times(sample_db, monkeypatch) -> None:
+    at = open_app(sample_db, monkeypatch)
+    at.sidebar.selectbox(key="tz").set_value("UTC").run()
+    utc = at.dataframe[1].value["first_ts"].iloc[0]
+    at.sidebar.selectbox(key="tz").set_value("Asia/Tokyo").run()
+    tokyo = at.dataframe[1].value["first_ts"].iloc[0]
+    assert pd.Timestamp(tokyo) - pd.Timestamp(utc) == pd.Timedelta(hours=9)
+
+
+def test_missing_store_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CHURNPLAN_DB", str(tmp_path / "nope.duckdb"))
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert not at.exception
+    assert "No churnplan store" in at.error[0].value
+
+
+def _lock(db: Path, seconds: float) -> subprocess.Popen:
+    """Another process holding the store's write lock (as a running collector does) for `seconds`."""
+    locker = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+                               "print('locked', flush=True); time.sleep(float(sys.argv[2]))", str(db), str(seconds)],
+                              stdout=subprocess.PIPE, text=True)
+    assert locker.stdout.readline().strip() == "locked"
+    return locker
+
+
+def test_store_locked_by_a_writer_reads_as_busy_then_recovers(tiny_store: Path, tmp_path: Path) -> None:
+    db = tmp_path / "busy.duckdb"
+    shutil.copy(tiny_store, db)
+    locker = _lock(db, 30)
+    try:
+        with pytest.raises(data.StoreBusy):
+            data.read(str(db), store.counts)
+    finally:
+        locker.terminate()
+        locker.wait(timeout=10)
+    assert data.read(str(db), store.counts).vms == 3
+
+
+def test_dashboard_retries_while_busy_and_renders_when_free(tiny_store: Path, tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "busy.duckdb"
+    shutil.copy(tiny_store, db)
+    monkeypatch.setenv("CHURNPLAN_DB", str(db))
+    locker = _lock(db, 3)
+    try:
+        started = time.perf_counter()
+        at = AppTest.from_file(str(APP), default_timeout=60).run()
+        waited = time.perf_counter() - started
+    finally:
+        locker.wait(timeout=30)
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Estate overview"]
+    assert waited >= 1.5  # it waited for the writer instead of failing
