@@ -9,7 +9,7 @@ import numpy as np
 from analytics import queue
 from analytics.facts import THROTTLE_MAX_MBPS
 from analytics.model import ThrottleSchedule
-from analytics.rpo import PreparedChurn, simulate
+from analytics.rpo import PreparedChurn, run, scope_curve
 
 _BLOCK = 2048
 _GOAL_SLACK_PCT = 1e-7
@@ -62,24 +62,23 @@ def peak_mbps(curve: queue.Curve) -> float:
     return float(rates.max(initial=0.0)) / queue.BYTES_PER_MBPS
 
 
-def _meets(prepared: PreparedChurn, cols: np.ndarray, cap: queue.Capacity, rpo_min: float, factor: float,
-           goal_pct: float) -> bool:
-    _, comp, _ = simulate(prepared, cols, cap, rpo_min, factor, lags=False)
+def _meets(curve: queue.Curve, cap: queue.Capacity, rpo_min: float, goal_pct: float) -> bool:
+    _, comp, _ = run(curve, cap, rpo_min, lags=False)
     return comp.pct >= goal_pct - _GOAL_SLACK_PCT
 
 
 def least_mbps(prepared: PreparedChurn, cols: np.ndarray, rpo_min: float, goal_pct: float, factor: float,
-               rel_tol: float = 1e-4, hi_mbps: float | None = None) -> float:
+               rel_tol: float = 1e-4, hi_mbps: float | None = None, curve: queue.Curve | None = None) -> float:
     """Least constant Mbps whose simulated compliance reaches `goal_pct`, by bisection below `hi_mbps`
     (a bandwidth known to reach it; default the peak write rate, at which no backlog ever forms)."""
-    curve = queue.arrival_curve(prepared.times, prepared.interval_s, prepared.vm_bytes[:, cols].sum(axis=1) * factor)
+    curve = scope_curve(prepared, cols, factor) if curve is None else curve
     hi = peak_mbps(curve) if hi_mbps is None else hi_mbps
     if hi <= 0:
         return 0.0
     lo = 0.0
     while hi - lo > rel_tol * hi:
         mid = 0.5 * (lo + hi)
-        if _meets(prepared, cols, queue.Capacity(mid), rpo_min, factor, goal_pct):
+        if _meets(curve, queue.Capacity(mid), rpo_min, goal_pct):
             hi = mid
         else:
             lo = mid
@@ -89,9 +88,10 @@ def least_mbps(prepared: PreparedChurn, cols: np.ndarray, rpo_min: float, goal_p
 def least_work_mbps(prepared: PreparedChurn, cols: np.ndarray, schedule: ThrottleSchedule, rpo_min: float,
                     goal_pct: float, factor: float, rel_tol: float = 1e-3) -> float | None:
     """Least work-hours Mbps meeting `goal_pct` given the schedule's off-hours Mbps; None if even 1,023 Mbps fails."""
+    curve = scope_curve(prepared, cols, factor)
+
     def ok(work: float) -> bool:
-        return _meets(prepared, cols, queue.Capacity(throttle=replace(schedule, work_mbps=work)),
-                      rpo_min, factor, goal_pct)
+        return _meets(curve, queue.Capacity(throttle=replace(schedule, work_mbps=work)), rpo_min, goal_pct)
 
     if ok(0.0):
         return 0.0

@@ -24,9 +24,21 @@ def excluded_disks(disks: pd.DataFrame, vms: pd.DataFrame, globs: tuple[str, ...
     return pd.Series(hit, index=disks.index)
 
 
-def _profile(frame: pd.DataFrame, keys: list[str], percentile: float, growth: float) -> pd.DataFrame:
-    """Profile per `keys` group of per-sample rows holding write_kbps, write_iops, iops, interval_s."""
-    g = frame.groupby(keys, sort=False)
+def group_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Integer group code per row for `keys`, and the key values of each code (factorised column by column)."""
+    code = np.zeros(len(frame), dtype=np.int64)
+    for k in keys:
+        c, uniq = pd.factorize(frame[k], sort=False)
+        code = code * (len(uniq) + 1) + c
+    code, first = pd.factorize(code, sort=False)
+    rows = pd.Series(np.arange(len(frame))).groupby(code).first().to_numpy() if len(frame) else np.zeros(0, int)
+    return code, frame[keys].iloc[rows].reset_index(drop=True)
+
+
+def _profile(frame: pd.DataFrame, code: np.ndarray, key_values: pd.DataFrame, percentile: float,
+             growth: float) -> pd.DataFrame:
+    """Profile per group code of per-sample rows holding write_kbps, write_iops, iops, rw_kbps."""
+    g = frame.groupby(code, sort=True)
     q = percentile / 100.0
     out = pd.DataFrame({
         "peak_write_kbps": g["write_kbps"].quantile(q) * growth,
@@ -43,28 +55,36 @@ def _profile(frame: pd.DataFrame, keys: list[str], percentile: float, growth: fl
         sums["write_iops"] > 0, 1.0), 0.0)
     out["peak_churn_mbps"] = out["peak_write_kbps"] / 1024.0
     out["churn_gb_day"] = out["avg_write_kbps"] * SECONDS_PER_DAY / KB_PER_GB
-    return out.reset_index()
+    keys = key_values.iloc[out.index.to_numpy()].reset_index(drop=True)
+    return pd.concat([keys, out.reset_index(drop=True)], axis=1)
+
+
+_METRICS = ["write_kbps", "write_iops", "iops", "rw_kbps"]
 
 
 def _per_sample(samples: pd.DataFrame) -> pd.DataFrame:
-    s = samples[DISK_KEY + ["ts", "write_kbps", "read_kbps", "write_iops", "read_iops"]]
-    vals = s[["write_kbps", "read_kbps", "write_iops", "read_iops"]].astype(float).fillna(0.0)
-    return pd.DataFrame({**{k: s[k] for k in DISK_KEY + ["ts"]},
-                         "write_kbps": vals["write_kbps"], "write_iops": vals["write_iops"],
-                         "iops": vals["write_iops"] + vals["read_iops"],
-                         "rw_kbps": vals["write_kbps"] + vals["read_kbps"]})
+    vals = samples[["write_kbps", "read_kbps", "write_iops", "read_iops"]].astype(float).fillna(0.0)
+    return pd.DataFrame({"write_kbps": vals["write_kbps"].to_numpy(), "write_iops": vals["write_iops"].to_numpy(),
+                         "iops": (vals["write_iops"] + vals["read_iops"]).to_numpy(),
+                         "rw_kbps": (vals["write_kbps"] + vals["read_kbps"]).to_numpy()})
 
 
 def disk_profiles(samples: pd.DataFrame, percentile: float, growth_pct: float) -> pd.DataFrame:
     """One row per disk with samples: the percentile of its own samples, x (1 + growth)."""
-    return _profile(_per_sample(samples), DISK_KEY, percentile, 1.0 + growth_pct / 100.0)
+    code, keys = group_codes(samples, DISK_KEY)
+    return _profile(_per_sample(samples), code, keys, percentile, 1.0 + growth_pct / 100.0)
 
 
 def vm_profiles(samples: pd.DataFrame, percentile: float, growth_pct: float) -> pd.DataFrame:
     """One row per VM: the percentile of the per-sample SUM over its (included) disks, not a sum of disk peaks."""
-    per = _per_sample(samples).groupby(VM_KEY + ["ts"], sort=False)[["write_kbps", "write_iops", "iops", "rw_kbps"]] \
-        .sum().reset_index()
-    return _profile(per, VM_KEY, percentile, 1.0 + growth_pct / 100.0)
+    vm_code, keys = group_codes(samples, VM_KEY)
+    ts_code, ts_uniq = pd.factorize(samples["ts"], sort=False)
+    cell = vm_code.astype(np.int64) * max(len(ts_uniq), 1) + ts_code
+    cell_code, cell_uniq = pd.factorize(cell, sort=False)
+    per = _per_sample(samples)
+    sums = pd.DataFrame({m: np.bincount(cell_code, weights=per[m].to_numpy(), minlength=len(cell_uniq))
+                         for m in _METRICS})
+    return _profile(sums, cell_uniq // max(len(ts_uniq), 1), keys, percentile, 1.0 + growth_pct / 100.0)
 
 
 def series_profile(write_kbps: np.ndarray, percentile: float, growth_pct: float) -> dict[str, float]:

@@ -91,15 +91,15 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, co
     prepared = rpo.prepare(s_inc, assignment=v.loc[protect, VM_KEY + ["name", "process_server"]], timezone=tz)
     scopes = [rpo.ESTATE] + list(servers["server"]) if len(servers) else [rpo.ESTATE]
     rpos = sorted(set(config.rpo_targets_min) | {config.rpo_min})
-    bw_rows = []
+    bw_rows, curves = [], {}
     for scope in scopes:
         cols = prepared.columns(scope)
-        curve = queue.arrival_curve(prepared.times, prepared.interval_s, prepared.vm_bytes[:, cols].sum(axis=1) * factor)
+        curve = curves[scope] = rpo.scope_curve(prepared, cols, factor)
         for r in rpos:
             always = bandwidth.required_mbps_100(curve, r * 60.0)
             for goal in config.compliance_goals_pct:
                 need = always if goal >= 100 else \
-                    bandwidth.least_mbps(prepared, cols, r, goal, factor, rel_tol=1e-3, hi_mbps=always)
+                    bandwidth.least_mbps(prepared, cols, r, goal, factor, rel_tol=1e-3, hi_mbps=always, curve=curve)
                 bw_rows.append({"scope": scope, "rpo_min": r, "compliance_goal_pct": goal, "required_mbps": need})
     bw = pd.DataFrame(bw_rows, columns=["scope", "rpo_min", "compliance_goal_pct", "required_mbps"])
 
@@ -109,6 +109,11 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, co
 
     given = config.bandwidth_mbps is not None or config.throttle is not None
     planned = config.bandwidth_mbps if config.bandwidth_mbps is not None else required(rpo.ESTATE)
+    if config.throttle is not None:  # the schedule's weekly average carries initial replication
+        th = config.throttle
+        work_h = (datetime.combine(datetime.min, th.work_end) - datetime.combine(datetime.min, th.work_start)) \
+            .total_seconds() / 3600.0 * len(th.workdays)
+        planned = (th.work_mbps * work_h + th.offhours_mbps * (168.0 - work_h)) / 168.0
     estate_gb_day = float(v.loc[protect, "churn_gb_day"].sum())
     share = {s: (float(servers.loc[servers["server"] == s, "churn_gb_day"].iloc[0]) / estate_gb_day
                  if estate_gb_day > 0 else 1.0 / max(len(servers), 1)) for s in servers["server"]}
@@ -138,6 +143,11 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, co
     rpo_frame = pd.DataFrame(rpo_rows, columns=["scope", "bandwidth_mbps", "rpo_min", "compliance_pct", "max_lag_min"])
 
     estate = outcomes[rpo.ESTATE]
+    throttle_needed: dict[str, float | None] = {}
+    if config.throttle is not None:  # least work-hours bandwidth per goal at the schedule's off-hours bandwidth
+        for goal in config.compliance_goals_pct:
+            throttle_needed[f"{goal:g}"] = bandwidth.least_work_mbps(
+                prepared, prepared.columns(rpo.ESTATE), config.throttle, config.rpo_min, goal, factor)
     if given and len(estate.vm_misses):
         fs = estate.vm_misses.rename(columns={"compliance_pct": "fair_share_compliance_pct",
                                               "max_lag_min": "fair_share_max_lag_min"}).drop(columns="name")
@@ -157,9 +167,8 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, co
     # Compliance against bandwidth for the estate (what-if curve), up to the 100 % bandwidth.
     top = max(required(rpo.ESTATE), 1e-6)
     curve_rows = []
-    all_cols = prepared.columns(rpo.ESTATE)
     for mbps in np.linspace(top / _CURVE_POINTS, top, _CURVE_POINTS):
-        _, comp, _ = rpo.simulate(prepared, all_cols, queue.Capacity(float(mbps)), config.rpo_min, factor, lags=False)
+        _, comp, _ = rpo.run(curves[rpo.ESTATE], queue.Capacity(float(mbps)), config.rpo_min, lags=False)
         curve_rows.append({"scope": rpo.ESTATE, "bandwidth_mbps": float(mbps), "compliance_pct": comp.pct})
 
     # Estate write series (all VMs, included disks), initial replication and cost.
@@ -213,6 +222,10 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, co
         "required_mbps_90pct": required(rpo.ESTATE, 90.0) if 90.0 in config.compliance_goals_pct else None,
         "planned_mbps": planned,
         "compliance_pct": estate.compliance_pct, "max_lag_min": estate.max_lag_min,
+        "worst_day": None if estate.daily.empty else str(estate.daily.loc[estate.daily["peak_lag_min"].idxmax(), "date"]),
+        "worst_day_peak_lag_min": None if estate.daily.empty else float(estate.daily["peak_lag_min"].max()),
+        "days_with_violations": int((estate.daily["violation_minutes"] > 0).sum()) if len(estate.daily) else 0,
+        "throttle_work_mbps_needed_by_goal_pct": throttle_needed or None,
         "configuration_servers": int((servers["role"] == process_servers.ROLE_CS).sum()) if len(servers) else 0,
         "process_servers": int(len(servers)),
         "premium_disks": int((inc["target_tier"] != "Standard").sum()),

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import queue
+from analytics.churn import group_codes
 from analytics.model import ThrottleSchedule
 
 ESTATE = "estate"
@@ -50,7 +51,8 @@ def prepare(samples: pd.DataFrame, assignment: pd.DataFrame | None = None,
             excluded: pd.DataFrame | None = None, timezone: str = "UTC") -> PreparedChurn:
     """Aggregate samples (one interval) into a time x VM byte matrix, once, for fast what-ifs.
 
-    `assignment`: vcenter, vm_id[, name][, process_server] (VMs absent from it are dropped when given).
+    `assignment`: vcenter, vm_id[, name][, process_server], e.g. Plan.vms; when given, VMs absent from it or
+    with an empty process_server (incompatible, not protected) are left out, so 'estate' is the plan's estate.
     `excluded`: disks (vcenter, vm_id, instance[, excluded]) whose samples leave all sums.
     """
     s = samples
@@ -63,28 +65,33 @@ def prepare(samples: pd.DataFrame, assignment: pd.DataFrame | None = None,
     if len(intervals) > 1:
         raise ValueError(f"samples mix intervals {sorted(intervals)} s; load one interval (--interval)")
     interval = float(intervals[0])
-    key = _keys(s)
+    code, code_keys = group_codes(s, ["vcenter", "vm_id"])
     if assignment is not None:
         vms = assignment.copy()
+        if "process_server" in vms.columns:  # a plan's VMs: those without a server are not protected
+            vms = vms[vms["process_server"].fillna("").astype(str) != ""]
         vms["name"] = vms["name"] if "name" in vms.columns else vms["vm_id"]
         vms["scope"] = vms["process_server"] if "process_server" in vms.columns else ESTATE
         vms = vms[["vcenter", "vm_id", "name", "scope"]].reset_index(drop=True)
         vms["scope"] = vms["scope"].fillna(ESTATE).astype(str)
-        vm_index = pd.Index(_keys(vms))
+        col_of_code = pd.Index(_keys(vms)).get_indexer(_keys(code_keys)) if len(code_keys) else np.zeros(0, int)
     else:
-        vm_index = pd.Index(pd.unique(key))
-        parts = vm_index.str.split("\x1f", n=1)
-        vms = pd.DataFrame({"vcenter": parts.str[0], "vm_id": parts.str[1]})
+        vms = code_keys.copy()
         vms["name"] = vms["vm_id"]
         vms["scope"] = ESTATE
-    col = vm_index.get_indexer(key)
+        col_of_code = np.arange(len(vms))
+    col = col_of_code[code] if len(code) else np.zeros(0, dtype=int)
     keep = col >= 0
-    t = queue.to_epoch(s["ts"])[keep] if len(s) else np.zeros(0)
-    times, row = np.unique(t, return_inverse=True)
+    ts_code, ts_uniq = pd.factorize(s["ts"], sort=False)
+    ts_epoch = queue.to_epoch(ts_uniq) if len(ts_uniq) else np.zeros(0)
+    order = np.argsort(ts_epoch, kind="stable")
+    times = ts_epoch[order]
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    row = rank[ts_code[keep]] if len(ts_code) else np.zeros(0, dtype=int)
     vol = s["write_kbps"].to_numpy(dtype=float, na_value=0.0)[keep] * 1024.0 * interval
-    matrix = np.zeros(times.size * len(vms))
-    np.add.at(matrix, row * len(vms) + col[keep], vol)
-    return PreparedChurn(times, interval, vms, matrix.reshape(times.size, len(vms)), timezone)
+    matrix = np.bincount(row * len(vms) + col[keep], weights=vol, minlength=times.size * len(vms))
+    return PreparedChurn(times, interval, vms.reset_index(drop=True), matrix.reshape(times.size, len(vms)), timezone)
 
 
 @dataclass
@@ -101,15 +108,25 @@ class WhatIf:
     max_backlog_mb: float = 0.0
 
 
+def scope_curve(prepared: PreparedChurn, cols: np.ndarray, factor: float) -> queue.Curve:
+    """Cumulative arrivals of the VMs in `cols`, writes scaled by `factor` (growth x compression)."""
+    return queue.arrival_curve(prepared.times, prepared.interval_s, prepared.vm_bytes[:, cols].sum(axis=1) * factor)
+
+
+def run(curve: queue.Curve, capacity: queue.Capacity, rpo_min: float, lags: bool = True,
+        edges_tz: str | None = None) -> tuple[queue.Service, queue.Compliance, tuple[float, float]]:
+    """FIFO service of `curve` and its compliance over [first sample start, last sample end + RPO]."""
+    rpo_s = rpo_min * 60.0
+    window = (float(curve.t[0]), float(curve.t[-1]) + rpo_s)
+    svc = queue.serve_fifo(curve, capacity, window[1])
+    edges = queue.day_edges(*window, edges_tz) if edges_tz else None
+    return svc, queue.compliance(svc, rpo_s, window, edges, lags=lags), window
+
+
 def simulate(prepared: PreparedChurn, cols: np.ndarray, capacity: queue.Capacity, rpo_min: float,
              factor: float, lags: bool = True, edges_tz: str | None = None):
     """FIFO service and compliance for the VMs in `cols` with writes scaled by `factor`."""
-    arr = queue.arrival_curve(prepared.times, prepared.interval_s, prepared.vm_bytes[:, cols].sum(axis=1) * factor)
-    rpo_s = rpo_min * 60.0
-    window = (float(arr.t[0]), float(arr.t[-1]) + rpo_s)
-    svc = queue.serve_fifo(arr, capacity, window[1])
-    edges = queue.day_edges(*window, edges_tz) if edges_tz else None
-    return svc, queue.compliance(svc, rpo_s, window, edges, lags=lags), window
+    return run(scope_curve(prepared, cols, factor), capacity, rpo_min, lags, edges_tz)
 
 
 def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,

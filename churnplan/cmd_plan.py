@@ -140,9 +140,10 @@ def _print_summary(s: dict) -> None:
         ("disks (excluded)", f"{s['disks']} ({s['excluded_disks']})"),
         ("typical churn/day", f"{s['typical_churn_gb_day']:,.0f} GB"),
         ("bandwidth for RPO 100 % of the time", f"{s['required_mbps_100pct']:,.1f} Mbps"),
-        ("planned bandwidth", f"{s['planned_mbps']:,.1f} Mbps"),
+        ("planned bandwidth" + (" (throttle weekly average)" if s["config"]["throttle"] else ""),
+         f"{s['planned_mbps']:,.1f} Mbps"),
         ("RPO compliance / max lag", f"{s['compliance_pct']:.2f} % / {s['max_lag_min']:.1f} min"),
-        ("configuration / process servers", f"{s['configuration_servers']} / {s['process_servers']}"),
+        ("configuration servers / all process servers", f"{s['configuration_servers']} / {s['process_servers']}"),
         ("premium disks", f"{s['premium_disks']}"),
         ("initial replication", "not possible at this bandwidth" if s["ir_hours"] is None
          else f"{s['ir_hours']:,.1f} h in {s['ir_batches']} batch(es)"),

@@ -42,6 +42,7 @@ def build(db: Path, config: PlanConfig, interval: int | None, progress: Progress
     except store.StoreError as exc:
         raise _fail(str(exc)) from exc
     try:
+        con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it
         vms, disks = store.load_vms(con), store.load_disks(con)
         samples = store.load_samples(con, interval, config.start, config.end)
     finally:
@@ -158,7 +159,8 @@ def register(app: typer.Typer) -> None:
         compression: float = typer.Option(1.0, "--compression", help="Bytes sent per byte written (0.5 halves it)."),
         work_hours: Optional[str] = typer.Option(None, "--work-hours", help="Throttle work hours, e.g. 09:00-18:00."),
         work_mbps: Optional[float] = typer.Option(None, "--work-mbps", help="Throttle bandwidth in work hours (Mbps)."),
-        offhours_mbps: Optional[float] = typer.Option(None, "--offhours-mbps", help="Throttle bandwidth off hours (Mbps)."),
+        offhours_mbps: Optional[float] = typer.Option(None, "--offhours-mbps",
+                                                      help="Throttle bandwidth off hours (Mbps)."),
         timezone: str = typer.Option("UTC", "--timezone", help="Time zone of the work hours and daily figures."),
         exclude_disks: Optional[list[str]] = typer.Option(
             None, "--exclude-disks", help="Glob on 'vmname/instance' or the disk label (repeatable)."),
@@ -210,21 +212,25 @@ def register(app: typer.Typer) -> None:
             except store.StoreError as exc:
                 raise _fail(str(exc)) from exc
             try:
+                con.execute("SET enable_progress_bar = false")
                 counts = samples.load_into(con)
             finally:
                 con.close()
             progress.update(task, completed=1, total=1,
-                            description=f"store {db}: {counts.vms} VMs, {counts.disks} disks, {counts.samples:,} samples")
+                            description=f"store {db}: {counts.vms} VMs, {counts.disks} disks, "
+                                        f"{counts.samples:,} samples")
             config = PlanConfig(bandwidth_mbps=bandwidth)
             plan = build(db, config, None, progress)
             if bandwidth is None:
                 chosen = _recommended_mbps(plan)
                 if chosen:
-                    progress.add_task(f"what-if at the recommended {chosen:,.0f} Mbps", total=1, completed=1)
+                    progress.console.print(f"what-if at the plan's recommendation: {chosen:,.0f} Mbps "
+                                           f"(RPO {plan.config.rpo_min:g} min met 95 % of the time)")
                     plan = build(db, PlanConfig(bandwidth_mbps=chosen), None, progress)
             written = write_all(plan, out, zone, db, progress)
         for kind, path in written.items():
             typer.echo(f"{kind}: {path}")
+        typer.echo(f"open {written['html']} in a browser for the offline report")
         if not no_dashboard:
             raise typer.Exit(run_dashboard(db, port))
 

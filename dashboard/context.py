@@ -38,6 +38,11 @@ class Context:
         return repr(self.config)
 
     def plan(self):
+        """The plan under the sidebar's settings; stops the page with a hint when there is nothing to plan."""
+        if data.overview(self.db, self.version)["counts"].samples == 0:
+            st.warning("The store holds no samples yet, so there is no plan. Run `churnplan collect` or "
+                       "`churnplan demo`.")
+            st.stop()
         return data.plan(self.db, self.config_key, self.config, self.version)
 
 

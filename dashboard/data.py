@@ -40,6 +40,7 @@ def read(db: str, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
             raise StoreBusy(str(exc)) from exc
         raise
     try:
+        con.execute("SET enable_progress_bar = false")
         return fn(con)
     finally:
         con.close()

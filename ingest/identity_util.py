@@ -55,14 +55,16 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
         "SELECT vcenter, vm_id, uuid, name FROM vms WHERE ? IS NULL OR vcenter = ?", [vcenter, vcenter]).df()
     if stored.empty or out.empty:
         return out
-    stored["_uuid"] = stored["uuid"].where(stored["uuid"].notna(), None).map(_norm)
-    stored["_name"] = stored["name"].map(_norm)
-    stored["_moref"] = stored["vm_id"].where(stored["vm_id"].map(is_moref), None)
-    out_uuid = out["uuid"].map(_norm)
-    out_name = out["name"].map(_norm)
-    out_moref = out["moref"].where(out["moref"].map(is_moref), None)
+    # plain lists of str-or-None: pandas may turn None into NaN, which is truthy
+    stored["_uuid"] = pd.Series([_norm(u) for u in stored["uuid"]], index=stored.index, dtype=object)
+    stored["_name"] = pd.Series([_norm(n) for n in stored["name"]], index=stored.index, dtype=object)
+    stored["_moref"] = pd.Series([m if is_moref(m) else None for m in stored["vm_id"]], index=stored.index,
+                                 dtype=object)
+    out_uuid = [_norm(u) for u in out["uuid"]]
+    out_name = [_norm(n) for n in out["name"]]
+    out_moref = [m if is_moref(m) else None for m in out["moref"]]
     claimed: set[tuple[str, str]] = set()
-    by_key = {(v, k): (v, k) for v, k in zip(stored["vcenter"], stored["vm_id"])}
+    stored_keys = set(zip(stored["vcenter"], stored["vm_id"]))
 
     def claim(i: int, key: tuple[str, str], how: str) -> None:
         claimed.add(key)
@@ -70,7 +72,7 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
         out.at[i, "matched_by"] = how
 
     for i, key in enumerate(zip(out["vcenter"], out["vm_id"])):
-        if key in by_key:
+        if key in stored_keys:
             claim(i, key, "key")
 
     def unique_index(col: str) -> dict[str, tuple[str, str]]:
@@ -78,7 +80,7 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
         sub = stored[values.map(values.value_counts()).eq(1)]
         return dict(zip(sub[col], zip(sub["vcenter"], sub["vm_id"])))
 
-    uuid_counts = out_uuid.value_counts()
+    uuid_counts = pd.Series(out_uuid, dtype=object).value_counts()
     stored_uuid = unique_index("_uuid")
     for i in out.index[out["matched_by"].isna()]:
         u = out_uuid[i]
@@ -94,7 +96,7 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
         if len(hits) == 1:
             claim(i, hits[0], "moref+name")
 
-    name_counts = out_name.value_counts()
+    name_counts = pd.Series(out_name, dtype=object).value_counts()
     stored_by_name = unique_index("_name")
     info = stored.set_index(["vcenter", "vm_id"])
     for i in out.index[out["matched_by"].isna()]:
@@ -102,9 +104,7 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
         if not n or name_counts.get(n, 0) != 1 or n not in stored_by_name or stored_by_name[n] in claimed:
             continue
         row = info.loc[stored_by_name[n]]
-        if out_moref[i] and row["_moref"] and out_moref[i] != row["_moref"]:
-            continue
-        if out_uuid[i] and row["_uuid"] and out_uuid[i] != row["_uuid"]:
+        if _differ(out_moref[i], row["_moref"]) or _differ(out_uuid[i], row["_uuid"]):
             continue
         claim(i, stored_by_name[n], "name")
     return out
@@ -113,6 +113,10 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
 def vms_with_samples(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     """Keys of VMs holding telemetry (read from the watermarks, which track every stored series)."""
     return {(v, k) for v, k in con.execute("SELECT DISTINCT vcenter, vm_id FROM watermarks").fetchall()}
+
+
+def _differ(a: object, b: object) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and a != b
 
 
 def _norm(value: object) -> str | None:

@@ -22,9 +22,9 @@ import pandas as pd
 from churnplan import store
 from ingest.csv_layout_util import CsvLayout, sniff
 from ingest.errors import IngestError
-from ingest.sql_util import one
 from ingest.identity_util import VM_TOTAL_INSTANCE, match_vms
-from ingest.timestamp_util import TimestampReading, check_timezone, choose_reading, utc_params, utc_sql
+from ingest.sql_util import one
+from ingest.timestamp_util import TimestampReading, check_timezone, choose_reading, convert_distinct
 
 DEFAULT_VCENTER = "powercli"
 REQUIRED_COLUMNS = ("Value", "Timestamp", "MetricId", "Unit", "Entity", "EntityId", "IntervalSecs", "Instance")
@@ -50,7 +50,7 @@ UNITS: dict[str, tuple[str, float]] = {
     "num": ("count", 1.0), "number": ("count", 1.0),
 }
 
-_RAW, _TYPED, _OUT = "_pc_raw", "_pc_typed", "_pc_samples"
+_RAW, _TYPED, _OUT, _TIMES = "_pc_raw", "_pc_typed", "_pc_samples", "_pc_times"
 _REJECTS, _SCANS = "_pc_rejects", "_pc_reject_scans"
 
 
@@ -108,7 +108,7 @@ def import_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, vcenter: st
 
 
 def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
-    for table in (_RAW, _TYPED, _OUT, _REJECTS, _SCANS):
+    for table in (_RAW, _TYPED, _OUT, _TIMES, _REJECTS, _SCANS):
         con.execute(f"DROP TABLE IF EXISTS temp.{table}")
     for view in ("_pc_metrics", "_pc_units", "_pc_vmmap"):
         try:
@@ -127,6 +127,7 @@ def _import(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, vcenter: st
     reading = choose_reading(con, _RAW, "Timestamp", layout.record_line, str(path), dayfirst, date_format)
     _type(con, reading, tz)
     _check_rows(con, layout, reading)
+    _unfold_repeated_hour(con)
     _check_series(con, layout)
     step("pivoting")
     vm_map = _map_vms(con, vcenter)
@@ -195,6 +196,10 @@ def _type(con: duckdb.DuckDBPyConnection, reading: TimestampReading, tz: str) ->
     con.register("_pc_units", units)
     value = """CASE WHEN contains(trim(r."Value"), '.') THEN trim(r."Value")
                     ELSE replace(trim(r."Value"), ',', '.') END"""  # de-DE writes a decimal comma
+    # Get-Stat repeats each timestamp once per series: convert the distinct texts, then join.
+    con.register("_pc_times_in", convert_distinct(con, reading, tz, _RAW, "Timestamp"))
+    con.execute(f"CREATE TEMP TABLE {_TIMES} AS SELECT * FROM _pc_times_in")
+    con.unregister("_pc_times_in")
     con.execute(
         f"""CREATE TEMP TABLE {_TYPED} AS
             SELECT r.rowid AS rec,
@@ -205,12 +210,12 @@ def _type(con: duckdb.DuckDBPyConnection, reading: TimestampReading, tz: str) ->
                    m.col, m.how, m.needs, m.level, u.unit_kind, u.factor,
                    try_cast({value} AS DOUBLE) AS value,
                    try_cast(trim(r."IntervalSecs") AS INTEGER) AS interval_s,
-                   {utc_sql(reading, 'trim(r."Timestamp")')} AS ts,
+                   tt.ts, tt.ts_repeat,
                    NOT (m.level = 'disk' AND coalesce(trim(r."Instance"), '') <> '') AS keep
             FROM {_RAW} r
             LEFT JOIN _pc_metrics m ON lower(trim(r."MetricId")) = m.metric_id
-            LEFT JOIN _pc_units u ON trim(r."Unit") = u.unit""",
-        utc_params(reading, tz))
+            LEFT JOIN _pc_units u ON trim(r."Unit") = u.unit
+            LEFT JOIN {_TIMES} tt ON trim(r."Timestamp") = tt.t""")
 
 
 def _check_rows(con: duckdb.DuckDBPyConnection, layout: CsvLayout, reading: TimestampReading) -> None:
@@ -243,13 +248,34 @@ def _check_rows(con: duckdb.DuckDBPyConnection, layout: CsvLayout, reading: Time
     raise IngestError(layout.path, layout.record_line(rec), field, message.format(v=repr(cell or "")))
 
 
+def _unfold_repeated_hour(con: duckdb.DuckDBPyConnection) -> None:
+    """A series' second sample at a repeated local time (DST fall-back) is the later instant.
+
+    'Second' follows the series' own order in the file, which Get-Stat may write newest first.
+    """
+    if not one(con, f"SELECT count(*) FROM {_TYPED} WHERE ts_repeat IS NOT NULL")[0]:
+        return
+    con.execute(
+        f"""WITH dir AS (
+              SELECT moref, raw_instance, metric_id, arg_min(ts, rec) <= arg_max(ts, rec) AS ascending
+              FROM {_TYPED} GROUP BY ALL),
+            nth AS (
+              SELECT t.rec, row_number() OVER (
+                       PARTITION BY t.moref, t.raw_instance, t.metric_id, t.ts
+                       ORDER BY CASE WHEN d.ascending THEN t.rec ELSE -t.rec END) AS n
+              FROM {_TYPED} t JOIN dir d USING (moref, raw_instance, metric_id)
+              WHERE t.ts_repeat IS NOT NULL)
+            UPDATE {_TYPED} SET ts = ts_repeat WHERE rec IN (SELECT rec FROM nth WHERE n = 2)""")
+
+
 def _check_series(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> None:
     """One interval per series (VM, instance, metric) and one row per series and time."""
     mixed = one(con, 
         f"""WITH f AS (
               SELECT moref, raw_instance, metric_id, arg_min(interval_s, rec) AS first_iv, min(rec) AS first_rec
               FROM {_TYPED} WHERE keep GROUP BY ALL HAVING count(DISTINCT interval_s) > 1)
-            SELECT t.rec, t.interval_s, f.first_iv, f.first_rec FROM {_TYPED} t JOIN f USING (moref, raw_instance, metric_id)
+            SELECT t.rec, t.interval_s, f.first_iv, f.first_rec
+            FROM {_TYPED} t JOIN f USING (moref, raw_instance, metric_id)
             WHERE t.interval_s <> f.first_iv ORDER BY t.rec LIMIT 1""")
     dupe = one(con, 
         f"""WITH d AS (

@@ -1,7 +1,8 @@
 """Import an RVTools export (xlsx, or its per-sheet csv files) into the store's VM and disk inventory.
 
 vInfo gives the VMs (templates are skipped: ASR cannot replicate them); vDisk gives one disk per
-virtual disk, named as vCenter's counters name it ('SCSI controller 0' + unit 1 -> 'scsi0:1').
+virtual disk, named as vCenter's counters name it ('SCSI controller 0' + unit 1 -> 'scsi0:1'); raw device
+mappings say so in their label ('Hard disk 3 (RDM physicalMode)').
 Without a vDisk sheet each VM gets one disk 'vm-total' holding the vInfo totals (and vPartition's
 used space), the same instance the PowerCLI importer gives VM-level disk.* counters.
 Sheets are joined on 'VM ID' when both carry it (names in real exports drift between sheets), else on
@@ -240,13 +241,12 @@ def _disks_from_vdisk(vms: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
     instance = instance.fillna(disk_label)  # no controller/unit columns: the disk's own label is all there is
     capacity = _number(sheet, "Capacity MB") / 1024
     raw = _flag(sheet, "Raw")
-    mode = _text(sheet, "Disk Mode")
+    rdm = " (RDM " + _text(sheet, "Raw Comp. Mode").fillna("mode unknown") + ")"
     disks = pd.DataFrame({
-        "vm": idx, "instance": instance, "label": disk_label, "capacity_gb": capacity,
-        "provisioned_gb": capacity, "used_gb": np.nan,
-        "disk_mode": mode.where(~raw, "rdm-" + _text(sheet, "Raw Comp. Mode").fillna("").str.lower()
-                                + ":" + mode.fillna("")),
-        "controller": controller, "line": [sheet.line(i) for i in sheet.frame.index],
+        "vm": idx, "instance": instance, "label": disk_label.where(~raw, disk_label + rdm),
+        "capacity_gb": capacity, "provisioned_gb": capacity, "used_gb": np.nan,
+        "disk_mode": _text(sheet, "Disk Mode"), "controller": controller,
+        "line": [sheet.line(i) for i in sheet.frame.index],
     })
     orphan = (disks["vm"] < 0) & ~template
     if orphan.any():

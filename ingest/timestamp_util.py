@@ -11,6 +11,8 @@ from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
+import numpy as np
+import pandas as pd
 
 from ingest.errors import IngestError
 from ingest.sql_util import one
@@ -65,7 +67,7 @@ def choose_reading(con: duckdb.DuckDBPyConnection, table: str, column: str,
         return TimestampReading((date_format,), f"--date-format {date_format!r}")
     row = one(con, 
         f"""WITH t AS (
-              SELECT rowid AS r, trim("{column}") AS t FROM {table}),
+              SELECT min(rowid) AS r, trim("{column}") AS t FROM {table} GROUP BY 2),
             s AS (
               SELECT r, t, CASE WHEN regexp_full_match(t, $iso) THEN 'iso'
                                 WHEN regexp_full_match(t, $dot) THEN 'dot'
@@ -123,27 +125,45 @@ def _by_span(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool | 
     the right reading spans days where the wrong one spans months. None when both span alike (one date)."""
     spans = one(con, f"""SELECT max(m) - min(m), max(d) - min(d) FROM (
                            SELECT try_strptime(trim("{column}"), $mf) AS m, try_strptime(trim("{column}"), $df) AS d
-                           FROM {table})""", {"mf": list(_slash(False)), "df": list(_slash(True))})
+                           FROM (SELECT DISTINCT "{column}" FROM {table}))""",
+                {"mf": list(_slash(False)), "df": list(_slash(True))})
     if spans is None or spans[0] is None or spans[1] is None or spans[0] == spans[1]:
         return None
     return spans[1] < spans[0]
 
 
-def utc_sql(reading: TimestampReading, text_sql: str) -> str:
-    """SQL turning the text expression `text_sql` into naive UTC, with the parameters of `utc_params`."""
+def convert_distinct(con: duckdb.DuckDBPyConnection, reading: TimestampReading, tz: str, table: str,
+                     column: str) -> pd.DataFrame:
+    """Each distinct trimmed text of `table.column` as naive UTC: columns t, ts, ts_repeat.
+
+    Local times in a DST fall-back hour happen twice: ts is the first (summer-time) instant and
+    ts_repeat the second, one hour later; ts_repeat is NULL for every other time. Texts that do not
+    parse get ts NULL.
+    """
     if reading.formats is None:
-        return (f"CASE WHEN regexp_matches({text_sql}, $offset_re) "
-                f"THEN timezone('UTC', try_cast({text_sql} AS TIMESTAMPTZ)) "
-                f"ELSE timezone('UTC', timezone($tz, try_cast({text_sql} AS TIMESTAMP))) END")
-    if reading.has_offset:
-        return f"timezone('UTC', try_strptime({text_sql}, $fmts))"
-    return f"timezone('UTC', timezone($tz, try_strptime({text_sql}, $fmts)))"
+        local = "CASE WHEN regexp_matches(t, $offset_re) THEN NULL ELSE try_cast(t AS TIMESTAMP) END"
+        given = "CASE WHEN regexp_matches(t, $offset_re) THEN timezone('UTC', try_cast(t AS TIMESTAMPTZ)) END"
+        params: dict[str, object] = {"offset_re": OFFSET_RE}
+    elif reading.has_offset:
+        local, given = "NULL::TIMESTAMP", "timezone('UTC', try_strptime(t, $fmts))"
+        params = {"fmts": list(reading.formats)}
+    else:
+        local, given = "try_strptime(t, $fmts)", "NULL::TIMESTAMP"
+        params = {"fmts": list(reading.formats)}
+    texts = con.execute(
+        f"""SELECT t, {local} AS local, {given} AS given
+            FROM (SELECT DISTINCT trim("{column}") AS t FROM {table})""", params).df()
+    local_ts = pd.to_datetime(texts["local"]).dt.as_unit("us")
+    first = _to_utc(local_ts, tz, summer=True)
+    second = _to_utc(local_ts, tz, summer=False)
+    given_ts = pd.to_datetime(texts["given"]).dt.as_unit("us")
+    return pd.DataFrame({"t": texts["t"], "ts": given_ts.fillna(first),
+                         "ts_repeat": second.where(second != first)})
 
 
-def utc_params(reading: TimestampReading, tz: str) -> dict[str, object]:
-    """The parameters `utc_sql` refers to (DuckDB rejects unused named parameters)."""
-    if reading.formats is None:
-        return {"offset_re": OFFSET_RE, "tz": tz}
-    if reading.has_offset:
-        return {"fmts": list(reading.formats)}
-    return {"fmts": list(reading.formats), "tz": tz}
+def _to_utc(local: pd.Series, tz: str, summer: bool) -> pd.Series:
+    if local.isna().all():
+        return local
+    ambiguous = np.full(len(local), summer)
+    return (local.dt.tz_localize(tz, ambiguous=ambiguous, nonexistent="shift_forward")
+            .dt.tz_convert("UTC").dt.tz_localize(None))

@@ -57,7 +57,8 @@ def _cell(value: Any) -> dict[str, Any]:
     if isinstance(value, numbers.Integral):
         return {"text": f"{int(value):,}", "num": True}
     if isinstance(value, numbers.Real):
-        return {"text": f"{float(value):,.2f}", "num": True}
+        value = float(value)
+        return {"text": f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}", "num": True}
     if isinstance(value, pd.Timestamp):
         return {"text": value.strftime("%Y-%m-%d %H:%M"), "num": False}
     return {"text": str(value), "num": False}
@@ -67,6 +68,8 @@ def _figure(fig: go.Figure) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
 
 
+VM_COLUMNS = ("name", "compatibility", "reasons", "notes", "process_server", "guest_os", "disks", "size_gb",
+              "churn_gb_day", "peak_churn_mbps", "peak_iops")
 HEADLINES = ("vms", "disks", "days_profiled", "compatible_vms", "compatible_with_premium_vms", "incompatible_vms",
              "typical_churn_gb_day", "required_mbps_100pct", "required_mbps_90pct", "planned_mbps", "compliance_pct",
              "max_lag_min", "process_servers", "ir_hours", "monthly_cost")
@@ -118,10 +121,12 @@ def sections(plan: Plan, tz: str) -> list[Section]:
                            f"(churn at the {cfg.percentile:g}th percentile, {cfg.growth_pct:g} % growth)."],
                           curve, table(tables.recommendations(plan))))
     vms = tables.plain(plan.vms)
+    vms = vms[[c for c in VM_COLUMNS if c in vms.columns]]
     ok = tables.is_compatible(plan.vms).to_numpy()
     result += [
         Section("Process servers", table=table(tables.plain(plan.process_servers))),
-        Section("Incompatible VMs", table=table(vms[~ok]), empty="Every VM is compatible."),
+        Section("Incompatible VMs", ["Every column is in the workbook and vms.csv."], table=table(vms[~ok]),
+                empty="Every VM is compatible."),
         Section("Compatible VMs", ["Yes* = a disk's workload needs a larger premium tier than its size gives."],
                 table=table(vms[ok]), empty="No VM is compatible."),
         Section("Initial replication", table=table(tables.plain(plan.initial_replication))),

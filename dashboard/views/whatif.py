@@ -31,12 +31,14 @@ st.caption(f"The measured churn of the plan's protected VMs (included disks) rep
 left, right = st.columns(2)
 with left:
     bandwidth = st.slider("Bandwidth (Mbps)", 1, top, min(top, max(1, int(math.ceil(needed)))),
-                          key="wi_bandwidth", help="Link capacity available to replication.")
+                          key="wi_bandwidth", disabled=bool(st.session_state.get("wi_throttle")),
+                          help="Link capacity available to replication (a throttle schedule replaces it).")
     rpo_min = st.select_slider("RPO target (min)", [5, 10, 15, 30, 60, 120, 240], 15, key="wi_rpo")
     scope = st.selectbox("Scope", [rpo.ESTATE] + prepared.scopes(), key="wi_scope",
                          help="The whole estate on one link, or the VMs of one process server.")
 with right:
-    growth = st.slider("Churn growth (%)", 0, 200, 0, step=5, key="wi_growth")
+    growth = st.slider("Churn growth (%)", 0, 200, min(200, int(round(ctx.config.growth_pct))), key="wi_growth",
+                       help="Defaults to the plan's growth factor.")
     compression = st.slider("Bytes sent per byte written", 0.2, 1.0, 1.0, step=0.05, key="wi_compression",
                             help="1.0 = no compression; 0.5 halves the traffic.")
     throttled = st.toggle("Throttle schedule (work / off-hours)", key="wi_throttle")
@@ -62,7 +64,9 @@ m[3].metric("Days with violations", f"{int((result.daily['violation_minutes'] > 
 st.plotly_chart(charts.lag_over_time(result.lag, ctx.tz, float(rpo_min), "Lag and backlog over time"))
 st.plotly_chart(charts.daily_peaks(result.daily, float(rpo_min)))
 st.subheader("VMs missing the RPO")
+st.caption("Each VM's share when the VMs in scope share the link equally.")
 misses = result.vm_misses
+misses = misses[misses["compliance_pct"] < 100.0] if misses is not None and len(misses) else misses
 if misses is None or misses.empty:
     st.success("Every VM stays within the RPO at this bandwidth.")
 else:

@@ -169,3 +169,12 @@ def test_fair_share_holds_the_same_total_backlog_as_fifo(rows, mbps):
     scale = max(float(fifo.a[-1]), 1.0)
     np.testing.assert_allclose((a_vm - s_vm).sum(axis=1), fifo.backlog, atol=1e-7 * scale)
     assert ((a_vm - s_vm) >= -1e-7 * scale).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=400), st.floats(1, 7200))
+def test_banded_always_met_formula_equals_the_all_pairs_maximum(volumes, rpo_s):
+    # Long series with rare bursts force the band to widen; the answer must not depend on the pruning.
+    curve = queue.arrival_curve(np.arange(1, len(volumes) + 1) * 300.0, 300, np.array(volumes))
+    assert bandwidth.required_mbps_100(curve, rpo_s) == pytest.approx(
+        bandwidth.required_mbps_100_pairs(curve, rpo_s), rel=1e-12, abs=1e-12)

@@ -24,7 +24,8 @@ def test_heatmap_places_churn_in_local_hour_and_weekday() -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=200), st.sampled_from(["UTC", "Asia/Tokyo", "America/New_York"]))
+@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=200),
+       st.sampled_from(["UTC", "Asia/Tokyo", "America/New_York"]))
 def test_heatmap_cells_stay_within_the_series_range(values: list[float], tz: str) -> None:
     ts = pd.date_range("2026-03-01", periods=len(values), freq="37min", tz="UTC")
     grid = charts.churn_heatmap_frame(pd.DataFrame({"ts": ts, "write_kbps": values}), tz)

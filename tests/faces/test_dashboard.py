@@ -148,6 +148,14 @@ def test_time_zone_setting_moves_displayed_times(sample_db, monkeypatch) -> None
     assert pd.Timestamp(tokyo) - pd.Timestamp(utc) == pd.Timedelta(hours=9)
 
 
+@pytest.mark.parametrize("page", list(PAGES))
+def test_an_empty_store_shows_a_hint_on_every_page(tmp_path: Path, monkeypatch, page: str) -> None:
+    db = tmp_path / "empty.duckdb"
+    store.connect(db).close()
+    at = open_app(db, monkeypatch, page)
+    assert "no samples yet" in at.warning[0].value
+
+
 def test_missing_store_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("CHURNPLAN_DB", str(tmp_path / "nope.duckdb"))
     at = AppTest.from_file(str(APP), default_timeout=30).run()

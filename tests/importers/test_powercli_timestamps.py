@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from churnplan import store
@@ -110,6 +110,10 @@ def test_every_culture_stores_the_same_samples(tmp_path_factory, start: datetime
     from zoneinfo import ZoneInfo
     tmp = tmp_path_factory.mktemp("cultures")
     local = [start + timedelta(minutes=5 * i) for i in range(len(values))]
+    zone_info = ZoneInfo(zone)
+    # clocks never show the hour skipped when DST starts; such times have no single reading
+    assume(all(t == t.replace(tzinfo=zone_info).astimezone(ZoneInfo("UTC")).astimezone(zone_info)
+               .replace(tzinfo=None) for t in local))
     expected = None
     for culture, fmt in CULTURES.items():
         con = store.connect(":memory:")
@@ -127,3 +131,25 @@ def test_every_culture_stores_the_same_samples(tmp_path_factory, start: datetime
 
 def test_the_en_us_fixture_needs_no_hints(con):
     assert powercli.import_file(con, US_FILE).timestamps == "month/day/year"
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_the_repeated_hour_at_dst_fall_back_becomes_consecutive_utc_samples(con, tmp_path: Path, newest_first):
+    """New York falls back at 2:00 EDT on 1 Nov 2026: local 1:00-1:55 AM happen twice, an hour apart."""
+    utc = [datetime(2026, 11, 1, 4, 50) + timedelta(minutes=5 * i) for i in range(28)]  # 04:50Z .. 07:05Z
+    local = [t - timedelta(hours=4 if t < datetime(2026, 11, 1, 6) else 5) for t in utc]
+    stamps = [CULTURES["en-US"](t) for t in local]
+    assert len(set(stamps)) == 28 - 12  # twelve local times repeat
+    values = list(range(28))
+    if newest_first:  # Get-Stat lists the newest sample first
+        stamps, values = stamps[::-1], values[::-1]
+    powercli.import_file(con, _file(tmp_path, stamps, [float(v) for v in values]), timezone="America/New_York",
+                         dayfirst=False)
+    assert [(s[2], s[4]) for s in samples_of(con)] == [
+        (f"{t:%Y-%m-%d %H:%M:%S}", float(i)) for i, t in enumerate(utc)]
+
+
+def test_a_third_sample_at_a_repeated_local_time_is_a_duplicate(con, tmp_path: Path):
+    stamps = ["11/1/2026 1:30:00 AM"] * 3
+    with pytest.raises(IngestError, match=r"line 4, field Timestamp: duplicate row"):
+        powercli.import_file(con, _file(tmp_path, stamps), timezone="America/New_York", dayfirst=False)

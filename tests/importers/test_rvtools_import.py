@@ -101,7 +101,7 @@ def test_powercli_vms_merge_with_rvtools_rows_by_moref_and_name(con):
     assert store.counts(con).vms == 3                # app01, db02, fs03: no duplicates
     app = store.load_vms(con).set_index("name").loc["app01"]
     assert (app["vcenter"], app["vm_id"], app["host"], app["num_cpu"]) == ("powercli", "vm-201", "esx01.lab.local", 4)
-    joined = con.execute("""SELECT count(*) FROM samples s JOIN disks d USING (vcenter, vm_id, instance)""").fetchone()[0]
+    joined = con.execute("SELECT count(*) FROM samples JOIN disks USING (vcenter, vm_id, instance)").fetchone()[0]
     assert joined == 6                               # every sample now has its disk's inventory
     assert result.inventory_without_telemetry == ["fs03"]
     assert result.telemetry_without_inventory == []
@@ -117,9 +117,9 @@ def test_rvtools_first_then_powercli_lands_samples_on_the_inventory_rows(con):
 
 def test_name_alone_matches_when_the_export_has_no_vm_ids(con, shared_datasets: Path, tmp_path: Path):
     csv = tmp_path / "wadfs1.csv"  # PowerCLI VM-level counters for a VM of the export without VM IDs
+    row = '"{v}","2026-11-24T15:15:00Z","disk.write.average","KBps","x","{name}","VirtualMachine-{moref}","300",""\n'
     csv.write_text('"Value","Timestamp","MetricId","Unit","Description","Entity","EntityId","IntervalSecs","Instance"\n'
-                   '"800","2026-11-24T15:15:00Z","disk.write.average","KBps","x","WADFS1","VirtualMachine-vm-9001","300",""\n'
-                   '"900","2026-11-24T15:15:00Z","disk.write.average","KBps","x","ghost","VirtualMachine-vm-9002","300",""\n')
+                   + row.format(v=800, name="WADFS1", moref="vm-9001") + row.format(v=900, name="ghost", moref="vm-9002"))
     powercli.import_file(con, csv)
     result = rvtools.import_files(con, shared_datasets / "rvtools-nutanix-workshop" / "SizingWorkshop-RVTools.xlsx")
 
@@ -181,3 +181,11 @@ def test_disk_of_a_vm_vinfo_does_not_list_is_refused(con, tmp_path: Path):
 def test_export_without_vinfo_is_refused(con):
     with pytest.raises(IngestError, match="no vInfo sheet"):
         rvtools.import_files(con, RVTOOLS_CSV[1])
+
+
+def test_raw_device_mappings_say_so_in_their_label(con, shared_datasets: Path):
+    rvtools.import_files(con, shared_datasets / "rvtools-nutanix-workshop" / "BillSampleNextRvtoolsFinal.xlsx")
+    vdisk = pd.read_excel(shared_datasets / "rvtools-nutanix-workshop" / "BillSampleNextRvtoolsFinal.xlsx",
+                          sheet_name="vDisk")
+    raw = int(vdisk["Raw"].astype(str).str.lower().eq("true").sum())
+    assert con.execute("SELECT count(*) FROM disks WHERE label LIKE '%(RDM %'").fetchone()[0] == raw > 0
