@@ -50,8 +50,7 @@ def vm_compatibility(vms: pd.DataFrame, disks: pd.DataFrame) -> pd.DataFrame:
     """Per VM: compatibility (Yes / Yes* / No), reasons (per disk and VM-wide) and notes.
 
     `vms` carries the VM churn profile (peak_churn_mbps, peak_iops) and firmware; `disks` the disk frame with
-    reasons, bumped and excluded columns. Excluded disks still count for size and disk-count limits
-    (they exist on the VM) but not for churn.
+    reasons and bumped columns, holding only the disks that replicate: excluded disks leave every limit.
     """
     d = disks.copy()
     d["data"] = ~d["is_os_disk"].fillna(False).astype(bool)

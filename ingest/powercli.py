@@ -5,8 +5,10 @@ counters into store samples (write_kbps, read_kbps, write_iops, read_iops). Acce
 `virtualdisk.*` per virtual disk (instance 'scsi0:1', as vCenter names it) and VM-level `disk.*`
 with instance '' (the VM's aggregate over all its disks), stored under instance 'vm-total';
 per-LUN `disk.*` rows (instance 'naa.…') are skipped and counted. vCenter's Timestamp is the END
-of each interval, as the store keeps it. VMs are matched to stored ones by ingest.identity_util's rule;
-unknown VMs get a minimal vms row named after Entity so their samples are usable.
+of each interval, as the store keeps it. Timestamps are local to `--timezone` (PowerShell writes the
+client's local time) and stored in UTC; the hour repeated at a DST fall-back is told apart by order.
+VMs are matched to stored ones by ingest.identity_util's rule; unknown VMs get a minimal vms row named
+after Entity so their samples are usable. Error lines are file lines as an editor shows them.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
 def _import(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, vcenter: str | None, tz: str,
             dayfirst: bool | None, date_format: str | None, step: Callable[[str], None]) -> PowerCliImport:
     layout = sniff(path, REQUIRED_COLUMNS)
+    con.execute("SET enable_progress_bar = false")  # rich draws the progress; DuckDB's bar would garble it
     _drop_staging(con)
     step("reading")
     _stage(con, layout)
@@ -132,8 +135,7 @@ def _import(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, vcenter: st
     step("pivoting")
     vm_map = _map_vms(con, vcenter)
     _pivot(con, vm_map)
-    stats = one(con, 
-        f"""SELECT (SELECT count(*) FROM {_RAW}), count(*), count(DISTINCT vm_id || '/' || vcenter),
+    stats = one(con, f"""SELECT (SELECT count(*) FROM {_RAW}), count(*), count(DISTINCT vm_id || '/' || vcenter),
                    count(DISTINCT vcenter || '/' || vm_id || '/' || instance), min(ts), max(ts),
                    list(DISTINCT interval_s ORDER BY interval_s),
                    (SELECT count(*) FROM {_TYPED} WHERE NOT keep)
@@ -166,18 +168,17 @@ def _stage(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> None:
               rejects_scan = '{_SCANS}', rejects_limit = 10)""",
         {"path": str(layout.path), "skip": layout.skip, "columns": columns, "delim": layout.delimiter,
          "enc": layout.encoding})
-    if one(con, f"SELECT count(*) FROM {_RAW}")[0] == 0 and _has_data_lines(layout):
-        raise IngestError(layout.path, layout.header_line + 1, None,
-                          "no rows could be read after the header (mixed line endings or a broken quote?)")
-    reject = one(con, 
-        f"SELECT line, line_byte_position, column_name, error_type, error_message FROM {_REJECTS} "
-        "ORDER BY line LIMIT 1")
+    reject = one(con, f"SELECT line, line_byte_position, column_name, error_type, error_message FROM {_REJECTS} "
+                      "ORDER BY line LIMIT 1")
     if reject:
         line, byte_pos, column, kind, message = reject
         line = layout.byte_line(byte_pos) if byte_pos is not None else line
         if kind in ("MISSING COLUMNS", "UNQUOTED VALUE"):
             message = f"row is cut short ({message.strip()}); is the file truncated?"
         raise IngestError(layout.path, line, column, f"malformed CSV row: {message.strip()}")
+    if one(con, f"SELECT count(*) FROM {_RAW}")[0] == 0 and _has_data_lines(layout):
+        raise IngestError(layout.path, layout.header_line + 1, None,
+                          "no rows could be read after the header (mixed line endings or a broken quote?)")
 
 
 def _has_data_lines(layout: CsvLayout) -> bool:
@@ -270,15 +271,13 @@ def _unfold_repeated_hour(con: duckdb.DuckDBPyConnection) -> None:
 
 def _check_series(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> None:
     """One interval per series (VM, instance, metric) and one row per series and time."""
-    mixed = one(con, 
-        f"""WITH f AS (
+    mixed = one(con, f"""WITH f AS (
               SELECT moref, raw_instance, metric_id, arg_min(interval_s, rec) AS first_iv, min(rec) AS first_rec
               FROM {_TYPED} WHERE keep GROUP BY ALL HAVING count(DISTINCT interval_s) > 1)
             SELECT t.rec, t.interval_s, f.first_iv, f.first_rec
             FROM {_TYPED} t JOIN f USING (moref, raw_instance, metric_id)
             WHERE t.interval_s <> f.first_iv ORDER BY t.rec LIMIT 1""")
-    dupe = one(con, 
-        f"""WITH d AS (
+    dupe = one(con, f"""WITH d AS (
               SELECT moref, raw_instance, metric_id, ts, min(rec) AS first_rec
               FROM {_TYPED} WHERE keep GROUP BY ALL HAVING count(*) > 1)
             SELECT t.rec, d.first_rec FROM {_TYPED} t JOIN d USING (moref, raw_instance, metric_id, ts)

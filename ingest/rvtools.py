@@ -66,7 +66,8 @@ def import_files(con: duckdb.DuckDBPyConnection, paths: list[str | Path] | str |
     """Import one export: an xlsx, or the csv files of one export (each sheet detected by its columns).
 
     `vcenter` names the vCenter key and limits VM matching to it; otherwise the key is the export's
-    'VI SDK Server' column (or 'rvtools') and matching searches the whole store.
+    'VI SDK Server' column (or 'rvtools') and matching searches the whole store. Exports of different
+    vCenters without that column need distinct `vcenter` keys, or their morefs ('vm-41') would collide.
     """
     files = tuple(Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths))
     run_id = store.start_run(con, "rvtools", ", ".join(str(f) for f in files))
@@ -170,7 +171,10 @@ def _text(sheet: Sheet, column: str) -> pd.Series:
 def _number(sheet: Sheet, column: str, integer: bool = False) -> pd.Series:
     """Numeric column; a cell that is present but not a non-negative number fails the import."""
     text = _text(sheet, column)
-    values = pd.to_numeric(text.astype(object).str.replace(",", ".", regex=False), errors="coerce")
+    text_obj = text.astype(object)
+    thousands = text_obj.str.fullmatch(r"-?\d{1,3}(,\d{3})+").fillna(False).astype(bool)
+    cleaned = text_obj.where(~thousands, text_obj.str.replace(",", "", regex=False))
+    values = pd.to_numeric(cleaned.str.replace(",", ".", regex=False), errors="coerce")  # else a decimal comma
     bad = text.notna() & (values.isna() | (values < 0))
     if bad.any():
         i = bad.index[bad][0]

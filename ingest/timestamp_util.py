@@ -65,8 +65,7 @@ def choose_reading(con: duckdb.DuckDBPyConnection, table: str, column: str,
     """
     if date_format:
         return TimestampReading((date_format,), f"--date-format {date_format!r}")
-    row = one(con, 
-        f"""WITH t AS (
+    row = one(con, f"""WITH t AS (
               SELECT min(rowid) AS r, trim("{column}") AS t FROM {table} GROUP BY 2),
             s AS (
               SELECT r, t, CASE WHEN regexp_full_match(t, $iso) THEN 'iso'

@@ -157,3 +157,17 @@ def test_plan_command_names_a_missing_store(tmp_path):
 
     result = CliRunner().invoke(app, ["plan", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "none.duckdb" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--work-hours", "18:00-09:00", "--work-mbps", "10", "--offhours-mbps", "5"], "end must be after the start"),
+    (["--work-mbps", "10"], "needs both --work-mbps and --offhours-mbps"),
+    (["--work-mbps", "10", "--offhours-mbps", "5", "--timezone", "Mars/Olympus"], "unknown time zone"),
+    (["--ir-goal", "soon"], "--ir-goal 'soon'"),
+    (["--architecture", "cloud"], "'classic' or 'modernized'"),
+])
+def test_plan_command_rejects_bad_options_by_name(tmp_path, args, message):
+    from churnplan.cli import app
+
+    result = CliRunner().invoke(app, ["plan", "--db", str(tmp_path / "x.duckdb"), "--out", str(tmp_path), *args])
+    assert result.exit_code == 2 and message in " ".join(result.output.split())

@@ -113,3 +113,12 @@ def test_line_numbers_count_blank_lines_and_quoted_line_breaks(con, tmp_path: Pa
     with pytest.raises(IngestError) as caught:
         powercli.import_file(con, bad)
     assert (caught.value.line, caught.value.field) == (10, "Value")
+
+
+def test_mixed_line_endings_are_refused_rather_than_read_as_nothing(con, tmp_path: Path):
+    """DuckDB reads zero rows when the '#TYPE' line ends in CRLF and the rest in LF; say so instead."""
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes((LINES[0] + "\r\n" + "\n".join(LINES[1:]) + "\n").encode())
+    with pytest.raises(IngestError, match=r"mixed.csv, line 2: line ends with LF but line 1 with CRLF"):
+        powercli.import_file(con, mixed)
+    assert store.counts(con).samples == 0

@@ -117,7 +117,8 @@ def test_rvtools_first_then_powercli_lands_samples_on_the_inventory_rows(con):
 
 def test_name_alone_matches_when_the_export_has_no_vm_ids(con, shared_datasets: Path, tmp_path: Path):
     csv = tmp_path / "wadfs1.csv"  # PowerCLI VM-level counters for a VM of the export without VM IDs
-    row = '"{v}","2026-11-24T15:15:00Z","disk.write.average","KBps","x","{name}","VirtualMachine-{moref}","300",""\n'
+    row = ('"{v}","2026-11-24T15:15:00Z","disk.write.average","KBps","x","{name}","VirtualMachine-{moref}",'
+           '"300",""\n')
     csv.write_text('"Value","Timestamp","MetricId","Unit","Description","Entity","EntityId","IntervalSecs","Instance"\n'
                    + row.format(v=800, name="WADFS1", moref="vm-9001") + row.format(v=900, name="ghost", moref="vm-9002"))
     powercli.import_file(con, csv)
@@ -189,3 +190,11 @@ def test_raw_device_mappings_say_so_in_their_label(con, shared_datasets: Path):
                           sheet_name="vDisk")
     raw = int(vdisk["Raw"].astype(str).str.lower().eq("true").sum())
     assert con.execute("SELECT count(*) FROM disks WHERE label LIKE '%(RDM %'").fetchone()[0] == raw > 0
+
+
+def test_a_damaged_workbook_is_named_not_a_traceback(con, tmp_path: Path):
+    broken = tmp_path / "export.xlsx"
+    broken.write_bytes(b"PK\x03\x04 this is not a whole zip")
+    with pytest.raises(IngestError, match=r"export.xlsx: not a readable xlsx workbook"):
+        rvtools.import_files(con, broken)
+    assert runs_of(con)[-1][:2] == ("rvtools", "failed")
