@@ -1,4 +1,4 @@
-"""`churnplan import powercli|rvtools`: load Get-Stat CSVs and RVTools inventories into the store."""
+"""`churnplan import powercli|rvtools|bitbrains`: load Get-Stat CSVs, RVTools inventories and Bitbrains traces."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from churnplan import store
-from ingest import powercli, rvtools
+from ingest import bitbrains, powercli, rvtools
 from ingest.errors import IngestError
 from ingest.timestamp_util import check_timezone
 
@@ -145,3 +145,27 @@ def _unmatched_table(r: rvtools.RvtoolsImport) -> None:
         if len(names) > _SHOWN:
             table.add_row("", f"... and {len(names) - _SHOWN} more")
         console.print(table)
+
+
+@import_app.command("bitbrains")
+def import_bitbrains(
+    files: list[Path] = typer.Argument(..., help="GWA-T-12 Bitbrains trace files (one VM each, .csv or .csv.gz)."),
+    db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file."),
+) -> None:
+    """Import Bitbrains VM traces as VM-level 300 s churn (one transaction per file)."""
+    con = _open(db)
+    added = done = 0
+    try:
+        with _progress() as bar:
+            task = bar.add_task("Bitbrains traces", total=len(files))
+            for path in files:
+                added += bitbrains.import_traces(con, [path])
+                done += 1
+                bar.advance(task)
+    except IngestError as exc:
+        if done:
+            console.print(f"{done} file(s) before it were imported and stay in the store.")
+        raise _fail(exc)
+    finally:
+        con.close()
+    console.print(f"[green]{done} trace(s)[/]: {added:,} new samples")

@@ -64,3 +64,27 @@ def test_truncated_gzip_is_refused_without_storing(tmp_path, tmp_db, traces):
         bitbrains.import_traces(con, [broken])
     assert store.counts(con).samples == before
     assert gzip.decompress(data)  # the original is intact; only the cut copy fails
+
+
+def test_cli_imports_traces_and_reports_new_samples(traces, tmp_db):
+    from typer.testing import CliRunner
+
+    from churnplan.cli import app
+
+    runner = CliRunner()
+    first = runner.invoke(app, ["import", "bitbrains", "--db", str(tmp_db), *map(str, traces[:2])])
+    assert first.exit_code == 0, first.output
+    assert "2 trace(s)" in first.output
+    again = runner.invoke(app, ["import", "bitbrains", "--db", str(tmp_db), str(traces[0])])
+    assert "0 new samples" in again.output
+
+
+def test_real_trace_with_repeated_timestamps_is_refused_at_the_first_repeat(shared_datasets, tmp_db):
+    trace = shared_datasets / "bitbrains-rnd-2013-07" / "20.csv.gz"
+    if not trace.exists():
+        pytest.skip("trace 20 absent")
+    con = store.connect(tmp_db)
+    # rows 4478 and 4479 of 20.csv both end at 1373975437 s
+    with pytest.raises(IngestError, match=r"20.csv.gz, line 4479, field Timestamp \[ms\]"):
+        bitbrains.import_traces(con, [trace])
+    assert store.counts(con) == store.Counts(0, 0, 0)
