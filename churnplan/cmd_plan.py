@@ -2,127 +2,30 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, time
 from pathlib import Path
-from typing import Optional
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from analytics.cost import load_prices
-from analytics.model import PlanConfig, ThrottleSchedule
-from analytics.plan import build_plan
 from churnplan import store
 from churnplan.export import csv as csv_export
+from churnplan.plan_options import config_from_options, progress_bar, read_and_plan, with_plan_options
 
 console = Console(stderr=True)
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/] {message}")
-    return typer.Exit(2)
-
-
-def parse_hours(text: str) -> float:
-    """'72h', '3d', '90m' or a bare number of hours."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hdm]?)\s*", text or "")
-    if not m:
-        raise ValueError(f"--ir-goal {text!r}: use e.g. 72h, 3d or 90m")
-    value, unit = float(m.group(1)), m.group(2) or "h"
-    return value * {"h": 1.0, "d": 24.0, "m": 1 / 60}[unit]
-
-
-def parse_work_hours(text: str) -> tuple[time, time]:
-    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text or "")
-    if not m:
-        raise ValueError(f"--work-hours {text!r}: use HH:MM-HH:MM, e.g. 09:00-18:00")
-    h1, m1, h2, m2 = map(int, m.groups())
-    try:
-        start, end = time(h1, m1), time(h2, m2)
-    except ValueError as exc:
-        raise ValueError(f"--work-hours {text!r}: {exc}") from exc
-    if end <= start:
-        raise ValueError(f"--work-hours {text!r}: the end must be after the start")
-    return start, end
-
-
-def _when(text: str | None, flag: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValueError(f"{flag} {text!r}: use an ISO date or time, e.g. 2026-11-09 or 2026-11-09T08:00") from exc
-
-
+@with_plan_options
 def plan_cmd(
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file (opened read-only)."),
     out: Path = typer.Option(..., "--out", help="Directory for vms.csv, disks.csv, ... and summary.json."),
-    rpo: float = typer.Option(15.0, "--rpo", help="Desired RPO in minutes."),
-    percentile: float = typer.Option(95.0, "--percentile", help="Percentile of churn/IOPS used as the peak."),
-    growth: float = typer.Option(30.0, "--growth", help="Growth factor in percent applied to churn."),
-    bandwidth: Optional[float] = typer.Option(None, "--bandwidth", help="Available bandwidth in Mbps (what-if)."),
-    compression: float = typer.Option(1.0, "--compression", help="Bytes sent per byte written (0.5 halves it)."),
-    work_hours: Optional[str] = typer.Option(None, "--work-hours", help="Throttle work hours, e.g. 09:00-18:00."),
-    work_mbps: Optional[float] = typer.Option(None, "--work-mbps", help="Throttle bandwidth in work hours (Mbps)."),
-    offhours_mbps: Optional[float] = typer.Option(None, "--offhours-mbps", help="Throttle bandwidth off hours (Mbps)."),
-    timezone: str = typer.Option("UTC", "--timezone", help="Time zone of the work hours and daily figures."),
-    exclude_disks: Optional[list[str]] = typer.Option(None, "--exclude-disks",
-                                                      help="Glob on 'vmname/instance' or the disk label (repeatable)."),
-    start: Optional[str] = typer.Option(None, "--start", help="First sample time to use (ISO, UTC)."),
-    end: Optional[str] = typer.Option(None, "--end", help="Last sample time to use (ISO, UTC)."),
-    architecture: str = typer.Option("classic", "--architecture", help="classic or modernized."),
-    ir_goal: str = typer.Option("72h", "--ir-goal", help="Goal to finish initial replication, e.g. 72h or 3d."),
-    interval: Optional[int] = typer.Option(None, "--interval", help="Sample interval in seconds (default: longest span)."),
-    prices: Optional[Path] = typer.Option(None, "--prices", help="Price JSON (default: the shipped dated example)."),
+    **options: Any,
 ) -> None:
     """Plan ASR replication: churn, compatibility, disks, process servers, bandwidth, RPO, IR and cost."""
-    try:
-        throttle = None
-        if any(x is not None for x in (work_hours, work_mbps, offhours_mbps)):
-            if work_mbps is None or offhours_mbps is None:
-                raise ValueError("a throttle needs both --work-mbps and --offhours-mbps")
-            ws, we = parse_work_hours(work_hours or "09:00-18:00")
-            try:
-                ZoneInfo(timezone)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"--timezone {timezone!r}: unknown time zone") from exc
-            throttle = ThrottleSchedule(work_start=ws, work_end=we, work_mbps=work_mbps,
-                                        offhours_mbps=offhours_mbps, timezone=timezone)
-        if architecture not in ("classic", "modernized"):
-            raise ValueError(f"--architecture {architecture!r}: use 'classic' or 'modernized'")
-        config = PlanConfig(rpo_min=rpo, percentile=percentile, growth_pct=growth, bandwidth_mbps=bandwidth,
-                            compression=compression, throttle=throttle, exclude_disks=tuple(exclude_disks or ()),
-                            start=_when(start, "--start"), end=_when(end, "--end"), architecture=architecture,
-                            ir_goal_hours=parse_hours(ir_goal), prices=load_prices(prices) if prices else None)
-    except ValueError as exc:
-        raise _fail(str(exc))
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task(f"reading {db}", total=None)
-        try:
-            con = store.connect(db, read_only=True, retries=5)
-        except store.StoreError as exc:
-            raise _fail(str(exc))
-        try:
-            vms, disks = store.load_vms(con), store.load_disks(con)
-            samples = store.load_samples(con, interval, config.start, config.end)
-        finally:
-            con.close()
-        if samples.empty:
-            raise _fail(f"{db}: no samples to plan from (run `churnplan collect`, `churnplan import` or "
-                        "`churnplan samples`)")
-        progress.update(task, description=f"read {len(vms)} VMs, {len(disks)} disks, {len(samples):,} samples",
-                        total=1, completed=1)
-        task = progress.add_task("planning", total=None)
-        try:
-            plan = build_plan(vms, disks, samples, config)
-        except ValueError as exc:
-            raise _fail(str(exc))
-        progress.update(task, description="planned", total=1, completed=1)
+    config = config_from_options(options)
+    with progress_bar() as progress:
+        plan = read_and_plan(db, config, options["interval"], progress)
         paths = csv_export.write_plan(plan, out) + [csv_export.write_summary(plan, out)]
     _print_summary(plan.summary)
     for p in paths:

@@ -6,58 +6,21 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
-from analytics.model import Plan, PlanConfig, ThrottleSchedule
+from analytics.model import Plan, PlanConfig
 from churnplan import store
 from churnplan.export import charts
+from churnplan.plan_options import config_from_options, fail, progress_bar, read_and_plan, with_plan_options
 
 console = Console(stderr=True)
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 WORKBOOK = "churnplan-report.xlsx"
 HTML = "churnplan-report.html"
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/] {message}")
-    return typer.Exit(2)
-
-
-def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                    transient=False)
-
-
-def build(db: Path, config: PlanConfig, interval: int | None, progress: Progress) -> Plan:
-    """Read the store (read-only, closed again at once) and plan it."""
-    from analytics.plan import build_plan
-
-    task = progress.add_task(f"reading {db}", total=None)
-    try:
-        con = store.connect(db, read_only=True, retries=10)
-    except store.StoreError as exc:
-        raise _fail(str(exc)) from exc
-    try:
-        con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it
-        vms, disks = store.load_vms(con), store.load_disks(con)
-        samples = store.load_samples(con, interval, config.start, config.end)
-    finally:
-        con.close()
-    progress.update(task, description=f"read {len(vms)} VMs, {len(disks)} disks, {len(samples):,} samples",
-                    completed=1, total=1)
-    if samples.empty:
-        raise _fail(f"{db}: no samples to plan from (run `churnplan collect` or `churnplan demo`)")
-    task = progress.add_task("planning", total=None)
-    try:
-        plan = build_plan(vms, disks, samples, config)
-    except ValueError as exc:
-        raise _fail(str(exc)) from exc
-    progress.update(task, description="planned", completed=1, total=1)
-    return plan
 
 
 def write_all(plan: Plan, out: Path, tz: str, db: Path, progress: Progress) -> dict[str, Path]:
@@ -78,38 +41,11 @@ def write_all(plan: Plan, out: Path, tz: str, db: Path, progress: Progress) -> d
     return {"workbook": out / WORKBOOK, "html": out / HTML, **{p.name: p for p in csvs}}
 
 
-def _config(rpo: float, percentile: float, growth: float, bandwidth: float | None, compression: float,
-            work_hours: str | None, work_mbps: float | None, offhours_mbps: float | None, timezone: str,
-            exclude_disks: list[str] | None, start: str | None, end: str | None, architecture: str,
-            ir_goal: str, prices: Path | None) -> PlanConfig:
-    """The same plan options as `churnplan plan`, checked the same way."""
-    from analytics.cost import load_prices
-    from churnplan.cmd_plan import _when, parse_hours, parse_work_hours
-
-    try:
-        throttle = None
-        if any(x is not None for x in (work_hours, work_mbps, offhours_mbps)):
-            if work_mbps is None or offhours_mbps is None:
-                raise ValueError("a throttle needs both --work-mbps and --offhours-mbps")
-            ws, we = parse_work_hours(work_hours or "09:00-18:00")
-            charts.check_zone(timezone)
-            throttle = ThrottleSchedule(work_start=ws, work_end=we, work_mbps=work_mbps,
-                                        offhours_mbps=offhours_mbps, timezone=timezone)
-        if architecture not in ("classic", "modernized"):
-            raise ValueError(f"--architecture {architecture!r}: use 'classic' or 'modernized'")
-        return PlanConfig(rpo_min=rpo, percentile=percentile, growth_pct=growth, bandwidth_mbps=bandwidth,
-                          compression=compression, throttle=throttle, exclude_disks=tuple(exclude_disks or ()),
-                          start=_when(start, "--start"), end=_when(end, "--end"), architecture=architecture,
-                          ir_goal_hours=parse_hours(ir_goal), prices=load_prices(prices) if prices else None)
-    except ValueError as exc:
-        raise _fail(str(exc)) from exc
-
-
 def _zone(tz: str | None) -> str:
     try:
         return charts.check_zone(tz) if tz else charts.local_zone()
     except ValueError as exc:
-        raise _fail(f"--tz: {exc}") from exc
+        raise fail(f"--tz: {exc}") from exc
 
 
 def run_dashboard(db: Path, port: int) -> int:
@@ -142,42 +78,25 @@ def _check_store(db: Path) -> None:
     try:
         store.connect(db, read_only=True, retries=10).close()
     except store.StoreError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 def register(app: typer.Typer) -> None:
     db_option = typer.Option(Path(store.DEFAULT_DB), "--db", help="DuckDB store file.")
 
     @app.command()
+    @with_plan_options
     def report(
         db: Path = db_option,
         out: Path = typer.Option(Path("report"), "--out", help="Directory for the workbook, HTML, CSVs and summary."),
-        rpo: float = typer.Option(15.0, "--rpo", help="Desired RPO in minutes."),
-        percentile: float = typer.Option(95.0, "--percentile", help="Percentile of churn/IOPS used as the peak."),
-        growth: float = typer.Option(30.0, "--growth", help="Growth factor in percent applied to churn."),
-        bandwidth: Optional[float] = typer.Option(None, "--bandwidth", help="Available bandwidth in Mbps (what-if)."),
-        compression: float = typer.Option(1.0, "--compression", help="Bytes sent per byte written (0.5 halves it)."),
-        work_hours: Optional[str] = typer.Option(None, "--work-hours", help="Throttle work hours, e.g. 09:00-18:00."),
-        work_mbps: Optional[float] = typer.Option(None, "--work-mbps", help="Throttle bandwidth in work hours (Mbps)."),
-        offhours_mbps: Optional[float] = typer.Option(None, "--offhours-mbps",
-                                                      help="Throttle bandwidth off hours (Mbps)."),
-        timezone: str = typer.Option("UTC", "--timezone", help="Time zone of the work hours and daily figures."),
-        exclude_disks: Optional[list[str]] = typer.Option(
-            None, "--exclude-disks", help="Glob on 'vmname/instance' or the disk label (repeatable)."),
-        start: Optional[str] = typer.Option(None, "--start", help="First sample time to use (ISO, UTC)."),
-        end: Optional[str] = typer.Option(None, "--end", help="Last sample time to use (ISO, UTC)."),
-        architecture: str = typer.Option("classic", "--architecture", help="classic or modernized."),
-        ir_goal: str = typer.Option("72h", "--ir-goal", help="Goal to finish initial replication, e.g. 72h or 3d."),
-        interval: Optional[int] = typer.Option(None, "--interval", help="Sample interval in seconds."),
-        prices: Optional[Path] = typer.Option(None, "--prices", help="Price JSON (default: the shipped example)."),
         tz: Optional[str] = typer.Option(None, "--tz", help="Time zone for displayed times (default: this machine's)."),
+        **options: Any,
     ) -> None:
         """Write the Excel workbook, the offline HTML report and the CSV recommendations."""
-        config = _config(rpo, percentile, growth, bandwidth, compression, work_hours, work_mbps, offhours_mbps,
-                         timezone, exclude_disks, start, end, architecture, ir_goal, prices)
+        config = config_from_options(options)
         zone = _zone(tz)
-        with _progress() as progress:
-            plan = build(db, config, interval, progress)
+        with progress_bar() as progress:
+            plan = read_and_plan(db, config, options["interval"], progress)
             written = write_all(plan, out, zone, db, progress)
         for kind, path in written.items():
             typer.echo(f"{kind}: {path}")
@@ -205,12 +124,12 @@ def register(app: typer.Typer) -> None:
         from churnplan import samples
 
         zone = _zone(tz)
-        with _progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task(f"loading the sample estate into {db}", total=None)
             try:
                 con = store.connect(db)
             except store.StoreError as exc:
-                raise _fail(str(exc)) from exc
+                raise fail(str(exc)) from exc
             try:
                 con.execute("SET enable_progress_bar = false")
                 counts = samples.load_into(con)
@@ -220,13 +139,13 @@ def register(app: typer.Typer) -> None:
                             description=f"store {db}: {counts.vms} VMs, {counts.disks} disks, "
                                         f"{counts.samples:,} samples")
             config = PlanConfig(bandwidth_mbps=bandwidth)
-            plan = build(db, config, None, progress)
+            plan = read_and_plan(db, config, None, progress)
             if bandwidth is None:
                 chosen = _recommended_mbps(plan)
                 if chosen:
                     progress.console.print(f"what-if at the plan's recommendation: {chosen:,.0f} Mbps "
                                            f"(RPO {plan.config.rpo_min:g} min met 95 % of the time)")
-                    plan = build(db, PlanConfig(bandwidth_mbps=chosen), None, progress)
+                    plan = read_and_plan(db, PlanConfig(bandwidth_mbps=chosen), None, progress)
             written = write_all(plan, out, zone, db, progress)
         for kind, path in written.items():
             typer.echo(f"{kind}: {path}")

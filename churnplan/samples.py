@@ -50,7 +50,7 @@ ROLES = {
     "web": DiskRole(40, 8, 3.0),
     "file": DiskRole(350, 32, 2.0, batch_kbps=200, backup_read=True),
     "db_data": DiskRole(1400, 8, 2.5, batch_kbps=2500, backup_read=True),
-    "db_log": DiskRole(2800, 64, 0.05, batch_kbps=5000, bursty=True),
+    "db_log": DiskRole(2200, 64, 0.05, batch_kbps=2800, bursty=True),
     "db_temp": DiskRole(900, 64, 1.0, batch_kbps=2500),
     "etl_data": DiskRole(1500, 64, 1.0, batch_kbps=14000, batch_hours=(23.0, 6.0)),
     "mail": DiskRole(45, 32, 1.5, backup_read=True),

@@ -1,0 +1,151 @@
+"""The plan options `churnplan plan` and `churnplan report` share: declared once, parsed once, planned once."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any, Callable, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from analytics.model import Plan, PlanConfig, ThrottleSchedule
+from churnplan import store
+
+console = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a plain error (no traceback) and give the Exit to raise: exit code 2 for bad input."""
+    console.print(f"[red]error:[/] {message}")
+    return typer.Exit(2)
+
+
+def progress_bar() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
+
+
+def _option(name: str, annotation: Any, default: Any, flag: str, help: str) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                             default=typer.Option(default, flag, help=help))
+
+
+PLAN_OPTIONS = [
+    _option("rpo", float, 15.0, "--rpo", "Desired RPO in minutes."),
+    _option("percentile", float, 95.0, "--percentile", "Percentile of churn/IOPS used as the peak."),
+    _option("growth", float, 30.0, "--growth", "Growth factor in percent applied to churn."),
+    _option("bandwidth", Optional[float], None, "--bandwidth", "Available bandwidth in Mbps (what-if)."),
+    _option("compression", float, 1.0, "--compression", "Bytes sent per byte written (0.5 halves it)."),
+    _option("work_hours", Optional[str], None, "--work-hours", "Throttle work hours, e.g. 09:00-18:00."),
+    _option("work_mbps", Optional[float], None, "--work-mbps", "Throttle bandwidth in work hours (Mbps)."),
+    _option("offhours_mbps", Optional[float], None, "--offhours-mbps", "Throttle bandwidth off hours (Mbps)."),
+    _option("timezone", str, "UTC", "--timezone", "Time zone of the work hours and daily figures."),
+    _option("exclude_disks", Optional[list[str]], None, "--exclude-disks",
+            "Glob on 'vmname/instance' or the disk label (repeatable)."),
+    _option("start", Optional[str], None, "--start", "First sample time to use (ISO, UTC)."),
+    _option("end", Optional[str], None, "--end", "Last sample time to use (ISO, UTC)."),
+    _option("architecture", str, "classic", "--architecture", "classic or modernized."),
+    _option("ir_goal", str, "72h", "--ir-goal", "Goal to finish initial replication, e.g. 72h or 3d."),
+    _option("interval", Optional[int], None, "--interval", "Sample interval in seconds (default: longest span)."),
+    _option("prices", Optional[Path], None, "--prices", "Price JSON (default: the shipped dated example)."),
+]
+
+
+def with_plan_options(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a command that takes **options the shared plan options, after its own parameters."""
+    own = [p for p in inspect.signature(func).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    func.__signature__ = inspect.Signature(own + PLAN_OPTIONS)  # type: ignore[attr-defined]
+    return func
+
+
+def parse_hours(text: str) -> float:
+    """'72h', '3d', '90m' or a bare number of hours."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hdm]?)\s*", text or "")
+    if not m:
+        raise ValueError(f"--ir-goal {text!r}: use e.g. 72h, 3d or 90m")
+    value, unit = float(m.group(1)), m.group(2) or "h"
+    return value * {"h": 1.0, "d": 24.0, "m": 1 / 60}[unit]
+
+
+def parse_work_hours(text: str) -> tuple[time, time]:
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text or "")
+    if not m:
+        raise ValueError(f"--work-hours {text!r}: use HH:MM-HH:MM, e.g. 09:00-18:00")
+    h1, m1, h2, m2 = map(int, m.groups())
+    try:
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError as exc:
+        raise ValueError(f"--work-hours {text!r}: {exc}") from exc
+    if end <= start:
+        raise ValueError(f"--work-hours {text!r}: the end must be after the start")
+    return start, end
+
+
+def _when(text: str | None, flag: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"{flag} {text!r}: use an ISO date or time, e.g. 2026-11-09 or 2026-11-09T08:00") from exc
+
+
+def config_from_options(options: dict[str, Any]) -> PlanConfig:
+    """A PlanConfig from the parsed PLAN_OPTIONS; bad values raise typer.Exit(2) with a plain message."""
+    from analytics.cost import load_prices
+
+    o = options
+    try:
+        throttle = None
+        if any(o[k] is not None for k in ("work_hours", "work_mbps", "offhours_mbps")):
+            if o["work_mbps"] is None or o["offhours_mbps"] is None:
+                raise ValueError("a throttle needs both --work-mbps and --offhours-mbps")
+            ws, we = parse_work_hours(o["work_hours"] or "09:00-18:00")
+            try:
+                ZoneInfo(o["timezone"])
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"--timezone {o['timezone']!r}: unknown time zone") from exc
+            throttle = ThrottleSchedule(work_start=ws, work_end=we, work_mbps=o["work_mbps"],
+                                        offhours_mbps=o["offhours_mbps"], timezone=o["timezone"])
+        if o["architecture"] not in ("classic", "modernized"):
+            raise ValueError(f"--architecture {o['architecture']!r}: use 'classic' or 'modernized'")
+        return PlanConfig(
+            rpo_min=o["rpo"], percentile=o["percentile"], growth_pct=o["growth"], bandwidth_mbps=o["bandwidth"],
+            compression=o["compression"], throttle=throttle, exclude_disks=tuple(o["exclude_disks"] or ()),
+            start=_when(o["start"], "--start"), end=_when(o["end"], "--end"), architecture=o["architecture"],
+            ir_goal_hours=parse_hours(o["ir_goal"]), prices=load_prices(o["prices"]) if o["prices"] else None)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+
+
+def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: Progress) -> Plan:
+    """Read the store (read-only, retrying while a writer holds it, closed again at once) and plan it."""
+    from analytics.plan import build_plan
+
+    task = progress.add_task(f"reading {db}", total=None)
+    try:
+        con = store.connect(db, read_only=True, retries=10)
+    except store.StoreError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it
+        vms, disks = store.load_vms(con), store.load_disks(con)
+        samples = store.load_samples(con, interval, config.start, config.end)
+    finally:
+        con.close()
+    if len(samples) == 0:
+        raise fail(f"{db}: no samples to plan from (run `churnplan collect`, `churnplan import` or "
+                   "`churnplan samples`)")
+    progress.update(task, description=f"read {len(vms)} VMs, {len(disks)} disks, {len(samples):,} samples",
+                    completed=1, total=1)
+    task = progress.add_task("planning", total=None)
+    try:
+        plan = build_plan(vms, disks, samples, config)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    progress.update(task, description="planned", completed=1, total=1)
+    return plan
