@@ -147,7 +147,7 @@ def _shapes(ts: pd.DatetimeIndex, interval_s: int, disks: pd.DataFrame,
         write[i] = level * noise
         rd = write[i] * role.read_ratio * rng.gamma(4.0, 0.25, n_t)
         if role.backup_read:
-            rd = rd + backup * 8000.0 * scale
+            rd = rd + backup * 1500.0 * scale  # incremental (CBT) backup reads
         read[i] = rd
     return write, read
 
