@@ -14,7 +14,7 @@ from rich.table import Table
 from churnplan import store
 from ingest import bitbrains, powercli, rvtools
 from ingest.errors import IngestError
-from ingest.timestamp_util import check_timezone
+from churnplan.zones import check_zone
 
 console = Console(stderr=True)
 import_app = typer.Typer(no_args_is_help=True, help="Import telemetry or inventory exported by other tools.")
@@ -57,7 +57,7 @@ def import_powercli(
 ) -> None:
     """Import per-disk write/read rates and IOPS from PowerCLI Get-Stat CSV exports (one transaction per file)."""
     try:
-        check_timezone(timezone)
+        check_zone(timezone)
     except ValueError as exc:
         raise _fail(exc)
     con = _open(db)

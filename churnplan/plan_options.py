@@ -7,7 +7,6 @@ import re
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Callable, Optional
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -15,6 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from analytics.model import Plan, PlanConfig, ThrottleSchedule
 from churnplan import store
+from churnplan.zones import check_zone
 
 console = Console(stderr=True)
 
@@ -105,10 +105,7 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
             if o["work_mbps"] is None or o["offhours_mbps"] is None:
                 raise ValueError("a throttle needs both --work-mbps and --offhours-mbps")
             ws, we = parse_work_hours(o["work_hours"] or "09:00-18:00")
-            try:
-                ZoneInfo(o["timezone"])
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"--timezone {o['timezone']!r}: unknown time zone") from exc
+            check_zone(o["timezone"])
             throttle = ThrottleSchedule(work_start=ws, work_end=we, work_mbps=o["work_mbps"],
                                         offhours_mbps=o["offhours_mbps"], timezone=o["timezone"])
         if o["architecture"] not in ("classic", "modernized"):

@@ -26,7 +26,8 @@ from ingest.csv_layout_util import CsvLayout, sniff
 from ingest.errors import IngestError
 from ingest.identity_util import VM_TOTAL_INSTANCE, match_vms
 from ingest.sql_util import one
-from ingest.timestamp_util import TimestampReading, check_timezone, choose_reading, convert_distinct
+from churnplan.zones import check_zone
+from ingest.timestamp_util import TimestampReading, choose_reading, convert_distinct
 
 DEFAULT_VCENTER = "powercli"
 REQUIRED_COLUMNS = ("Value", "Timestamp", "MetricId", "Unit", "Entity", "EntityId", "IntervalSecs", "Instance")
@@ -89,7 +90,7 @@ def import_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, vcenter: st
     Every attempt leaves a collection_runs row: 'ok', 'failed' (with the error) or 'interrupted'.
     """
     path = Path(path)
-    tz = check_timezone(timezone)
+    tz = check_zone(timezone)
     run_id = store.start_run(con, "powercli", str(path))
     step = progress or (lambda _msg: None)
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import numpy as np
@@ -35,15 +34,6 @@ class TimestampReading:
     @property
     def has_offset(self) -> bool:
         return self.formats is not None and any("%z" in f or "%Z" in f for f in self.formats)
-
-
-def check_timezone(name: str) -> str:
-    """The IANA zone name, or ValueError naming it."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as 'UTC' or 'Europe/Berlin'") from exc
-    return name
 
 
 def _slash(dayfirst: bool) -> tuple[str, ...]:

@@ -6,39 +6,15 @@ bandwidth Mbps are 10^6 bit/s.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from churnplan.zones import check_zone, local_zone  # noqa: F401  (the dashboard and report pick them up here)
+
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 KBPS_TO_MBPS = 1024 * 8 / 1e6   # KB/s (1024-based) -> Mbps (10^6 bit/s)
 _LAYOUT = dict(margin=dict(l=50, r=20, t=50, b=40), template="plotly_white", height=360)
-
-
-def local_zone() -> str:
-    """The machine's IANA time zone name ($TZ, else /etc/localtime's target), or UTC when unknown."""
-    candidates = [os.environ.get("TZ", "").lstrip(":")]
-    localtime = Path("/etc/localtime")
-    if localtime.is_symlink():
-        target = str(localtime.resolve())
-        if "zoneinfo/" in target:
-            candidates.append(target.split("zoneinfo/", 1)[1])
-    for name in candidates:
-        if name and name in available_timezones():
-            return name
-    return "UTC"
-
-
-def check_zone(name: str) -> str:
-    """`name` if it is a known IANA zone; else a ValueError saying so."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Amsterdam") from exc
-    return name
 
 
 def to_local(ts: pd.Series, tz: str) -> pd.Series:

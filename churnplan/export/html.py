@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 import numpy as np
@@ -140,7 +141,7 @@ def render_report(plan: Plan, tz: str = "UTC", store_path: str | Path | None = N
     """The report as one HTML string."""
     return _ENV.get_template(TEMPLATE).render(
         title=title or (Path(store_path).name if store_path else "churnplan store"),
-        generated=datetime.now(timezone.utc).astimezone(charts.ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
+        generated=datetime.now(timezone.utc).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
         tz=tz, version=__version__, plotly_js=get_plotlyjs(), figures=_figures(plan), sections=sections(plan, tz))
 
 
