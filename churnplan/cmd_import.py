@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -17,6 +18,7 @@ from ingest.errors import IngestError
 from churnplan.zones import check_zone
 
 console = Console(stderr=True)
+T = TypeVar("T")
 import_app = typer.Typer(no_args_is_help=True, help="Import telemetry or inventory exported by other tools.")
 
 _SHOWN = 25  # rows of an unmatched-VM table before "... and N more"
@@ -43,6 +45,33 @@ def _progress() -> Progress:
                     console=console, transient=True)
 
 
+def _import_each(db: Path, batches: list[list[Path]],
+                 run: Callable[[duckdb.DuckDBPyConnection, list[Path], Callable[[str], None]], T],
+                 report: Callable[[str, T], None]) -> None:
+    """Import batches of files one transaction each, showing progress; stop at the first bad file."""
+    con = _open(db)
+    done = 0
+    try:
+        with _progress() as bar:
+            for batch in batches:
+                label = escape(", ".join(p.name for p in batch))
+                task = bar.add_task(f"{label}: starting", total=None)
+
+                def step(msg: str, task=task, label=label) -> None:
+                    bar.update(task, description=f"{label}: {escape(msg)}")
+
+                result = run(con, batch, step)
+                bar.remove_task(task)
+                done += 1
+                report(label, result)
+    except IngestError as exc:
+        if done:
+            console.print(f"{done} file(s) before it were imported and stay in the store.")
+        raise _fail(exc)
+    finally:
+        con.close()
+
+
 @import_app.command("powercli")
 def import_powercli(
     files: list[Path] = typer.Argument(..., help="CSV files written by Get-Stat ... | Export-Csv."),
@@ -60,27 +89,11 @@ def import_powercli(
         check_zone(timezone)
     except ValueError as exc:
         raise _fail(exc)
-    con = _open(db)
-    done = 0
-    try:
-        with _progress() as bar:
-            for path in files:
-                task = bar.add_task(escape(f"{path.name}: starting"), total=None)
-
-                def step(msg: str, task=task, path=path) -> None:
-                    bar.update(task, description=escape(f"{path.name}: {msg}"))
-
-                result = powercli.import_file(con, path, vcenter=vcenter, timezone=timezone, dayfirst=dayfirst,
-                                              date_format=date_format, progress=step)
-                bar.remove_task(task)
-                done += 1
-                _report_powercli(result)
-    except IngestError as exc:
-        if done:
-            console.print(f"{done} file(s) before it were imported and stay in the store.")
-        raise _fail(exc)
-    finally:
-        con.close()
+    _import_each(
+        db, [[f] for f in files],
+        lambda con, batch, step: powercli.import_file(con, batch[0], vcenter=vcenter, timezone=timezone,
+                                                      dayfirst=dayfirst, date_format=date_format, progress=step),
+        lambda _label, result: _report_powercli(result))
 
 
 def _report_powercli(r: powercli.PowerCliImport) -> None:
@@ -107,28 +120,13 @@ def import_rvtools(
     xlsx = [f for f in files if f.suffix.lower() in (".xlsx", ".xlsm")]
     rest = [f for f in files if f not in xlsx]
     batches = [[f] for f in xlsx] + ([rest] if rest else [])
-    con = _open(db)
-    done = 0
-    try:
-        with _progress() as bar:
-            for batch in batches:
-                label = escape(", ".join(p.name for p in batch))
-                task = bar.add_task(f"{label}: starting", total=None)
+    _import_each(db, batches, lambda con, batch, step: rvtools.import_files(con, batch, vcenter=vcenter,
+                                                                            progress=step), _report_rvtools)
 
-                def step(msg: str, task=task, label=label) -> None:
-                    bar.update(task, description=f"{label}: {msg}")
 
-                result = rvtools.import_files(con, batch, vcenter=vcenter, progress=step)
-                bar.remove_task(task)
-                done += 1
-                console.print(f"[green]{label}[/]: {escape(rvtools.summary_line(result))}")
-                _unmatched_table(result)
-    except IngestError as exc:
-        if done:
-            console.print(f"{done} export(s) before it were imported and stay in the store.")
-        raise _fail(exc)
-    finally:
-        con.close()
+def _report_rvtools(label: str, result: rvtools.RvtoolsImport) -> None:
+    console.print(f"[green]{label}[/]: {escape(rvtools.summary_line(result))}")
+    _unmatched_table(result)
 
 
 def _unmatched_table(r: rvtools.RvtoolsImport) -> None:
@@ -153,19 +151,5 @@ def import_bitbrains(
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file."),
 ) -> None:
     """Import Bitbrains VM traces as VM-level 300 s churn (one transaction per file)."""
-    con = _open(db)
-    added = done = 0
-    try:
-        with _progress() as bar:
-            task = bar.add_task("Bitbrains traces", total=len(files))
-            for path in files:
-                added += bitbrains.import_traces(con, [path])
-                done += 1
-                bar.advance(task)
-    except IngestError as exc:
-        if done:
-            console.print(f"{done} file(s) before it were imported and stay in the store.")
-        raise _fail(exc)
-    finally:
-        con.close()
-    console.print(f"[green]{done} trace(s)[/]: {added:,} new samples")
+    _import_each(db, [[f] for f in files], lambda con, batch, _step: bitbrains.import_traces(con, batch),
+                 lambda label, added: console.print(f"[green]{label}[/]: {added:,} new samples"))

@@ -74,7 +74,7 @@ def test_cli_imports_traces_and_reports_new_samples(traces, tmp_db):
     runner = CliRunner()
     first = runner.invoke(app, ["import", "bitbrains", "--db", str(tmp_db), *map(str, traces[:2])])
     assert first.exit_code == 0, first.output
-    assert "2 trace(s)" in first.output
+    assert "1.csv.gz" in first.output and "2.csv.gz" in first.output
     again = runner.invoke(app, ["import", "bitbrains", "--db", str(tmp_db), str(traces[0])])
     assert "0 new samples" in again.output
 
