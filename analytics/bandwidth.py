@@ -68,17 +68,25 @@ def _meets(curve: queue.Curve, cap: queue.Capacity, rpo_min: float, goal_pct: fl
 
 
 def least_mbps(prepared: PreparedChurn, cols: np.ndarray, rpo_min: float, goal_pct: float, factor: float,
-               rel_tol: float = 1e-4, hi_mbps: float | None = None, curve: queue.Curve | None = None) -> float:
+               rel_tol: float = 1e-4, hi_mbps: float | None = None, curve: queue.Curve | None = None,
+               memo: dict[float, float] | None = None) -> float:
     """Least constant Mbps whose simulated compliance reaches `goal_pct`, by bisection below `hi_mbps`
-    (a bandwidth known to reach it; default the peak write rate, at which no backlog ever forms)."""
+    (a bandwidth known to reach it; default the peak write rate, at which no backlog ever forms).
+
+    `memo` (Mbps -> compliance %) may be shared by searches of one curve and RPO for several goals: their
+    bisections start alike, so the shared steps are simulated once.
+    """
     curve = scope_curve(prepared, cols, factor) if curve is None else curve
     hi = peak_mbps(curve) if hi_mbps is None else hi_mbps
     if hi <= 0:
         return 0.0
+    memo = {} if memo is None else memo
     lo = 0.0
     while hi - lo > rel_tol * hi:
         mid = 0.5 * (lo + hi)
-        if _meets(curve, queue.Capacity(mid), rpo_min, goal_pct):
+        if mid not in memo:
+            memo[mid] = run(curve, queue.Capacity(mid), rpo_min, lags=False)[1].pct
+        if memo[mid] >= goal_pct - _GOAL_SLACK_PCT:
             hi = mid
         else:
             lo = mid

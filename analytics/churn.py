@@ -6,6 +6,10 @@ from fnmatch import fnmatchcase
 
 import numpy as np
 import pandas as pd
+import polars as pl
+
+from analytics import sample_grid
+from analytics.sample_grid import METRICS, SampleGrid
 
 DISK_KEY = ["vcenter", "vm_id", "instance"]
 VM_KEY = ["vcenter", "vm_id"]
@@ -24,67 +28,68 @@ def excluded_disks(disks: pd.DataFrame, vms: pd.DataFrame, globs: tuple[str, ...
     return pd.Series(hit, index=disks.index)
 
 
-def group_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Integer group code per row for `keys`, and the key values of each code (factorised column by column)."""
-    code = np.zeros(len(frame), dtype=np.int64)
-    for k in keys:
-        c, uniq = pd.factorize(frame[k], sort=False)
-        code = code * (len(uniq) + 1) + c
-    code, first = pd.factorize(code, sort=False)
-    rows = pd.Series(np.arange(len(frame))).groupby(code).first().to_numpy() if len(frame) else np.zeros(0, int)
-    return code, frame[keys].iloc[rows].reset_index(drop=True)
+def row_percentile(m: np.ndarray, percentile: float, counts: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """Linear-interpolated percentile of each row's samples (NaN = no sample), as pandas and numpy define it.
 
-
-def _profile(frame: pd.DataFrame, code: np.ndarray, key_values: pd.DataFrame, percentile: float,
-             growth: float) -> pd.DataFrame:
-    """Profile per group code of per-sample rows holding write_kbps, write_iops, iops, rw_kbps."""
-    g = frame.groupby(code, sort=True)
+    Rows are partitioned (NaN sorting last) in a copy, or in `m` itself when `in_place`; rows with equal
+    sample counts are done together.
+    """
     q = percentile / 100.0
+    result = np.full(m.shape[0], np.nan)
+    for c in np.unique(counts[counts > 0]):
+        rows = counts == c
+        buf = (m if in_place else m.copy()) if rows.all() else m[rows]
+        h = (int(c) - 1) * q
+        lo = int(np.floor(h))
+        buf.partition(lo, axis=1)
+        x_lo = buf[:, lo]
+        x_hi = np.fmin.reduce(buf[:, lo + 1:], axis=1) if lo + 1 < c else x_lo  # the tail is unordered
+        result[rows] = x_lo + (x_hi - x_lo) * (h - lo)
+    return result
+
+
+def _row_sum(m: np.ndarray, dense: bool) -> np.ndarray:
+    return m.sum(axis=1) if dense else np.nansum(m, axis=1)
+
+
+def profiles(grid: SampleGrid, percentile: float, growth_pct: float, consume: bool = False) -> pd.DataFrame:
+    """One row per grid key with samples: percentile peak, max, mean, churn/day and write I/O size, x (1 + growth).
+
+    `consume`: the grid is not read again, so its matrices may be reordered in place instead of copied.
+    """
+    growth = 1.0 + growth_pct / 100.0
+    n, dense = grid.counts, grid.dense
+    has = n > 0
+    safe_n = np.where(has, n, 1)
+    sum_w, sum_wi = _row_sum(grid.write_kbps, dense), _row_sum(grid.write_iops, dense)
+    top_w = np.fmax.reduce(grid.write_kbps, axis=1) if grid.times.size else np.zeros(len(n))
+    peak = {m: row_percentile(grid.metric(m), percentile, n, in_place=consume) for m in METRICS}
     out = pd.DataFrame({
-        "peak_write_kbps": g["write_kbps"].quantile(q) * growth,
-        "max_write_kbps": g["write_kbps"].max() * growth,
-        "avg_write_kbps": g["write_kbps"].mean() * growth,
-        "peak_write_iops": g["write_iops"].quantile(q) * growth,
-        "avg_write_iops": g["write_iops"].mean() * growth,
-        "peak_iops": g["iops"].quantile(q) * growth,
-        "peak_mbps_rw": g["rw_kbps"].quantile(q) * growth / 1024.0,
-        "samples": g["write_kbps"].size(),
+        "peak_write_kbps": peak["write_kbps"] * growth,
+        "max_write_kbps": top_w * growth,
+        "avg_write_kbps": sum_w / safe_n * growth,
+        "peak_write_iops": peak["write_iops"] * growth,
+        "avg_write_iops": sum_wi / safe_n * growth,
+        "peak_iops": peak["iops"] * growth,
+        "peak_mbps_rw": peak["rw_kbps"] * growth / 1024.0,
+        "samples": n.astype(np.int64),
     })
-    sums = g[["write_kbps", "write_iops"]].sum()
-    out["avg_write_io_kb"] = np.where(sums["write_iops"] > 0, sums["write_kbps"] / sums["write_iops"].where(
-        sums["write_iops"] > 0, 1.0), 0.0)
+    out["avg_write_io_kb"] = np.where(sum_wi > 0, sum_w / np.where(sum_wi > 0, sum_wi, 1.0), 0.0)
     out["peak_churn_mbps"] = out["peak_write_kbps"] / 1024.0
     out["churn_gb_day"] = out["avg_write_kbps"] * SECONDS_PER_DAY / KB_PER_GB
-    keys = key_values.iloc[out.index.to_numpy()].reset_index(drop=True)
-    return pd.concat([keys, out.reset_index(drop=True)], axis=1)
+    return pd.concat([grid.keys, out], axis=1)[has].reset_index(drop=True)
 
 
-_METRICS = ["write_kbps", "write_iops", "iops", "rw_kbps"]
-
-
-def _per_sample(samples: pd.DataFrame) -> pd.DataFrame:
-    vals = samples[["write_kbps", "read_kbps", "write_iops", "read_iops"]].astype(float).fillna(0.0)
-    return pd.DataFrame({"write_kbps": vals["write_kbps"].to_numpy(), "write_iops": vals["write_iops"].to_numpy(),
-                         "iops": (vals["write_iops"] + vals["read_iops"]).to_numpy(),
-                         "rw_kbps": (vals["write_kbps"] + vals["read_kbps"]).to_numpy()})
-
-
-def disk_profiles(samples: pd.DataFrame, percentile: float, growth_pct: float) -> pd.DataFrame:
+def disk_profiles(samples: pd.DataFrame | pl.DataFrame | SampleGrid, percentile: float,
+                  growth_pct: float) -> pd.DataFrame:
     """One row per disk with samples: the percentile of its own samples, x (1 + growth)."""
-    code, keys = group_codes(samples, DISK_KEY)
-    return _profile(_per_sample(samples), code, keys, percentile, 1.0 + growth_pct / 100.0)
+    return profiles(sample_grid.from_frame(samples), percentile, growth_pct)
 
 
-def vm_profiles(samples: pd.DataFrame, percentile: float, growth_pct: float) -> pd.DataFrame:
+def vm_profiles(samples: pd.DataFrame | pl.DataFrame | SampleGrid, percentile: float,
+                growth_pct: float) -> pd.DataFrame:
     """One row per VM: the percentile of the per-sample SUM over its (included) disks, not a sum of disk peaks."""
-    vm_code, keys = group_codes(samples, VM_KEY)
-    ts_code, ts_uniq = pd.factorize(samples["ts"], sort=False)
-    cell = vm_code.astype(np.int64) * max(len(ts_uniq), 1) + ts_code
-    cell_code, cell_uniq = pd.factorize(cell, sort=False)
-    per = _per_sample(samples)
-    sums = pd.DataFrame({m: np.bincount(cell_code, weights=per[m].to_numpy(), minlength=len(cell_uniq))
-                         for m in _METRICS})
-    return _profile(sums, cell_uniq // max(len(ts_uniq), 1), keys, percentile, 1.0 + growth_pct / 100.0)
+    return profiles(sample_grid.from_frame(samples).by_vm(), percentile, growth_pct)
 
 
 def series_profile(write_kbps: np.ndarray, percentile: float, growth_pct: float) -> dict[str, float]:

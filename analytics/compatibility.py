@@ -65,9 +65,10 @@ def vm_compatibility(vms: pd.DataFrame, disks: pd.DataFrame) -> pd.DataFrame:
     n_data = out["data_disks"].fillna(0).to_numpy(int)
     size_tb = out["size_gb"].fillna(0).to_numpy(float) / 1024.0
     efi = vms["firmware"].fillna("").astype(str).str.lower().eq("efi").to_numpy()
+    disk_reasons, bumped_any = out["disk_reasons"].to_numpy(), out["bumped"].to_numpy()
     status, reasons, notes = [], [], []
     for i in range(len(out)):  # one row per VM
-        r = list(out["disk_reasons"].iloc[i]) if isinstance(out["disk_reasons"].iloc[i], list) else []
+        r = list(disk_reasons[i]) if isinstance(disk_reasons[i], list) else []
         if n_data[i] > LIM.max_data_disks:
             r.append(f"VM: {n_data[i]} data disks > {LIM.max_data_disks}")
         if churn[i] > LIM.vm_peak_churn_mbps:
@@ -77,7 +78,7 @@ def vm_compatibility(vms: pd.DataFrame, disks: pd.DataFrame) -> pd.DataFrame:
         if size_tb[i] > LIM.vm_total_size_tb:
             r.append(f"VM: total size {size_tb[i]:.1f} TB > {LIM.vm_total_size_tb:.0f} TB")
         note = "UEFI: replicate with Secure Boot off" if efi[i] and not LIM.uefi_secure_boot_supported else ""
-        bumped = bool(out["bumped"].iloc[i]) if pd.notna(out["bumped"].iloc[i]) else False
+        bumped = bool(bumped_any[i]) if pd.notna(bumped_any[i]) else False
         status.append("No" if r else ("Yes*" if bumped else "Yes"))
         reasons.append("; ".join(r))
         notes.append("; ".join(filter(None, [note, "disk(s) need a larger premium tier than their size" if bumped

@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
-from analytics import bandwidth, churn, compatibility, cost, disk_types, initial_replication, process_servers, queue, rpo
+from analytics import (bandwidth, churn, compatibility, cost, disk_types, initial_replication, process_servers, queue,
+                       rpo, sample_grid)
+from analytics.sample_grid import SampleGrid
 from analytics.facts import CACHE_FREE_WARNING_PCT, FACTS_VERSION, STORAGE_ACCOUNT_IOPS
 from analytics.model import Plan, PlanConfig
 
 VM_KEY = ["vcenter", "vm_id"]
 DISK_KEY = ["vcenter", "vm_id", "instance"]
 _CURVE_POINTS = 16
+_WORKERS = min(8, os.cpu_count() or 1)
 
 
-def _window(samples: pd.DataFrame, config: PlanConfig) -> pd.DataFrame:
-    def utc(x: datetime) -> pd.Timestamp:
-        ts = pd.Timestamp(x)
-        return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-    keep = pd.Series(True, index=samples.index)
-    if config.start is not None:
-        keep &= samples["ts"] >= utc(config.start)
-    if config.end is not None:
-        keep &= samples["ts"] <= utc(config.end)
-    return samples[keep]
+def _epoch(x: datetime | None) -> float | None:
+    if x is None:
+        return None
+    ts = pd.Timestamp(x)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.value / 1e9
 
 
 def _check(config: PlanConfig) -> None:
@@ -44,17 +45,26 @@ def _check(config: PlanConfig) -> None:
         raise ValueError(f"bandwidth must be > 0 Mbps, got {config.bandwidth_mbps}")
 
 
-def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, config: PlanConfig) -> Plan:
-    """Plan ASR replication of `vms`/`disks` from `samples` (frames as churnplan.store loads them)."""
+def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.DataFrame | SampleGrid,
+               config: PlanConfig) -> Plan:
+    """Plan ASR replication of `vms`/`disks` from `samples` (pandas or polars frames as churnplan.store loads them)."""
     _check(config)
-    samples = _window(samples, config)
+    grid = sample_grid.from_frame(samples).window(_epoch(config.start), _epoch(config.end))
     growth = config.growth_pct
     factor = (1.0 + growth / 100.0) * config.compression
 
-    # Disks: own profile from all their samples; excluded ones leave every sum below.
+    # Excluded disks leave every sum; VM series are summed before the disk profiles reorder the grid.
     disks = disks.copy()
     disks["excluded"] = churn.excluded_disks(disks, vms, config.exclude_disks).to_numpy()
-    d_prof = churn.disk_profiles(samples, config.percentile, growth)
+    ex_keys = disks.loc[disks["excluded"], DISK_KEY]
+    g_inc = grid
+    if len(ex_keys):
+        here = pd.MultiIndex.from_frame(grid.keys[DISK_KEY].astype(str))
+        g_inc = grid.select(~here.isin(pd.MultiIndex.from_frame(ex_keys.astype(str))))
+    g_vm = g_inc.by_vm()
+
+    # Disks: own profile from all their samples (a grid made here is not read again, so it is sorted in place).
+    d_prof = churn.profiles(grid, config.percentile, growth, consume=not isinstance(samples, SampleGrid))
     d = disks.merge(d_prof, on=DISK_KEY, how="left")
     prof_cols = [c for c in d_prof.columns if c not in DISK_KEY]
     d[prof_cols] = d[prof_cols].fillna(0.0)
@@ -62,14 +72,9 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, co
     d = disk_types.target_disks(d)
     d["reasons"] = compatibility.disk_reasons(d).to_numpy()
     inc = d[~d["excluded"]]
-    ex_keys = d.loc[d["excluded"], DISK_KEY]
-    s_inc = samples
-    if len(ex_keys):
-        here = pd.MultiIndex.from_frame(samples[DISK_KEY].astype(str))
-        s_inc = samples[~here.isin(pd.MultiIndex.from_frame(ex_keys.astype(str)))]
 
     # VMs: profile of the per-sample sum over included disks, compatibility, process server.
-    v_prof = churn.vm_profiles(s_inc, config.percentile, growth)
+    v_prof = churn.profiles(g_vm, config.percentile, growth)
     v = vms.merge(v_prof, on=VM_KEY, how="left")
     vprof_cols = [c for c in v_prof.columns if c not in VM_KEY]
     v[vprof_cols] = v[vprof_cols].fillna(0.0)
@@ -88,19 +93,26 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, co
 
     # Queues: one per process server and one for the estate on one link, protected VMs only.
     tz = config.throttle.timezone if config.throttle is not None else "UTC"
-    prepared = rpo.prepare(s_inc, assignment=v.loc[protect, VM_KEY + ["name", "process_server"]], timezone=tz)
+    prepared = rpo.prepare(g_vm, assignment=v.loc[protect, VM_KEY + ["name", "process_server"]], timezone=tz)
     scopes = [rpo.ESTATE] + list(servers["server"]) if len(servers) else [rpo.ESTATE]
     rpos = sorted(set(config.rpo_targets_min) | {config.rpo_min})
-    bw_rows, curves = [], {}
-    for scope in scopes:
+    def scope_bandwidth(scope: str) -> tuple[queue.Curve, list[dict]]:
         cols = prepared.columns(scope)
-        curve = curves[scope] = rpo.scope_curve(prepared, cols, factor)
+        curve = rpo.scope_curve(prepared, cols, factor)
+        rows = []
         for r in rpos:
             always = bandwidth.required_mbps_100(curve, r * 60.0)
+            memo: dict[float, float] = {}
             for goal in config.compliance_goals_pct:
-                need = always if goal >= 100 else \
-                    bandwidth.least_mbps(prepared, cols, r, goal, factor, rel_tol=1e-3, hi_mbps=always, curve=curve)
-                bw_rows.append({"scope": scope, "rpo_min": r, "compliance_goal_pct": goal, "required_mbps": need})
+                need = always if goal >= 100 else bandwidth.least_mbps(
+                    prepared, cols, r, goal, factor, rel_tol=1e-3, hi_mbps=always, curve=curve, memo=memo)
+                rows.append({"scope": scope, "rpo_min": r, "compliance_goal_pct": goal, "required_mbps": need})
+        return curve, rows
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:  # scopes are independent; numpy releases the GIL
+        per_scope = list(pool.map(scope_bandwidth, scopes))
+    curves = {scope: curve for scope, (curve, _) in zip(scopes, per_scope)}
+    bw_rows = [row for _, rows in per_scope for row in rows]
     bw = pd.DataFrame(bw_rows, columns=["scope", "rpo_min", "compliance_goal_pct", "required_mbps"])
 
     def required(scope: str, goal: float = 100.0) -> float:
@@ -127,19 +139,21 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, co
             return {"bandwidth_mbps": config.bandwidth_mbps * k}
         return {"bandwidth_mbps": required(scope)}
 
+    def scope_what_if(scope: str, r: float) -> rpo.WhatIf:
+        return rpo.what_if(prepared, rpo_min=r, growth_pct=growth, compression=config.compression, scope=scope,
+                           per_vm=given and r == config.rpo_min and scope == rpo.ESTATE, **capacity_for(scope))
+
+    cases = [(scope, r) for scope in scopes for r in rpos]
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        results = list(pool.map(lambda case: scope_what_if(*case), cases))
     rpo_rows, lag_frames, daily_frames, outcomes = [], [], [], {}
-    for scope in scopes:
-        cap = capacity_for(scope)
-        for r in rpos:
-            w = rpo.what_if(prepared, rpo_min=r, growth_pct=growth, compression=config.compression, scope=scope,
-                            per_vm=given and r == config.rpo_min and scope == rpo.ESTATE, **cap)
-            mbps = cap.get("bandwidth_mbps", float("nan"))
-            rpo_rows.append({"scope": scope, "bandwidth_mbps": mbps, "rpo_min": r,
-                             "compliance_pct": w.compliance_pct, "max_lag_min": w.max_lag_min})
-            if r == config.rpo_min:
-                outcomes[scope] = w
-                lag_frames.append(w.lag.assign(scope=scope))
-                daily_frames.append(w.daily.assign(scope=scope))
+    for (scope, r), w in zip(cases, results):
+        rpo_rows.append({"scope": scope, "bandwidth_mbps": capacity_for(scope).get("bandwidth_mbps", float("nan")),
+                         "rpo_min": r, "compliance_pct": w.compliance_pct, "max_lag_min": w.max_lag_min})
+        if r == config.rpo_min:
+            outcomes[scope] = w
+            lag_frames.append(w.lag.assign(scope=scope))
+            daily_frames.append(w.daily.assign(scope=scope))
     rpo_frame = pd.DataFrame(rpo_rows, columns=["scope", "bandwidth_mbps", "rpo_min", "compliance_pct", "max_lag_min"])
 
     estate = outcomes[rpo.ESTATE]
@@ -161,7 +175,7 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, co
         servers["cache_gb"] = np.maximum(servers["cache_gb"], np.ceil(need / 50.0) * 50.0)
         servers["required_mbps"] = [required(s) for s in servers["server"]]
         servers["peak_churn_mbps"] = [churn.series_profile(
-            prepared.vm_bytes[:, prepared.columns(s)].sum(axis=1) / prepared.interval_s / 1024.0,
+            prepared.scope_bytes(prepared.columns(s)) / prepared.interval_s / 1024.0,
             config.percentile, growth)["peak_write_kbps"] / 1024.0 for s in servers["server"]]
 
     # Compliance against bandwidth for the estate (what-if curve), up to the 100 % bandwidth.
@@ -172,7 +186,10 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, co
         curve_rows.append({"scope": rpo.ESTATE, "bandwidth_mbps": float(mbps), "compliance_pct": comp.pct})
 
     # Estate write series (all VMs, included disks), initial replication and cost.
-    series = s_inc.groupby("ts", sort=True)["write_kbps"].sum().reset_index()
+    present = g_vm.present_times()
+    written = g_vm.write_kbps if present.all() else g_vm.write_kbps[:, present]
+    series = pd.DataFrame({"ts": queue.from_epoch(g_vm.times[present]),
+                           "write_kbps": written.sum(axis=0) if g_vm.dense else np.nansum(written, axis=0)})
     days = float((prepared.times[-1] - prepared.times[0] + prepared.interval_s) / 86400.0) if prepared.times.size else 0.0
     delta_mbps = estate_gb_day * 1024.0 ** 3 / 86400.0 * config.compression / queue.BYTES_PER_MBPS
     inc_p = d[~d["excluded"] & (d["process_server"].fillna("") != "")]
@@ -209,8 +226,8 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame, co
                        "work_mbps": config.throttle.work_mbps, "offhours_mbps": config.throttle.offhours_mbps,
                        "timezone": config.throttle.timezone}},
         "interval_s": prepared.interval_s, "days_profiled": round(days, 2),
-        "first_sample_utc": str(samples["ts"].min()) if len(samples) else None,
-        "last_sample_utc": str(samples["ts"].max()) if len(samples) else None,
+        "first_sample_utc": str(queue.from_epoch(grid.times[:1])[0]) if grid.times.size else None,
+        "last_sample_utc": str(queue.from_epoch(grid.times[-1:])[0]) if grid.times.size else None,
         "vms": int(len(v)), "disks": int(len(d)), "excluded_disks": int(d["excluded"].sum()),
         "compatible_vms": int(status.get("Yes", 0)), "compatible_with_premium_vms": int(status.get("Yes*", 0)),
         "incompatible_vms": int(status.get("No", 0)), "protected_vms": int(protect.sum()),

@@ -131,11 +131,17 @@ class Service:
         return self.a - self.s
 
 
+def sorted_union(*parts: np.ndarray) -> np.ndarray:
+    """np.unique of the concatenation, in linear time when the parts are sorted (timsort merges runs)."""
+    u = np.sort(np.concatenate(parts), kind="stable")
+    return u[np.concatenate([[True], u[1:] != u[:-1]])] if u.size else u
+
+
 def serve_fifo(arrivals: Curve, capacity: Capacity, until: float) -> Service:
     """Serve 1-D arrivals FIFO until `until`; the grid gains the capacity breakpoints and every instant the queue empties."""
     arr = extend(arrivals, until)
     t0 = float(arr.t[0])
-    t = np.union1d(arr.t, capacity.breakpoints(t0, until))
+    t = sorted_union(arr.t, capacity.breakpoints(t0, until))
     a = np.interp(t, arr.t, arr.a)
     c = capacity.cumulative(t, t0)
     d = a - c
@@ -146,7 +152,7 @@ def serve_fifo(arrivals: Curve, capacity: Capacity, until: float) -> Service:
     if k.size:
         frac = q[k] / (d[k] - d[k + 1])
         extra = t[k] + frac * (t[k + 1] - t[k])
-        t = np.union1d(t, extra)
+        t = sorted_union(t, extra)
         a = np.interp(t, arr.t, arr.a)
         c = capacity.cumulative(t, t0)
         d = a - c
@@ -207,8 +213,8 @@ def compliance(svc: Service, rpo_s: float, window: tuple[float, float], edges: n
     `edges` (e.g. midnights) are added as extra breakpoints so per-piece figures roll up per day exactly.
     """
     lo, hi = window
-    u = np.concatenate([svc.t, svc.t + rpo_s, [lo, hi]] + ([edges] if edges is not None else []))
-    u = np.unique(u[(u >= lo) & (u <= hi)])
+    parts = [svc.t, svc.t + rpo_s, np.array([lo, hi])] + ([np.sort(edges)] if edges is not None else [])
+    u = sorted_union(*(p[(p >= lo) & (p <= hi)] for p in parts))
     g = np.interp(u, svc.t, svc.s) - np.interp(u - rpo_s, svc.t, svc.a, left=0.0)
     eps = _tolerance(svc.a)
     ok = g >= -eps
@@ -290,6 +296,8 @@ def day_edges(t0: float, t1: float, tz: str) -> np.ndarray:
 
 
 def local_dates(x: np.ndarray, tz: str) -> np.ndarray:
-    """Local calendar date of each epoch second in `x`."""
-    return np.asarray(from_epoch(x).tz_convert(tz).date)
+    """Local calendar date of each epoch second in `x` (date objects made once per distinct day)."""
+    days = from_epoch(x).tz_convert(tz).tz_localize(None).to_numpy().astype("datetime64[D]")
+    uniq, inverse = np.unique(days, return_inverse=True)
+    return np.asarray(pd.DatetimeIndex(uniq).date, dtype=object)[inverse.reshape(-1)]
 

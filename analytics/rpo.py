@@ -7,13 +7,14 @@ per-VM fair-share mode that says which VMs miss the RPO.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
-from analytics import queue
-from analytics.churn import group_codes
+from analytics import queue, sample_grid
+from analytics.sample_grid import SampleGrid
 from analytics.model import ThrottleSchedule
 
 ESTATE = "estate"
@@ -28,6 +29,15 @@ class PreparedChurn:
     vms: pd.DataFrame          # vcenter, vm_id, name, scope (process server, or 'estate'), one row per column
     vm_bytes: np.ndarray       # shape (len(times), len(vms))
     timezone: str = "UTC"
+    _sums: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def scope_bytes(self, cols: np.ndarray) -> np.ndarray:
+        """Bytes per sample time summed over the VMs in `cols`, computed once per set of columns."""
+        key = np.asarray(cols).tobytes()
+        if key not in self._sums:
+            every = cols.size == self.vm_bytes.shape[1] and np.array_equal(cols, np.arange(cols.size))
+            self._sums[key] = (self.vm_bytes if every else self.vm_bytes[:, cols]).sum(axis=1)
+        return self._sums[key]
 
     def columns(self, scope: str) -> np.ndarray:
         """Column indices of the VMs in `scope` ('estate' = all, else a process server or a vm_id)."""
@@ -47,25 +57,22 @@ def _keys(frame: pd.DataFrame) -> pd.Series:
     return frame["vcenter"].astype(str) + "\x1f" + frame["vm_id"].astype(str)
 
 
-def prepare(samples: pd.DataFrame, assignment: pd.DataFrame | None = None,
+def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.DataFrame | None = None,
             excluded: pd.DataFrame | None = None, timezone: str = "UTC") -> PreparedChurn:
     """Aggregate samples (one interval) into a time x VM byte matrix, once, for fast what-ifs.
 
+    `samples`: a pandas or polars sample frame, or its SampleGrid (per disk, or already summed per VM).
     `assignment`: vcenter, vm_id[, name][, process_server], e.g. Plan.vms; when given, VMs absent from it or
     with an empty process_server (incompatible, not protected) are left out, so 'estate' is the plan's estate.
     `excluded`: disks (vcenter, vm_id, instance[, excluded]) whose samples leave all sums.
     """
-    s = samples
-    if excluded is not None and len(excluded):
+    grid = sample_grid.from_frame(samples)
+    if excluded is not None and len(excluded) and "instance" in grid.keys.columns:
         ex = excluded[excluded["excluded"].astype(bool)] if "excluded" in excluded.columns else excluded
         drop = pd.MultiIndex.from_frame(ex[["vcenter", "vm_id", "instance"]].astype(str))
-        here = pd.MultiIndex.from_frame(s[["vcenter", "vm_id", "instance"]].astype(str))
-        s = s[~here.isin(drop)]
-    intervals = pd.unique(s["interval_s"]) if len(s) else np.array([300])
-    if len(intervals) > 1:
-        raise ValueError(f"samples mix intervals {sorted(intervals)} s; load one interval (--interval)")
-    interval = float(intervals[0])
-    code, code_keys = group_codes(s, ["vcenter", "vm_id"])
+        grid = grid.select(~pd.MultiIndex.from_frame(grid.keys.astype(str)).isin(drop))
+    per_vm = grid.by_vm()
+    code_keys = per_vm.keys
     if assignment is not None:
         vms = assignment.copy()
         if "process_server" in vms.columns:  # a plan's VMs: those without a server are not protected
@@ -74,24 +81,26 @@ def prepare(samples: pd.DataFrame, assignment: pd.DataFrame | None = None,
         vms["scope"] = vms["process_server"] if "process_server" in vms.columns else ESTATE
         vms = vms[["vcenter", "vm_id", "name", "scope"]].reset_index(drop=True)
         vms["scope"] = vms["scope"].fillna(ESTATE).astype(str)
-        col_of_code = pd.Index(_keys(vms)).get_indexer(_keys(code_keys)) if len(code_keys) else np.zeros(0, int)
+        row_of_vm = pd.Index(_keys(code_keys)).get_indexer(_keys(vms)) if len(vms) else np.zeros(0, int)
     else:
         vms = code_keys.copy()
         vms["name"] = vms["vm_id"]
         vms["scope"] = ESTATE
-        col_of_code = np.arange(len(vms))
-    col = col_of_code[code] if len(code) else np.zeros(0, dtype=int)
-    keep = col >= 0
-    ts_code, ts_uniq = pd.factorize(s["ts"], sort=False)
-    ts_epoch = queue.to_epoch(ts_uniq) if len(ts_uniq) else np.zeros(0)
-    order = np.argsort(ts_epoch, kind="stable")
-    times = ts_epoch[order]
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    row = rank[ts_code[keep]] if len(ts_code) else np.zeros(0, dtype=int)
-    vol = s["write_kbps"].to_numpy(dtype=float, na_value=0.0)[keep] * 1024.0 * interval
-    matrix = np.bincount(row * len(vms) + col[keep], weights=vol, minlength=times.size * len(vms))
-    return PreparedChurn(times, interval, vms.reset_index(drop=True), matrix.reshape(times.size, len(vms)), timezone)
+        row_of_vm = np.arange(len(vms))
+    present = per_vm.present_times()
+    found = row_of_vm >= 0
+    kbps = per_vm.write_kbps[row_of_vm[found]]
+    if not per_vm.dense:
+        np.nan_to_num(kbps, nan=0.0, copy=False)
+    if not present.all():
+        kbps = kbps[:, present]
+    kbps *= 1024.0 * per_vm.interval_s
+    if found.all():
+        matrix = np.ascontiguousarray(kbps.T)
+    else:
+        matrix = np.zeros((int(present.sum()), len(vms)))
+        matrix[:, found] = kbps.T
+    return PreparedChurn(per_vm.times[present], per_vm.interval_s, vms.reset_index(drop=True), matrix, timezone)
 
 
 @dataclass
@@ -110,7 +119,7 @@ class WhatIf:
 
 def scope_curve(prepared: PreparedChurn, cols: np.ndarray, factor: float) -> queue.Curve:
     """Cumulative arrivals of the VMs in `cols`, writes scaled by `factor` (growth x compression)."""
-    return queue.arrival_curve(prepared.times, prepared.interval_s, prepared.vm_bytes[:, cols].sum(axis=1) * factor)
+    return queue.arrival_curve(prepared.times, prepared.interval_s, prepared.scope_bytes(cols) * factor)
 
 
 def run(curve: queue.Curve, capacity: queue.Capacity, rpo_min: float, lags: bool = True,

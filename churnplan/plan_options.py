@@ -131,7 +131,7 @@ def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: 
     try:
         con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it
         vms, disks = store.load_vms(con), store.load_disks(con)
-        samples = store.load_samples(con, interval, config.start, config.end)
+        samples = store.load_samples_polars(con, interval, config.start, config.end)
     finally:
         con.close()
     if len(samples) == 0:

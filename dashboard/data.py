@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import duckdb
 import pandas as pd
+import polars as pl
 import streamlit as st
 
 from churnplan import store
@@ -105,9 +106,9 @@ def disk_series(db: str, vcenter: str, vm_id: str, interval_s: int,
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def samples(db: str, interval_s: int | None, version: tuple[float, int] | None = None) -> pd.DataFrame:
-    """All samples at one interval, for planning."""
-    return read(db, lambda con: store.load_samples(con, interval_s))
+def samples(db: str, interval_s: int | None, version: tuple[float, int] | None = None) -> pl.DataFrame:
+    """All samples at one interval, for planning (the compact polars form build_plan and prepare take)."""
+    return read(db, lambda con: store.load_samples_polars(con, interval_s))
 
 
 @st.cache_resource(show_spinner="Building the plan…", max_entries=4)

@@ -26,11 +26,10 @@ cols[0].metric("VMs", f"{counts.vms:,}")
 cols[1].metric("Disks", f"{counts.disks:,}")
 cols[2].metric("Provisioned", f"{disks['capacity_gb'].sum() / 1024:,.1f} TB")
 cols[3].metric("Days profiled", f"{span_days:,.1f}")
-cols[4].metric("Mean churn", f"{churn_gb_day / 1024:,.2f} TB/day" if churn_gb_day >= 1024
-               else f"{churn_gb_day:,.0f} GB/day")
+cols[4].metric("Churn per day", f"{churn_gb_day / 1024:,.2f} TB" if churn_gb_day >= 1024
+               else f"{churn_gb_day:,.0f} GB", help="Mean write churn per day over the whole estate")
 
-st.plotly_chart(charts.churn_over_time(series, ctx.tz, f"Estate write churn ({interval} s samples)"),
-)
+st.plotly_chart(charts.churn_over_time(series, ctx.tz, f"Estate write churn ({interval} s samples)"))
 st.plotly_chart(charts.churn_heatmap(series, ctx.tz))
 
 st.subheader("Virtual machines")
