@@ -15,23 +15,24 @@ _MBPS = np.array([b.mbps for b in SIZE_BANDS])
 P20 = _TIERS.index("P20")
 
 
-def churn_limit_mbps(target: str, io_kb: np.ndarray) -> np.ndarray:
-    """Supported average churn (MB/s) per disk on `target` ('standard', 'p10_p15', 'p20_p50') at each I/O size."""
+def _churn_limit(target: str, io_kb: np.ndarray, field: str) -> np.ndarray:
+    """The CHURN_LIMITS `field` for `target` at each average write I/O size (the row of the largest size reached)."""
     rows = sorted((r for r in CHURN_LIMITS if r.target == target), key=lambda r: r.min_io_kb)
     io = np.asarray(io_kb, dtype=float)
-    limit = np.full(io.shape, rows[0].max_mbps)
+    limit = np.full(io.shape, getattr(rows[0], field))
     for r in rows:
-        limit = np.where(io >= r.min_io_kb, r.max_mbps, limit)
+        limit = np.where(io >= r.min_io_kb, getattr(r, field), limit)
     return limit
+
+
+def churn_limit_mbps(target: str, io_kb: np.ndarray) -> np.ndarray:
+    """Supported average churn (MB/s) per disk on `target` ('standard', 'p10_p15', 'p20_p50') at each I/O size."""
+    return _churn_limit(target, io_kb, "max_mbps")
 
 
 def churn_limit_gb_day(target: str, io_kb: np.ndarray) -> np.ndarray:
-    rows = sorted((r for r in CHURN_LIMITS if r.target == target), key=lambda r: r.min_io_kb)
-    io = np.asarray(io_kb, dtype=float)
-    limit = np.full(io.shape, rows[0].max_gb_day)
-    for r in rows:
-        limit = np.where(io >= r.min_io_kb, r.max_gb_day, limit)
-    return limit
+    """Supported churn per day (GB) per disk on `target` at each I/O size."""
+    return _churn_limit(target, io_kb, "max_gb_day")
 
 
 def size_band(capacity_gb: np.ndarray) -> np.ndarray:

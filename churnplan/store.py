@@ -325,6 +325,19 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, *, vms:
     )
 
 
+@contextlib.contextmanager
+def run_failure_recorded(con: duckdb.DuckDBPyConnection, run_id: str) -> Iterator[None]:
+    """An exception inside marks the run 'failed' with its message ('interrupted' on Ctrl-C), then propagates."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        finish_run(con, run_id, "interrupted", detail="interrupted")
+        raise
+    except Exception as exc:
+        finish_run(con, run_id, "failed", detail=str(exc))
+        raise
+
+
 def _naive_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None

@@ -94,13 +94,8 @@ def import_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, vcenter: st
     run_id = store.start_run(con, "powercli", str(path))
     step = progress or (lambda _msg: None)
     try:
-        result = _import(con, path, run_id, vcenter, tz, dayfirst, date_format, step)
-    except KeyboardInterrupt:
-        store.finish_run(con, run_id, "interrupted", detail="interrupted")
-        raise
-    except Exception as exc:
-        store.finish_run(con, run_id, "failed", detail=str(exc))
-        raise
+        with store.run_failure_recorded(con, run_id):
+            result = _import(con, path, run_id, vcenter, tz, dayfirst, date_format, step)
     finally:
         _drop_staging(con)
     store.finish_run(con, run_id, "ok", vms=result.vms, disks=result.disks,

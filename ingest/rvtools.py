@@ -72,17 +72,11 @@ def import_files(con: duckdb.DuckDBPyConnection, paths: list[str | Path] | str |
     files = tuple(Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths))
     run_id = store.start_run(con, "rvtools", ", ".join(str(f) for f in files))
     step = progress or (lambda _msg: None)
-    try:
+    with store.run_failure_recorded(con, run_id):
         step("reading")
         sheets = read_export(files)
         step("matching")
         result = _import(con, sheets, files, run_id, vcenter)
-    except KeyboardInterrupt:
-        store.finish_run(con, run_id, "interrupted", detail="interrupted")
-        raise
-    except Exception as exc:
-        store.finish_run(con, run_id, "failed", detail=str(exc))
-        raise
     store.finish_run(con, run_id, "ok", vms=result.vms, disks=result.disks, samples_added=0,
                      detail=f"disks from {result.disks_from}; {result.templates_skipped} templates skipped; "
                             f"{len(result.inventory_without_telemetry)} VMs without telemetry")
