@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 
 from analytics import queue
-from analytics.facts import THROTTLE_MAX_MBPS
+from analytics.facts import THROTTLE_MAX_MBPS, THROTTLE_MIN_MBPS
 from analytics.model import ThrottleSchedule
 from analytics.rpo import PreparedChurn, run, scope_curve
 
-_BLOCK = 2048
 _GOAL_SLACK_PCT = 1e-7
 
 
@@ -42,29 +42,20 @@ def required_mbps_100(curve: queue.Curve, rpo_s: float) -> float:
     return best / queue.BYTES_PER_MBPS
 
 
-def required_mbps_100_pairs(curve: queue.Curve, rpo_s: float) -> float:
-    """The same maximum over every pair, O(n^2) in blocks: the plain statement of the formula, for tests."""
-    t, a = curve.t, curve.a
-    best = 0.0
-    for lo in range(0, t.size, _BLOCK):
-        j = slice(lo, min(lo + _BLOCK, t.size))
-        tj, aj = t[j, None], a[j, None]
-        ti, ai = t[None, : j.stop], a[None, : j.stop]
-        later = np.arange(j.stop)[None, :] > np.arange(j.start, j.stop)[:, None]
-        ratio = np.where(later, 0.0, (aj - ai) / np.where(later, 1.0, tj - ti + rpo_s))
-        best = max(best, float(ratio.max(initial=0.0)))
-    return best / queue.BYTES_PER_MBPS
-
-
 def peak_mbps(curve: queue.Curve) -> float:
     """Highest write rate of any piece: at this bandwidth no backlog ever forms."""
     rates = np.diff(curve.a) / np.diff(curve.t) if curve.t.size > 1 else np.zeros(1)
     return float(rates.max(initial=0.0)) / queue.BYTES_PER_MBPS
 
 
-def _meets(curve: queue.Curve, cap: queue.Capacity, rpo_min: float, goal_pct: float) -> bool:
-    _, comp, _ = run(curve, cap, rpo_min, lags=False)
-    return comp.pct >= goal_pct - _GOAL_SLACK_PCT
+def _compliance(curve: queue.Curve, cap: queue.Capacity, rpo_min: float) -> float:
+    """Simulated compliance % of `curve` drained at `cap` (lags not needed, so not computed)."""
+    return run(curve, cap, rpo_min, lags=False)[1].pct
+
+
+def _reaches(pct: float, goal_pct: float) -> bool:
+    """Compliance `pct` meets the goal, allowing for rounding in the exact compliance sum."""
+    return pct >= goal_pct - _GOAL_SLACK_PCT
 
 
 def least_mbps(prepared: PreparedChurn, cols: np.ndarray, rpo_min: float, goal_pct: float, factor: float,
@@ -81,33 +72,38 @@ def least_mbps(prepared: PreparedChurn, cols: np.ndarray, rpo_min: float, goal_p
     if hi <= 0:
         return 0.0
     memo = {} if memo is None else memo
-    lo = 0.0
-    while hi - lo > rel_tol * hi:
-        mid = 0.5 * (lo + hi)
-        if mid not in memo:
-            memo[mid] = run(curve, queue.Capacity(mid), rpo_min, lags=False)[1].pct
-        if memo[mid] >= goal_pct - _GOAL_SLACK_PCT:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+
+    def ok(mbps: float) -> bool:
+        if mbps not in memo:
+            memo[mbps] = _compliance(curve, queue.Capacity(mbps), rpo_min)
+        return _reaches(memo[mbps], goal_pct)
+
+    return _bisect(ok, hi, rel_tol)
 
 
-def least_work_mbps(prepared: PreparedChurn, cols: np.ndarray, schedule: ThrottleSchedule, rpo_min: float,
-                    goal_pct: float, factor: float, rel_tol: float = 1e-3) -> float | None:
-    """Least work-hours Mbps meeting `goal_pct` given the schedule's off-hours Mbps; None if even 1,023 Mbps fails."""
-    curve = scope_curve(prepared, cols, factor)
-
-    def ok(work: float) -> bool:
-        return _meets(curve, queue.Capacity(throttle=replace(schedule, work_mbps=work)), rpo_min, goal_pct)
-
-    if ok(0.0):
-        return 0.0
-    hi = THROTTLE_MAX_MBPS
-    if not ok(hi):
-        return None
+def _bisect(ok: Callable[[float], bool], hi: float, rel_tol: float) -> float:
+    """Least x in (0, hi] with ok(x), to within rel_tol x hi, for ok monotone and true at hi."""
     lo = 0.0
     while hi - lo > rel_tol * hi:
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if ok(mid) else (mid, hi)
     return hi
+
+
+def least_work_mbps(prepared: PreparedChurn, cols: np.ndarray, schedule: ThrottleSchedule, rpo_min: float,
+                    goal_pct: float, factor: float, rel_tol: float = 1e-3) -> float | None:
+    """Least work-hours Mbps meeting `goal_pct` given the schedule's off-hours Mbps; None if even 1,023 Mbps fails.
+
+    0 when the off-hours bandwidth alone suffices; otherwise at least 512 Kbps, the least a throttle can be set to.
+    """
+    curve = scope_curve(prepared, cols, factor)
+
+    def ok(work: float) -> bool:
+        cap = queue.Capacity(throttle=replace(schedule, work_mbps=work))
+        return _reaches(_compliance(curve, cap, rpo_min), goal_pct)
+
+    if ok(0.0):
+        return 0.0
+    if not ok(THROTTLE_MAX_MBPS):
+        return None
+    return max(_bisect(ok, THROTTLE_MAX_MBPS, rel_tol), THROTTLE_MIN_MBPS)

@@ -9,10 +9,8 @@ import pandas as pd
 import polars as pl
 
 from analytics import sample_grid
-from analytics.sample_grid import METRICS, SampleGrid
+from analytics.sample_grid import METRICS, VM_KEY, SampleGrid
 
-DISK_KEY = ["vcenter", "vm_id", "instance"]
-VM_KEY = ["vcenter", "vm_id"]
 KB_PER_GB = 1024.0 ** 2
 SECONDS_PER_DAY = 86_400
 
@@ -49,6 +47,7 @@ def row_percentile(m: np.ndarray, percentile: float, counts: np.ndarray, in_plac
 
 
 def _row_sum(m: np.ndarray, dense: bool) -> np.ndarray:
+    """Sum of each row's samples (NaN = no sample; a dense grid skips the NaN-aware sum)."""
     return m.sum(axis=1) if dense else np.nansum(m, axis=1)
 
 

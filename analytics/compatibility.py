@@ -7,8 +7,7 @@ import pandas as pd
 
 from analytics.facts import COMPATIBILITY as LIM
 from analytics.disk_types import churn_limit_gb_day, churn_limit_mbps
-
-VM_KEY = ["vcenter", "vm_id"]
+from analytics.sample_grid import VM_KEY
 
 
 def disk_reasons(disks: pd.DataFrame) -> pd.Series:
@@ -24,20 +23,22 @@ def disk_reasons(disks: pd.DataFrame) -> pd.Series:
     io = disks["avg_write_io_kb"].fillna(0).to_numpy(float)
     churn = disks["peak_churn_mbps"].fillna(0).to_numpy(float)
     gb_day = disks["churn_gb_day"].fillna(0).to_numpy(float)
+    iops = disks["peak_iops"].fillna(0).to_numpy(float)
+    write_iops = disks["avg_write_iops"].fillna(0).to_numpy(float)
+    churn_max = np.minimum(churn_limit_mbps("p20_p50", io), LIM.disk_avg_churn_mbps)  # the largest tier's limits
+    gb_day_max = churn_limit_gb_day("p20_p50", io)
     checks = [
         (os_disk & (cap > os_max), lambda i: f"OS disk {cap[i]:,.0f} GB > {os_max[i]:,.0f} GB "
                                              f"({'Gen2/UEFI' if efi[i] else 'Gen1/BIOS'})"),
-        (~os_disk & (cap > LIM.data_disk_max_gb), lambda i: f"data disk {cap[i]:,.0f} GB > {LIM.data_disk_max_gb:,.0f} GB"),
-        (~os_disk & (cap < LIM.data_disk_min_gb), lambda i: f"data disk {cap[i]:,.2f} GB < {LIM.data_disk_min_gb:.0f} GB"),
-        (churn > np.minimum(churn_limit_mbps("p20_p50", io), LIM.disk_avg_churn_mbps),
-         lambda i: f"churn {churn[i]:.1f} MB/s > {min(churn_limit_mbps('p20_p50', io[i:i+1])[0], LIM.disk_avg_churn_mbps):.0f} "
-                   f"MB/s at {io[i]:.0f} KB writes"),
-        (gb_day > churn_limit_gb_day("p20_p50", io),
-         lambda i: f"churn {gb_day[i]:,.0f} GB/day > {churn_limit_gb_day('p20_p50', io[i:i+1])[0]:,.0f} GB/day"),
-        (disks["peak_iops"].fillna(0).to_numpy(float) > LIM.disk_iops,
-         lambda i: f"{disks['peak_iops'].iloc[i]:,.0f} IOPS > {LIM.disk_iops:,.0f}"),
-        (disks["avg_write_iops"].fillna(0).to_numpy(float) > LIM.disk_write_iops,
-         lambda i: f"{disks['avg_write_iops'].iloc[i]:,.0f} average write IOPS > {LIM.disk_write_iops:,.0f}"),
+        (~os_disk & (cap > LIM.data_disk_max_gb),
+         lambda i: f"data disk {cap[i]:,.0f} GB > {LIM.data_disk_max_gb:,.0f} GB"),
+        (~os_disk & (cap < LIM.data_disk_min_gb),
+         lambda i: f"data disk {cap[i]:,.2f} GB < {LIM.data_disk_min_gb:.0f} GB"),
+        (churn > churn_max, lambda i: f"churn {churn[i]:.1f} MB/s > {churn_max[i]:.0f} MB/s at {io[i]:.0f} KB writes"),
+        (gb_day > gb_day_max, lambda i: f"churn {gb_day[i]:,.0f} GB/day > {gb_day_max[i]:,.0f} GB/day"),
+        (iops > LIM.disk_iops, lambda i: f"{iops[i]:,.0f} IOPS > {LIM.disk_iops:,.0f}"),
+        (write_iops > LIM.disk_write_iops,
+         lambda i: f"{write_iops[i]:,.0f} average write IOPS > {LIM.disk_write_iops:,.0f}"),
     ]
     reasons: list[list[str]] = [[] for _ in range(len(disks))]
     for mask, text in checks:

@@ -28,6 +28,7 @@ def load_prices(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def check_prices(prices: dict[str, Any], where: str = "prices") -> None:
+    """Raise ValueError naming `where` and the field when a required field is missing or not a number >= 0."""
     if not isinstance(prices, dict):
         raise ValueError(f"{where}: expected a JSON object")
     for key in _REQUIRED:
@@ -37,7 +38,7 @@ def check_prices(prices: dict[str, Any], where: str = "prices") -> None:
         value = prices[key]
         values = value.values() if isinstance(value, dict) else [value]
         for v in values:
-            if not isinstance(v, (int, float)) or v < 0:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:  # JSON true is no price
                 raise ValueError(f"{where}: field {key!r} must hold numbers >= 0, got {v!r}")
 
 

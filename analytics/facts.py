@@ -63,7 +63,8 @@ class SizeBand:
     """Premium managed disk tier chosen by provisioned size (GB)."""
 
     tier: str
-    max_gb: float          # inclusive upper bound
+    max_gb: float          # inclusive upper bound, as "512-1024 P30; 1025-2048 P40" reads (a 128 GB disk fits
+                           # P10's 128 GiB, although the planner text says "<128 GB P10; 128-256 P15")
     iops: int
     mbps: int              # throughput MB/s
 
@@ -80,11 +81,13 @@ SIZE_BANDS: tuple[SizeBand, ...] = (
     SizeBand("P70", 16_384, 18_000, 750),
     SizeBand("P80", 32_767, 20_000, 900),
 )
-SIZE_BANDS_SOURCE = SOURCE_ASR + ": Yes* size bands (<128 P10 ... 2049-4095 P50)"
+SIZE_BANDS_SOURCE = (SOURCE_ASR + ": Yes* size bands (<128 P10 ... 2049-4095 P50); IOPS, MB/s and P60-P80 from "
+                     "azure-docs articles/virtual-machines disk-types (premium SSD)")
 
 # Standard disks: per-disk limits the planner assumes (Standard HDD/SSD up to 500 IOPS, 60 MB/s).
 STANDARD_DISK_IOPS = 500
 STANDARD_DISK_MBPS = 60
+STANDARD_DISK_SOURCE = "azure-docs articles/virtual-machines disk-types (standard HDD: up to 500 IOPS, 60 MB/s)"
 
 
 @dataclass(frozen=True)
@@ -150,9 +153,10 @@ THROTTLE_MIN_MBPS = 0.512
 THROTTLE_MAX_MBPS = 1023.0
 THROTTLE_SOURCE = "Set-OBMachineSetting WorkHourBandwidth range 512 Kbps - 1,023 Mbps"
 
+PLANNER_DEFAULTS_SOURCE = SOURCE_ASR + ": Deployment Planner inputs and their defaults"
 PLANNER_DEFAULTS = {
     "rpo_min": 15.0, "growth_pct": 30.0, "percentile": 95.0, "ir_goal_hours": 72.0,
     "rpo_targets_min": (15.0, 30.0, 60.0), "min_profiling_days": 7, "best_profiling_days": 31,
     "max_vms_per_planner": 1000,
 }
-CRASH_CONSISTENT_INTERVAL_MIN = 5
+CRASH_CONSISTENT_INTERVAL_MIN = 5      # SOURCE_ASR: crash-consistent recovery points every 5 min

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analytics.facts import GB
 from analytics.queue import BYTES_PER_MBPS
-
-GB = 1024.0 ** 3
 
 
 def batches(vms: pd.DataFrame, bandwidth_mbps: float, delta_mbps: float, goal_hours: float) -> pd.DataFrame:
@@ -34,10 +33,11 @@ def batches(vms: pd.DataFrame, bandwidth_mbps: float, delta_mbps: float, goal_ho
     for b, members in enumerate(groups, start=1):
         size = float(vms.loc[members, "size_gb"].sum())
         rows.append({"batch": b, "vms": len(members), "vm_names": ", ".join(map(str, vms.loc[members, "name"])),
-                     "size_gb": size, "hours": size * GB / spare / 3600.0})
+                     "size_gb": size, "hours": seed_hours(size, bandwidth_mbps, delta_mbps)})
     return pd.DataFrame(rows, columns=cols)
 
 
 def seed_hours(size_gb: float, bandwidth_mbps: float, delta_mbps: float) -> float:
+    """Hours to copy `size_gb` on the bandwidth delta replication leaves; inf when it leaves none."""
     spare = (bandwidth_mbps - delta_mbps) * BYTES_PER_MBPS
     return float(np.inf) if spare <= 0 else size_gb * GB / spare / 3600.0

@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.facts import PLANNER_DEFAULTS as _D
+
 
 @dataclass(frozen=True)
 class ThrottleSchedule:
@@ -29,19 +31,20 @@ class ThrottleSchedule:
 class PlanConfig:
     """Everything a plan depends on besides the data. Defaults are the ASR Deployment Planner's."""
 
-    rpo_min: float = 15.0
-    percentile: float = 95.0
-    growth_pct: float = 30.0
+    rpo_min: float = _D["rpo_min"]
+    percentile: float = _D["percentile"]
+    growth_pct: float = _D["growth_pct"]
     bandwidth_mbps: float | None = None          # available bandwidth for the what-if; None = none given
     compression: float = 1.0                     # bytes sent per byte written (0.5 = halves the traffic)
     throttle: ThrottleSchedule | None = None     # overrides bandwidth_mbps for the what-if when given
+    timezone: str = "UTC"                        # local dates of daily figures when no throttle (whose zone wins)
     exclude_disks: tuple[str, ...] = ()          # globs matched against "vm_name/instance" and the disk label
     start: datetime | None = None
     end: datetime | None = None
     architecture: str = "classic"                # 'classic' (configuration + process servers) or 'modernized'
-    ir_goal_hours: float = 72.0
+    ir_goal_hours: float = _D["ir_goal_hours"]
     prices: dict[str, Any] | None = None         # parsed price file; None = the shipped example
-    rpo_targets_min: tuple[float, ...] = (15.0, 30.0, 60.0)
+    rpo_targets_min: tuple[float, ...] = _D["rpo_targets_min"]
     compliance_goals_pct: tuple[float, ...] = (100.0, 99.0, 95.0, 90.0)
 
 

@@ -14,17 +14,18 @@ import polars as pl
 
 from analytics import (bandwidth, churn, compatibility, cost, disk_types, initial_replication, process_servers, queue,
                        rpo, sample_grid)
-from analytics.sample_grid import SampleGrid
-from analytics.facts import CACHE_FREE_WARNING_PCT, FACTS_VERSION, STORAGE_ACCOUNT_IOPS
+from analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid
+from analytics.facts import CACHE_FREE_WARNING_PCT, FACTS_VERSION, GB, STORAGE_ACCOUNT_IOPS
 from analytics.model import Plan, PlanConfig
 
-VM_KEY = ["vcenter", "vm_id"]
-DISK_KEY = ["vcenter", "vm_id", "instance"]
 _CURVE_POINTS = 16
+_CACHE_STEP_GB = 50.0       # cache disks are recommended in whole steps of this size
+_HOURS_PER_WEEK = 168.0
 _WORKERS = min(8, os.cpu_count() or 1)
 
 
 def _epoch(x: datetime | None) -> float | None:
+    """Epoch seconds of a --start/--end time (naive means UTC)."""
     if x is None:
         return None
     ts = pd.Timestamp(x)
@@ -33,6 +34,7 @@ def _epoch(x: datetime | None) -> float | None:
 
 
 def _check(config: PlanConfig) -> None:
+    """Refuse a config no plan can honour, naming the option."""
     if not 0 < config.percentile <= 100:
         raise ValueError(f"percentile must be in (0, 100], got {config.percentile}")
     if config.rpo_min <= 0:
@@ -56,12 +58,7 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
     # Excluded disks leave every sum; VM series are summed before the disk profiles reorder the grid.
     disks = disks.copy()
     disks["excluded"] = churn.excluded_disks(disks, vms, config.exclude_disks).to_numpy()
-    ex_keys = disks.loc[disks["excluded"], DISK_KEY]
-    g_inc = grid
-    if len(ex_keys):
-        here = pd.MultiIndex.from_frame(grid.keys[DISK_KEY].astype(str))
-        g_inc = grid.select(~here.isin(pd.MultiIndex.from_frame(ex_keys.astype(str))))
-    g_vm = g_inc.by_vm()
+    g_vm = grid.without(disks[disks["excluded"]]).by_vm()
 
     # Disks: own profile from all their samples (a grid made here is not read again, so it is sorted in place).
     d_prof = churn.profiles(grid, config.percentile, growth, consume=not isinstance(samples, SampleGrid))
@@ -92,7 +89,7 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
     d = d.merge(v[VM_KEY + ["process_server"]], on=VM_KEY, how="left")
 
     # Queues: one per process server and one for the estate on one link, protected VMs only.
-    tz = config.throttle.timezone if config.throttle is not None else "UTC"
+    tz = config.throttle.timezone if config.throttle is not None else config.timezone
     prepared = rpo.prepare(g_vm, assignment=v.loc[protect, VM_KEY + ["name", "process_server"]], timezone=tz)
     scopes = [rpo.ESTATE] + list(servers["server"]) if len(servers) else [rpo.ESTATE]
     rpos = sorted(set(config.rpo_targets_min) | {config.rpo_min})
@@ -125,7 +122,7 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
         th = config.throttle
         work_h = (datetime.combine(datetime.min, th.work_end) - datetime.combine(datetime.min, th.work_start)) \
             .total_seconds() / 3600.0 * len(th.workdays)
-        planned = (th.work_mbps * work_h + th.offhours_mbps * (168.0 - work_h)) / 168.0
+        planned = (th.work_mbps * work_h + th.offhours_mbps * (_HOURS_PER_WEEK - work_h)) / _HOURS_PER_WEEK
     estate_gb_day = float(v.loc[protect, "churn_gb_day"].sum())
     share = {s: (float(servers.loc[servers["server"] == s, "churn_gb_day"].iloc[0]) / estate_gb_day
                  if estate_gb_day > 0 else 1.0 / max(len(servers), 1)) for s in servers["server"]}
@@ -172,7 +169,7 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
         peak_gb = np.array([outcomes[s].max_backlog_mb / 1024.0 for s in servers["server"]])
         need = peak_gb / (1.0 - CACHE_FREE_WARNING_PCT / 100.0)
         servers["max_backlog_gb"] = peak_gb
-        servers["cache_gb"] = np.maximum(servers["cache_gb"], np.ceil(need / 50.0) * 50.0)
+        servers["cache_gb"] = np.maximum(servers["cache_gb"], np.ceil(need / _CACHE_STEP_GB) * _CACHE_STEP_GB)
         servers["required_mbps"] = [required(s) for s in servers["server"]]
         servers["peak_churn_mbps"] = [churn.series_profile(
             prepared.scope_bytes(prepared.columns(s)) / prepared.interval_s / 1024.0,
@@ -190,16 +187,18 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
     written = g_vm.write_kbps if present.all() else g_vm.write_kbps[:, present]
     series = pd.DataFrame({"ts": queue.from_epoch(g_vm.times[present]),
                            "write_kbps": written.sum(axis=0) if g_vm.dense else np.nansum(written, axis=0)})
-    days = float((prepared.times[-1] - prepared.times[0] + prepared.interval_s) / 86400.0) if prepared.times.size else 0.0
-    delta_mbps = estate_gb_day * 1024.0 ** 3 / 86400.0 * config.compression / queue.BYTES_PER_MBPS
+    span_s = prepared.times[-1] - prepared.times[0] + prepared.interval_s if prepared.times.size else 0.0
+    days = float(span_s) / churn.SECONDS_PER_DAY
+    delta_mbps = estate_gb_day * GB / churn.SECONDS_PER_DAY * config.compression / queue.BYTES_PER_MBPS
     inc_p = d[~d["excluded"] & (d["process_server"].fillna("") != "")]
     used = inc_p["used_gb"].where(inc_p["used_gb"].notna() & (inc_p["used_gb"] > 0), inc_p["capacity_gb"]) \
         if "used_gb" in inc_p.columns else inc_p["capacity_gb"]
     seed = inc_p.assign(seed_gb=used).groupby(VM_KEY)["seed_gb"].sum().reset_index()
     seed = seed.merge(v[VM_KEY + ["name"]], on=VM_KEY).rename(columns={"seed_gb": "size_gb"})
     ir = initial_replication.batches(seed, planned, delta_mbps, config.ir_goal_hours)
+    if config.prices is not None:  # a dict handed in may come from anywhere; load_prices checks what it reads
+        cost.check_prices(config.prices)
     prices = config.prices if config.prices is not None else cost.load_prices()
-    cost.check_prices(prices)
     cost_frame = cost.monthly_cost(inc_p, int(protect.sum()), estate_gb_day, prices)
 
     vm_cols = [c for c in ["vcenter", "vm_id", "name", "host", "cluster", "guest_os", "firmware", "power_state",
@@ -224,7 +223,8 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
                    "throttle": None if config.throttle is None else {
                        "work_start": config.throttle.work_start.isoformat(), "work_end": config.throttle.work_end.isoformat(),
                        "work_mbps": config.throttle.work_mbps, "offhours_mbps": config.throttle.offhours_mbps,
-                       "timezone": config.throttle.timezone}},
+                       "timezone": config.throttle.timezone},
+                   "timezone": tz},
         "interval_s": prepared.interval_s, "days_profiled": round(days, 2),
         "first_sample_utc": str(queue.from_epoch(grid.times[:1])[0]) if grid.times.size else None,
         "last_sample_utc": str(queue.from_epoch(grid.times[-1:])[0]) if grid.times.size else None,

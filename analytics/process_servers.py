@@ -16,6 +16,7 @@ import pandas as pd
 from analytics.facts import (CONFIG_SERVER_MACHINE_GUIDANCE, CONFIG_SERVER_SIZES, MODERNIZED_APPLIANCE_SIZES,
                              RECOMMENDED_MIN_CACHE_GB, SCALE_OUT_PS_SIZES, ServerSize)
 
+ARCHITECTURES = ("classic", "modernized")
 ROLE_CS = "configuration server"
 ROLE_PS = "scale-out process server"
 ROLE_APPLIANCE = "replication appliance"
@@ -33,14 +34,15 @@ def size_for(role: str, churn_gb_day: float, machines: int) -> tuple[ServerSize,
 
 
 def _limits(role: str) -> tuple[float, int]:
+    """(churn GB/day, machines) of the role's largest published size: what one server can take at most."""
     top = _TABLES[role][-1]
     return top.max_churn_gb_day, top.max_machines
 
 
 def assign(vms: pd.DataFrame, architecture: str = "classic") -> tuple[pd.Series, pd.DataFrame]:
     """(process server name per row of `vms`, servers frame). `vms` needs churn_gb_day; all rows are assigned."""
-    if architecture not in ("classic", "modernized"):
-        raise ValueError(f"architecture must be 'classic' or 'modernized', got {architecture!r}")
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be {' or '.join(map(repr, ARCHITECTURES))}, got {architecture!r}")
     churn = vms["churn_gb_day"].fillna(0.0).to_numpy(float)
     n, total = len(churn), float(churn.sum())
     if n == 0:

@@ -128,6 +128,7 @@ class Service:
 
     @property
     def backlog(self) -> np.ndarray:
+        """Bytes written but not yet sent, at each breakpoint."""
         return self.a - self.s
 
 
@@ -138,7 +139,8 @@ def sorted_union(*parts: np.ndarray) -> np.ndarray:
 
 
 def serve_fifo(arrivals: Curve, capacity: Capacity, until: float) -> Service:
-    """Serve 1-D arrivals FIFO until `until`; the grid gains the capacity breakpoints and every instant the queue empties."""
+    """Serve 1-D arrivals FIFO until `until`; the grid gains the capacity breakpoints and every instant the
+    queue empties."""
     arr = extend(arrivals, until)
     t0 = float(arr.t[0])
     t = sorted_union(arr.t, capacity.breakpoints(t0, until))
@@ -162,6 +164,7 @@ def serve_fifo(arrivals: Curve, capacity: Capacity, until: float) -> Service:
 
 
 def _tolerance(a: np.ndarray) -> float:
+    """Bytes below which two cumulative volumes count as equal (relative to the largest, for rounding)."""
     return 1e-9 * max(float(np.max(a, initial=0.0)), 1.0)
 
 
@@ -198,6 +201,8 @@ def departure_lags(svc: Service) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class Compliance:
+    """Share of a window with lag <= RPO, the largest lag, and per-piece figures for daily roll-ups."""
+
     pct: float
     max_lag_s: float
     piece_start: np.ndarray    # evaluation pieces (for per-day roll-ups)
@@ -239,11 +244,14 @@ def compliance(svc: Service, rpo_s: float, window: tuple[float, float], edges: n
 
 
 def fair_share(arrivals: Curve, fifo: Service) -> tuple[np.ndarray, np.ndarray]:
-    """(S, A): per-VM cumulative service and arrivals on fifo.t when VMs with backlog share each piece's capacity equally (water-filling).
+    """(S, A): per-VM cumulative service and arrivals on fifo.t when VMs with backlog share each piece's
+    capacity equally (water-filling).
 
     `arrivals.a` is 2-D (one column per VM). Each grid piece's writes join the queues, then the piece's
     capacity is water-filled across them; the total sent per piece equals FIFO's, so both hold the same
-    total backlog at every breakpoint. Only pieces inside busy periods (FIFO backlog > 0) need the step.
+    total backlog at every breakpoint. It loops over pieces because each piece's split depends on the
+    queues the previous one left (min(queue, level) is not a running sum, so no cumsum gives it); the
+    loop visits only pieces inside busy periods (FIFO backlog > 0), each vectorised over VMs.
     """
     a = np.stack([np.interp(fifo.t, arrivals.t, arrivals.a[:, i]) for i in range(arrivals.a.shape[1])], axis=1) \
         if arrivals.a.ndim == 2 else arrivals.a[:, None]
@@ -282,6 +290,7 @@ def to_epoch(ts: pd.Series | pd.DatetimeIndex) -> np.ndarray:
 
 
 def from_epoch(x: np.ndarray) -> pd.DatetimeIndex:
+    """UTC timestamps of epoch seconds (the inverse of to_epoch)."""
     return pd.to_datetime(np.asarray(x) * 1e9, unit="ns", utc=True) if len(x) else pd.DatetimeIndex([], tz="UTC")
 
 

@@ -50,10 +50,12 @@ class PreparedChurn:
         return np.nonzero(mask)[0]
 
     def scopes(self) -> list[str]:
+        """The process servers (every scope but 'estate'), sorted."""
         return sorted(s for s in set(self.vms["scope"]) if s != ESTATE)
 
 
 def _keys(frame: pd.DataFrame) -> pd.Series:
+    """One string per VM (vcenter, vm_id), to match VMs between frames."""
     return frame["vcenter"].astype(str) + "\x1f" + frame["vm_id"].astype(str)
 
 
@@ -67,10 +69,8 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
     `excluded`: disks (vcenter, vm_id, instance[, excluded]) whose samples leave all sums.
     """
     grid = sample_grid.from_frame(samples)
-    if excluded is not None and len(excluded) and "instance" in grid.keys.columns:
-        ex = excluded[excluded["excluded"].astype(bool)] if "excluded" in excluded.columns else excluded
-        drop = pd.MultiIndex.from_frame(ex[["vcenter", "vm_id", "instance"]].astype(str))
-        grid = grid.select(~pd.MultiIndex.from_frame(grid.keys.astype(str)).isin(drop))
+    if excluded is not None:
+        grid = grid.without(excluded[excluded["excluded"].astype(bool)] if "excluded" in excluded.columns else excluded)
     per_vm = grid.by_vm()
     code_keys = per_vm.keys
     if assignment is not None:

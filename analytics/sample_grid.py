@@ -46,6 +46,7 @@ class SampleGrid:
         return bool(np.all(self.counts == self.times.size))
 
     def metric(self, name: str) -> np.ndarray:
+        """The matrix of one of METRICS, by name."""
         return getattr(self, name)
 
     def present_times(self) -> np.ndarray:
@@ -60,6 +61,13 @@ class SampleGrid:
             return self
         return SampleGrid(self.keys[rows].reset_index(drop=True), self.times, self.interval_s,
                           *(self.metric(m)[rows] for m in METRICS), counts=self.counts[rows])
+
+    def without(self, disks: pd.DataFrame) -> SampleGrid:
+        """The grid without the rows of `disks` (DISK_KEY columns), e.g. disks excluded from replication."""
+        if disks.empty or "instance" not in self.keys.columns:
+            return self
+        here = pd.MultiIndex.from_frame(self.keys[DISK_KEY].astype(str))
+        return self.select(~here.isin(pd.MultiIndex.from_frame(disks[DISK_KEY].astype(str))))
 
     def window(self, start: float | None, end: float | None) -> SampleGrid:
         """Samples ending within [start, end] (epoch seconds; None = open); a view, nothing is copied."""
@@ -150,11 +158,13 @@ _BLOCK_ROWS = 1 << 20
 
 
 def _blocks(frame: pl.DataFrame):
+    """(offset, rows) blocks of at most _BLOCK_ROWS, so per-block temporaries stay small."""
     for offset in range(0, frame.height, _BLOCK_ROWS):  # blocks of rows, each vectorised
         yield offset, frame.slice(offset, _BLOCK_ROWS)
 
 
 def _values(s: pl.Series) -> np.ndarray:
+    """A value column as float64, NULL/NaN as 0 (a sample of nothing written)."""
     v = s.cast(pl.Float64).to_numpy()
     return np.where(np.isnan(v), 0.0, v) if np.isnan(v).any() else v
 
@@ -231,6 +241,7 @@ class _TimeCoder:
             self.seconds = self._used.astype(np.int64) * self._per_unit / 1e9
 
     def columns(self, ts: pl.Series) -> np.ndarray:
+        """Grid column of each end time in `ts`."""
         raw = ts.to_physical().to_numpy()
         if self._step is not None:
             return self._lut[(raw - self._first) // self._step]

@@ -72,6 +72,7 @@ def generate(path: Path, n_vms: int, days: int, disks_per_vm: int = 3, seed: int
 
 
 def bench(n_vms: int, days: int, workdir: Path) -> dict[str, float]:
+    """Generate a store of `n_vms`, then time a bare scan, the fast load and build_plan on it."""
     path = workdir / f"bench-{n_vms}.duckdb"
     t = time.perf_counter()
     rows = generate(path, n_vms, days)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from churnplan import __version__, store
+from churnplan import __version__, cmd_collect, cmd_import, cmd_plan, cmd_report, cmd_samples, store
+from churnplan.cli_errors import connect_or_fail
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan Azure Site Recovery replication of VMware estates from measured disk churn.")
@@ -17,13 +17,7 @@ console = Console(stderr=True)
 DbOption = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file.")
 
 # Modules that add commands: each defines register(app). Order is the order of --help.
-_COMMAND_MODULES = (
-    "churnplan.cmd_samples",
-    "churnplan.cmd_collect",
-    "churnplan.cmd_import",
-    "churnplan.cmd_plan",
-    "churnplan.cmd_report",
-)
+_COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_import, cmd_plan, cmd_report)
 
 
 @app.callback()
@@ -36,21 +30,11 @@ def _main(version: bool = typer.Option(False, "--version", help="Show the versio
 @app.command()
 def init(db: Path = DbOption) -> None:
     """Create (or migrate) the store and show what it holds."""
-    try:
-        con = store.connect(db)
-    except store.StoreError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2)
+    con = connect_or_fail(db)
     c = store.counts(con)
     con.close()
     console.print(f"store {db}: schema v{store.SCHEMA_VERSION}, {c.vms} VMs, {c.disks} disks, {c.samples:,} samples")
 
 
-for _name in _COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _name:
-            raise
-        continue
+for _module in _COMMAND_MODULES:
     _module.register(app)

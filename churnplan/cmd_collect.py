@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from churnplan import store
+from churnplan.cli_errors import fail
 from ingest.vcenter import CollectOptions, Collector, parse_duration
 from ingest.vcenter_inventory import read_vm_list
 from ingest.vcenter_session import CollectorError, Credentials
@@ -55,13 +56,11 @@ def collect_cmd(
                                  db=db, vm_names=names, duration_s=duration_s, poll_s=poll_s, insecure=insecure,
                                  backfill=backfill)
     except (ValueError, CollectorError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2)
+        raise fail(exc) from None
     try:
         summary = Collector(options, console).run()
     except (CollectorError, store.StoreError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2)
+        raise fail(exc) from None
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: samples stored so far are kept; run again to resume")
         raise typer.Exit(130)

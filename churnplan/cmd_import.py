@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Callable, Optional, TypeVar
+from zoneinfo import ZoneInfo
 
 import duckdb
 import typer
@@ -13,9 +15,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from churnplan import store
+from churnplan.cli_errors import connect_or_fail, fail
 from ingest import bitbrains, powercli, rvtools
 from ingest.errors import IngestError
-from churnplan.zones import check_zone
+from churnplan.zones import check_zone, local_zone
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -28,18 +31,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/] {escape(str(exc))}")
-    return typer.Exit(2)
-
-
-def _open(db: Path):
-    try:
-        return store.connect(db)
-    except store.StoreError as exc:
-        raise _fail(exc)
-
-
 def _progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                     console=console, transient=True)
@@ -49,7 +40,7 @@ def _import_each(db: Path, batches: list[list[Path]],
                  run: Callable[[duckdb.DuckDBPyConnection, list[Path], Callable[[str], None]], T],
                  report: Callable[[str, T], None]) -> None:
     """Import batches of files one transaction each, showing progress; stop at the first bad file."""
-    con = _open(db)
+    con = connect_or_fail(db)
     done = 0
     try:
         with _progress() as bar:
@@ -67,7 +58,7 @@ def _import_each(db: Path, batches: list[list[Path]],
     except IngestError as exc:
         if done:
             console.print(f"{done} file(s) before it were imported and stay in the store.")
-        raise _fail(exc)
+        raise fail(exc)
     finally:
         con.close()
 
@@ -88,7 +79,7 @@ def import_powercli(
     try:
         check_zone(timezone)
     except ValueError as exc:
-        raise _fail(exc)
+        raise fail(exc)
     _import_each(
         db, [[f] for f in files],
         lambda con, batch, step: powercli.import_file(con, batch[0], vcenter=vcenter, timezone=timezone,
@@ -97,7 +88,12 @@ def import_powercli(
 
 
 def _report_powercli(r: powercli.PowerCliImport) -> None:
-    window = f"{r.window_start:%Y-%m-%d %H:%M} .. {r.window_end:%Y-%m-%d %H:%M} UTC" if r.window_start else "no rows"
+    zone = ZoneInfo(local_zone())
+
+    def local(ts: datetime) -> str:  # the store's naive UTC, shown on this machine's clock
+        return f"{ts.replace(tzinfo=UTC).astimezone(zone):%Y-%m-%d %H:%M}"
+
+    window = f"{local(r.window_start)} .. {local(r.window_end)} {zone.key}" if r.window_start else "no rows"
     added = (f"{r.samples_added:,} new samples" if r.samples_added else
              "0 new samples (all already stored: re-import adds nothing)" if r.samples else "0 samples")
     skipped = f", {r.samples_skipped:,} already stored" if r.samples_added and r.samples_skipped else ""

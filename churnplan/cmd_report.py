@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import signal
+from dataclasses import replace
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 from analytics.model import Plan, PlanConfig
-from churnplan import store
-from churnplan.export import charts
+from churnplan import store, zones
 from churnplan.plan_options import config_from_options, fail, progress_bar, read_and_plan, with_plan_options
 
 console = Console(stderr=True)
@@ -29,21 +31,26 @@ def write_all(plan: Plan, out: Path, tz: str, db: Path, progress: Progress) -> d
     from churnplan.export import excel, html
 
     out.mkdir(parents=True, exist_ok=True)
-    task = progress.add_task("writing Excel workbook", total=None)
-    excel.write_workbook(plan, out / WORKBOOK, tz=tz)
-    progress.update(task, completed=1, total=1)
-    task = progress.add_task("writing HTML report", total=None)
-    html.write_report(plan, out / HTML, tz=tz, store_path=db)
-    progress.update(task, completed=1, total=1)
-    task = progress.add_task("writing CSV recommendations", total=None)
-    csvs = csv_export.write_plan(plan, out) + [csv_export.write_summary(plan, out)]
-    progress.update(task, completed=1, total=1)
+    with _step(progress, "writing Excel workbook"):
+        excel.write_workbook(plan, out / WORKBOOK, tz=tz)
+    with _step(progress, "writing HTML report"):
+        html.write_report(plan, out / HTML, tz=tz, store_path=db)
+    with _step(progress, "writing CSV recommendations"):
+        csvs = csv_export.write_plan(plan, out) + [csv_export.write_summary(plan, out)]
     return {"workbook": out / WORKBOOK, "html": out / HTML, **{p.name: p for p in csvs}}
+
+
+@contextmanager
+def _step(progress: Progress, description: str) -> Iterator[TaskID]:
+    """One unsized progress line, shown done when the block finishes; yields its task id."""
+    task = progress.add_task(description, total=None)
+    yield task
+    progress.update(task, completed=1, total=1)
 
 
 def _zone(tz: str | None) -> str:
     try:
-        return charts.check_zone(tz) if tz else charts.local_zone()
+        return zones.check_zone(tz) if tz else zones.local_zone()
     except ValueError as exc:
         raise fail(f"--tz: {exc}") from exc
 
@@ -59,15 +66,21 @@ def run_dashboard(db: Path, port: int) -> int:
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def stop_process(proc: subprocess.Popen, timeout_s: float = 10) -> None:
+    """Ask a child to stop (SIGTERM), and kill it if it has not within `timeout_s`."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -89,12 +102,15 @@ def register(app: typer.Typer) -> None:
     def report(
         db: Path = db_option,
         out: Path = typer.Option(Path("report"), "--out", help="Directory for the workbook, HTML, CSVs and summary."),
-        tz: Optional[str] = typer.Option(None, "--tz", help="Time zone for displayed times (default: this machine's)."),
+        tz: Optional[str] = typer.Option(
+            None, "--tz", help="Time zone the report shows times and counts days in "
+                               "(default: --timezone when given, else this machine's)."),
         **options: Any,
     ) -> None:
         """Write the Excel workbook, the offline HTML report and the CSV recommendations."""
         config = config_from_options(options)
-        zone = _zone(tz)
+        zone = _zone(tz or (options["timezone"] if options["timezone"] != PlanConfig().timezone else None))
+        config = replace(config, timezone=zone)  # daily lag counted in the days the report labels
         with progress_bar() as progress:
             plan = read_and_plan(db, config, options["interval"], progress)
             written = write_all(plan, out, zone, db, progress)
@@ -125,27 +141,26 @@ def register(app: typer.Typer) -> None:
 
         zone = _zone(tz)
         with progress_bar() as progress:
-            task = progress.add_task(f"loading the sample estate into {db}", total=None)
-            try:
-                con = store.connect(db)
-            except store.StoreError as exc:
-                raise fail(str(exc)) from exc
-            try:
-                con.execute("SET enable_progress_bar = false")
-                counts = samples.load_into(con)
-            finally:
-                con.close()
-            progress.update(task, completed=1, total=1,
-                            description=f"store {db}: {counts.vms} VMs, {counts.disks} disks, "
-                                        f"{counts.samples:,} samples")
-            config = PlanConfig(bandwidth_mbps=bandwidth)
+            with _step(progress, f"loading the sample estate into {db}") as task:
+                try:
+                    con = store.connect(db)
+                except store.StoreError as exc:
+                    raise fail(str(exc)) from exc
+                try:
+                    con.execute("SET enable_progress_bar = false")
+                    counts = samples.load_into(con)
+                finally:
+                    con.close()
+                progress.update(task, description=f"store {db}: {counts.vms} VMs, {counts.disks} disks, "
+                                                  f"{counts.samples:,} samples")
+            config = PlanConfig(bandwidth_mbps=bandwidth, timezone=zone)
             plan = read_and_plan(db, config, None, progress)
             if bandwidth is None:
                 chosen = _recommended_mbps(plan)
                 if chosen:
                     progress.console.print(f"what-if at the plan's recommendation: {chosen:,.0f} Mbps "
                                            f"(RPO {plan.config.rpo_min:g} min met 95 % of the time)")
-                    plan = read_and_plan(db, PlanConfig(bandwidth_mbps=chosen), None, progress)
+                    plan = read_and_plan(db, replace(config, bandwidth_mbps=chosen), None, progress)
             written = write_all(plan, out, zone, db, progress)
         for kind, path in written.items():
             typer.echo(f"{kind}: {path}")

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from churnplan import samples, store
+from churnplan.cli_errors import connect_or_fail
 
 console = Console(stderr=True)
 
@@ -25,11 +26,7 @@ def samples_cmd(
         for path in paths:
             console.print(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KiB)")
         return
-    try:
-        con = store.connect(db)
-    except store.StoreError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2)
+    con = connect_or_fail(db)
     with console.status("loading the sample estate"):
         before = store.counts(con).samples
         after = samples.load_into(con, directory)

@@ -13,19 +13,17 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from analytics.model import Plan, PlanConfig, ThrottleSchedule
+from analytics.process_servers import ARCHITECTURES
 from churnplan import store
+from churnplan.cli_errors import fail
 from churnplan.zones import check_zone
 
 console = Console(stderr=True)
-
-
-def fail(message: str) -> typer.Exit:
-    """Print a plain error (no traceback) and give the Exit to raise: exit code 2 for bad input."""
-    console.print(f"[red]error:[/] {message}")
-    return typer.Exit(2)
+_DEFAULT = PlanConfig()  # the option defaults are the planner's, declared once in analytics.facts
 
 
 def progress_bar() -> Progress:
+    """A spinner with elapsed time on stderr, for reading the store and planning."""
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
 
 
@@ -35,21 +33,23 @@ def _option(name: str, annotation: Any, default: Any, flag: str, help: str) -> i
 
 
 PLAN_OPTIONS = [
-    _option("rpo", float, 15.0, "--rpo", "Desired RPO in minutes."),
-    _option("percentile", float, 95.0, "--percentile", "Percentile of churn/IOPS used as the peak."),
-    _option("growth", float, 30.0, "--growth", "Growth factor in percent applied to churn."),
+    _option("rpo", float, _DEFAULT.rpo_min, "--rpo", "Desired RPO in minutes."),
+    _option("percentile", float, _DEFAULT.percentile, "--percentile", "Percentile of churn/IOPS used as the peak."),
+    _option("growth", float, _DEFAULT.growth_pct, "--growth", "Growth factor in percent applied to churn."),
     _option("bandwidth", Optional[float], None, "--bandwidth", "Available bandwidth in Mbps (what-if)."),
-    _option("compression", float, 1.0, "--compression", "Bytes sent per byte written (0.5 halves it)."),
+    _option("compression", float, _DEFAULT.compression, "--compression",
+            "Bytes sent per byte written (0.5 halves it)."),
     _option("work_hours", Optional[str], None, "--work-hours", "Throttle work hours, e.g. 09:00-18:00."),
     _option("work_mbps", Optional[float], None, "--work-mbps", "Throttle bandwidth in work hours (Mbps)."),
     _option("offhours_mbps", Optional[float], None, "--offhours-mbps", "Throttle bandwidth off hours (Mbps)."),
-    _option("timezone", str, "UTC", "--timezone", "Time zone of the work hours and daily figures."),
+    _option("timezone", str, _DEFAULT.timezone, "--timezone", "Time zone of the work hours and daily figures."),
     _option("exclude_disks", Optional[list[str]], None, "--exclude-disks",
             "Glob on 'vmname/instance' or the disk label (repeatable)."),
     _option("start", Optional[str], None, "--start", "First sample time to use (ISO, UTC)."),
     _option("end", Optional[str], None, "--end", "Last sample time to use (ISO, UTC)."),
-    _option("architecture", str, "classic", "--architecture", "classic or modernized."),
-    _option("ir_goal", str, "72h", "--ir-goal", "Goal to finish initial replication, e.g. 72h or 3d."),
+    _option("architecture", str, _DEFAULT.architecture, "--architecture", "classic or modernized."),
+    _option("ir_goal", str, f"{_DEFAULT.ir_goal_hours:g}h", "--ir-goal",
+            "Goal to finish initial replication, e.g. 72h or 3d."),
     _option("interval", Optional[int], None, "--interval", "Sample interval in seconds (default: longest span)."),
     _option("prices", Optional[Path], None, "--prices", "Price JSON (default: the shipped dated example)."),
 ]
@@ -72,6 +72,7 @@ def parse_hours(text: str) -> float:
 
 
 def parse_work_hours(text: str) -> tuple[time, time]:
+    """'HH:MM-HH:MM' as (start, end) local clock times; the end must come after the start."""
     m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text or "")
     if not m:
         raise ValueError(f"--work-hours {text!r}: use HH:MM-HH:MM, e.g. 09:00-18:00")
@@ -86,6 +87,7 @@ def parse_work_hours(text: str) -> tuple[time, time]:
 
 
 def _when(text: str | None, flag: str) -> datetime | None:
+    """An ISO date or time given to `flag` (None when not given)."""
     if text is None:
         return None
     try:
@@ -101,18 +103,18 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
     o = options
     try:
         throttle = None
+        check_zone(o["timezone"])
         if any(o[k] is not None for k in ("work_hours", "work_mbps", "offhours_mbps")):
             if o["work_mbps"] is None or o["offhours_mbps"] is None:
                 raise ValueError("a throttle needs both --work-mbps and --offhours-mbps")
             ws, we = parse_work_hours(o["work_hours"] or "09:00-18:00")
-            check_zone(o["timezone"])
             throttle = ThrottleSchedule(work_start=ws, work_end=we, work_mbps=o["work_mbps"],
                                         offhours_mbps=o["offhours_mbps"], timezone=o["timezone"])
-        if o["architecture"] not in ("classic", "modernized"):
-            raise ValueError(f"--architecture {o['architecture']!r}: use 'classic' or 'modernized'")
+        if o["architecture"] not in ARCHITECTURES:
+            raise ValueError(f"--architecture {o['architecture']!r}: use {' or '.join(map(repr, ARCHITECTURES))}")
         return PlanConfig(
             rpo_min=o["rpo"], percentile=o["percentile"], growth_pct=o["growth"], bandwidth_mbps=o["bandwidth"],
-            compression=o["compression"], throttle=throttle, exclude_disks=tuple(o["exclude_disks"] or ()),
+            compression=o["compression"], throttle=throttle, timezone=o["timezone"], exclude_disks=tuple(o["exclude_disks"] or ()),
             start=_when(o["start"], "--start"), end=_when(o["end"], "--end"), architecture=o["architecture"],
             ir_goal_hours=parse_hours(o["ir_goal"]), prices=load_prices(o["prices"]) if o["prices"] else None)
     except ValueError as exc:

@@ -129,18 +129,16 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, retries: int
     path = str(path)
     if read_only and path != ":memory:" and not Path(path).exists():
         raise StoreError(f"{path}: no churnplan store here; run `churnplan init --db {path}` or `churnplan demo`")
-    last: Exception | None = None
     for attempt in range(retries + 1):
         try:
             con = duckdb.connect(path, read_only=read_only)
             break
-        except duckdb.IOException as exc:  # lock held by a writer
-            last = exc
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():  # a missing folder or an unreadable file: waiting will not help
+                raise StoreError(f"{path}: cannot open the store ({exc})") from exc
             if attempt == retries:
                 raise StoreError(f"{path}: store is locked by another process ({exc})") from exc
             time.sleep(retry_wait_s)
-    else:  # pragma: no cover
-        raise StoreError(str(last))
     con.execute("SET TimeZone = 'UTC'")
     if read_only:
         _check_version(con, path)
@@ -158,13 +156,17 @@ def _stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     return int(row[0]) if row else None
 
 
+def _refuse_newer(version: int | None, path: str) -> None:
+    if version is not None and version > SCHEMA_VERSION:
+        raise StoreError(f"{path}: store schema v{version} is newer than this churnplan (v{SCHEMA_VERSION}); "
+                         "upgrade churnplan")
+
+
 def _check_version(con: duckdb.DuckDBPyConnection, path: str) -> None:
     version = _stored_version(con)
     if version is None:
         raise StoreError(f"{path}: not a churnplan store (no schema version); run `churnplan init --db {path}`")
-    if version > SCHEMA_VERSION:
-        raise StoreError(f"{path}: store schema v{version} is newer than this churnplan (v{SCHEMA_VERSION}); "
-                         "upgrade churnplan")
+    _refuse_newer(version, path)
     if version < SCHEMA_VERSION:
         raise StoreError(f"{path}: store schema v{version} is older than v{SCHEMA_VERSION}; open it once "
                          f"writable (`churnplan init --db {path}`) to migrate")
@@ -172,9 +174,7 @@ def _check_version(con: duckdb.DuckDBPyConnection, path: str) -> None:
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection, path: str) -> None:
     version = _stored_version(con)
-    if version is not None and version > SCHEMA_VERSION:
-        raise StoreError(f"{path}: store schema v{version} is newer than this churnplan (v{SCHEMA_VERSION}); "
-                         "upgrade churnplan")
+    _refuse_newer(version, path)
     if version is None:
         user_tables = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'").fetchone()[0]
@@ -231,33 +231,31 @@ def upsert_vcenter(con: duckdb.DuckDBPyConnection, vcenter: str, version: str | 
     )
 
 
+def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, columns: list[str],
+            keys: list[str]) -> int:
+    """Insert or refresh inventory rows of `table` (a schema constant, never user input); returns rows written."""
+    if rows.empty:
+        return 0
+    frame = _frame(rows, columns).drop_duplicates(keys, keep="last")
+    view = f"_{table}_in"
+    con.register(view, frame)
+    try:
+        sets = ", ".join(f"{c} = excluded.{c}" for c in columns[len(keys):])
+        con.execute(f"INSERT INTO {table} SELECT * FROM {view} "
+                    f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}")
+    finally:
+        con.unregister(view)
+    return len(frame)
+
+
 def upsert_vms(con: duckdb.DuckDBPyConnection, vms: pd.DataFrame) -> int:
     """Insert or refresh VM inventory rows; returns rows written."""
-    if vms.empty:
-        return 0
-    frame = _frame(vms, VM_COLUMNS).drop_duplicates(["vcenter", "vm_id"], keep="last")
-    con.register("_vms_in", frame)
-    try:
-        sets = ", ".join(f"{c} = excluded.{c}" for c in VM_COLUMNS[2:])
-        con.execute(f"INSERT INTO vms SELECT * FROM _vms_in ON CONFLICT (vcenter, vm_id) DO UPDATE SET {sets}")
-    finally:
-        con.unregister("_vms_in")
-    return len(frame)
+    return _upsert(con, "vms", vms, VM_COLUMNS, ["vcenter", "vm_id"])
 
 
 def upsert_disks(con: duckdb.DuckDBPyConnection, disks: pd.DataFrame) -> int:
     """Insert or refresh disk inventory rows; returns rows written."""
-    if disks.empty:
-        return 0
-    frame = _frame(disks, DISK_COLUMNS).drop_duplicates(["vcenter", "vm_id", "instance"], keep="last")
-    con.register("_disks_in", frame)
-    try:
-        sets = ", ".join(f"{c} = excluded.{c}" for c in DISK_COLUMNS[3:])
-        con.execute("INSERT INTO disks SELECT * FROM _disks_in "
-                    f"ON CONFLICT (vcenter, vm_id, instance) DO UPDATE SET {sets}")
-    finally:
-        con.unregister("_disks_in")
-    return len(frame)
+    return _upsert(con, "disks", disks, DISK_COLUMNS, ["vcenter", "vm_id", "instance"])
 
 
 def insert_samples(con: duckdb.DuckDBPyConnection, samples: pd.DataFrame | str) -> int:
@@ -278,15 +276,13 @@ def insert_samples(con: duckdb.DuckDBPyConnection, samples: pd.DataFrame | str) 
         source = samples
     cols = ", ".join(SAMPLE_COLUMNS)
     try:
-        before = con.execute("SELECT count(*) FROM samples").fetchone()[0]
-        con.execute(
+        added = con.execute(  # DuckDB counts the rows it inserted, not those the conflict skipped
             f"""INSERT INTO samples
                 SELECT {cols} FROM (
                   SELECT {cols}, row_number() OVER (
                     PARTITION BY vcenter, vm_id, instance, interval_s, ts ORDER BY ts) AS _rn
                   FROM {source}) WHERE _rn = 1
-                ON CONFLICT DO NOTHING""")
-        added = con.execute("SELECT count(*) FROM samples").fetchone()[0] - before
+                ON CONFLICT DO NOTHING""").fetchone()[0]
         con.execute(
             f"""INSERT INTO watermarks
                 SELECT vcenter, vm_id, interval_s, max(ts) FROM {source}

@@ -15,10 +15,8 @@ def local_zone() -> str:
         target = str(localtime.resolve())
         if "zoneinfo/" in target:
             candidates.append(target.split("zoneinfo/", 1)[1])
-    for name in candidates:
-        if name and name in available_timezones():
-            return name
-    return "UTC"
+    known = available_timezones()
+    return next((name for name in candidates if name in known), "UTC")
 
 
 def check_zone(name: str) -> str:

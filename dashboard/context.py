@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import available_timezones
@@ -12,10 +13,12 @@ import streamlit as st
 
 from analytics.model import PlanConfig
 from churnplan import store
-from churnplan.export.charts import local_zone
+from churnplan.zones import local_zone
 from dashboard import data
 
 DB_ENV = "CHURNPLAN_DB"
+ZONES = sorted(available_timezones())  # read once, not on every rerun
+DEFAULTS = PlanConfig()
 
 
 def db_from_args(argv: list[str]) -> str:
@@ -48,23 +51,29 @@ class Context:
 
 def sidebar(db: str) -> None:
     """Draw the shared sidebar (time zone, plan settings) and remember the choices in session state."""
-    zones = sorted(available_timezones())
     if "tz" not in st.session_state:
         st.session_state["tz"] = local_zone()
-    st.sidebar.selectbox("Display time zone", zones, key="tz",
+    st.sidebar.selectbox("Display time zone", ZONES, key="tz",
                          help="Times are stored in UTC and shown in this zone.")
     with st.sidebar.expander("Plan settings"):
-        st.number_input("RPO target (min)", 1.0, 1440.0, 15.0, step=5.0, key="plan_rpo")
-        st.number_input("Churn percentile", 50.0, 100.0, 95.0, step=1.0, key="plan_percentile")
-        st.number_input("Growth (%)", 0.0, 500.0, 30.0, step=5.0, key="plan_growth")
+        st.number_input("RPO target (min)", 1.0, 1440.0, DEFAULTS.rpo_min, step=5.0, key="plan_rpo")
+        st.number_input("Churn percentile", 50.0, 100.0, DEFAULTS.percentile, step=1.0, key="plan_percentile")
+        st.number_input("Growth (%)", 0.0, 500.0, DEFAULTS.growth_pct, step=5.0, key="plan_growth")
     st.sidebar.caption(f"Store: `{db}`")
     st.session_state["db"] = db
+
+
+def plan_config(state: Mapping[str, object]) -> PlanConfig:
+    """The plan under the sidebar's settings (`state` is the session state), its daily figures in the display zone
+    like every other time the dashboard and its downloads show."""
+    return PlanConfig(rpo_min=float(state.get("plan_rpo", DEFAULTS.rpo_min)),
+                      percentile=float(state.get("plan_percentile", DEFAULTS.percentile)),
+                      growth_pct=float(state.get("plan_growth", DEFAULTS.growth_pct)),
+                      timezone=str(state.get("tz", "UTC")))
 
 
 def current() -> Context:
     """The context the sidebar set for this run."""
     db = st.session_state["db"]
-    config = PlanConfig(rpo_min=float(st.session_state.get("plan_rpo", 15.0)),
-                        percentile=float(st.session_state.get("plan_percentile", 95.0)),
-                        growth_pct=float(st.session_state.get("plan_growth", 30.0)))
-    return Context(db=db, tz=st.session_state.get("tz", "UTC"), config=config, version=data.stamp(db))
+    return Context(db=db, tz=st.session_state.get("tz", "UTC"), config=plan_config(st.session_state),
+                   version=data.stamp(db))

@@ -134,6 +134,7 @@ def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def workbook_bytes(db: str, config_key: str, _plan: Any, tz: str, version: tuple[float, int] | None = None) -> bytes:
+    """The Excel workbook for the plan, built once per store version, settings and zone."""
     from churnplan.export import excel
 
     buffer = io.BytesIO()
@@ -143,6 +144,7 @@ def workbook_bytes(db: str, config_key: str, _plan: Any, tz: str, version: tuple
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def html_report(db: str, config_key: str, _plan: Any, tz: str, version: tuple[float, int] | None = None) -> str:
+    """The offline HTML report for the plan, built once per store version, settings and zone."""
     from churnplan.export import html
 
     return html.render_report(_plan, tz=tz, store_path=db)

@@ -10,6 +10,7 @@ interval apart are refused as duplicates.
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import duckdb
@@ -42,20 +43,21 @@ def read_trace(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     try:
         with _open(path) as fh:
             raw = pd.read_csv(fh, sep=";", skipinitialspace=True, dtype=str)
-    except (OSError, EOFError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise IngestError(path, None, None, f"cannot read as a Bitbrains trace ({exc})") from exc
+    except pd.errors.EmptyDataError:
+        raise IngestError(path, 1, None, "file is empty: expected a Bitbrains header line") from None
+    except (OSError, EOFError, zlib.error, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise IngestError(path, None, None, f"cannot read as a Bitbrains trace ({str(exc).strip()})") from exc
     raw.columns = [c.strip() for c in raw.columns]
     missing = [c for c in _COLUMNS if c not in raw.columns]
     if missing:
         raise IngestError(path, 1, missing[0], "column missing from the header")
     frame = raw[list(_COLUMNS)].rename(columns=_COLUMNS)
-    for col in _COLUMNS.values():
+    for source, col in _COLUMNS.items():
         text = frame[col].str.strip()
         values = pd.to_numeric(text, errors="coerce")
         bad = values.isna() | (values < 0)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            source = next(k for k, v in _COLUMNS.items() if v == col)
             raise IngestError(path, row + 2, source, f"{text.iloc[row]!r} is not a non-negative number")
         frame[col] = values
     seconds = frame["ts"].to_numpy(dtype=float)
@@ -81,17 +83,20 @@ def read_trace(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def import_traces(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> int:
-    """Import trace files, each all-or-nothing; returns samples added (re-imports add none)."""
+    """Import trace files, each all-or-nothing; returns samples added (re-imports add none).
+
+    Every file leaves a collection_runs row: 'ok', 'failed' (with the error) or 'interrupted'.
+    """
     added = 0
     for path in paths:
-        vm, samples = read_trace(path)
-        with store.transaction(con):
-            run = store.start_run(con, "bitbrains", str(path))
-            store.upsert_vcenter(con, VCENTER)
-            store.upsert_vms(con, vm)
-            new = store.insert_samples(con, samples)
-            store.finish_run(con, run, "ok", vms=1, disks=0, samples_added=new,
-                             samples_skipped=len(samples) - new,
-                             window_start=samples["ts"].min(), window_end=samples["ts"].max())
+        run = store.start_run(con, "bitbrains", str(path))
+        with store.run_failure_recorded(con, run):
+            vm, samples = read_trace(path)
+            with store.transaction(con):
+                store.upsert_vcenter(con, VCENTER)
+                store.upsert_vms(con, vm)
+                new = store.insert_samples(con, samples)
+        store.finish_run(con, run, "ok", vms=1, disks=0, samples_added=new, samples_skipped=len(samples) - new,
+                         window_start=samples["ts"].min(), window_end=samples["ts"].max())
         added += new
     return added

@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.errors import IngestError
+from ingest.errors import IngestError, line_at
 
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -51,7 +51,7 @@ class CsvLayout:
         else:
             with open(self.path, "rb") as fh:
                 data = fh.read(byte_position)
-        return data[:byte_position].count(b"\n") + 1
+        return line_at(data, byte_position)
 
 
 def sniff(path: Path, required: tuple[str, ...], preamble_prefix: str = "#") -> CsvLayout:

@@ -22,3 +22,8 @@ class IngestError(ValueError):
 
     def __reduce__(self):  # keep pickling (multiprocessing, pytest-xdist) working with the 4-arg constructor
         return (type(self), (self.file, self.line, self.field, self.message))
+
+
+def line_at(data: bytes, offset: int) -> int:
+    """1-based line holding byte `offset` of `data`, as an error message names it."""
+    return data.count(b"\n", 0, offset) + 1

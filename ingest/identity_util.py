@@ -112,7 +112,7 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
 
 def vms_with_samples(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     """Keys of VMs holding telemetry (read from the watermarks, which track every stored series)."""
-    return {(v, k) for v, k in con.execute("SELECT DISTINCT vcenter, vm_id FROM watermarks").fetchall()}
+    return set(con.execute("SELECT DISTINCT vcenter, vm_id FROM watermarks").fetchall())
 
 
 def _differ(a: object, b: object) -> bool:

@@ -119,7 +119,6 @@ def _import(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, vcenter: st
             dayfirst: bool | None, date_format: str | None, step: Callable[[str], None]) -> PowerCliImport:
     layout = sniff(path, REQUIRED_COLUMNS)
     con.execute("SET enable_progress_bar = false")  # rich draws the progress; DuckDB's bar would garble it
-    _drop_staging(con)
     step("reading")
     _stage(con, layout)
     step("validating")
@@ -131,7 +130,7 @@ def _import(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, vcenter: st
     step("pivoting")
     vm_map = _map_vms(con, vcenter)
     _pivot(con, vm_map)
-    stats = one(con, f"""SELECT (SELECT count(*) FROM {_RAW}), count(*), count(DISTINCT vm_id || '/' || vcenter),
+    stats = one(con, f"""SELECT (SELECT count(*) FROM {_RAW}), count(*), count(DISTINCT vcenter || '/' || vm_id),
                    count(DISTINCT vcenter || '/' || vm_id || '/' || instance), min(ts), max(ts),
                    list(DISTINCT interval_s ORDER BY interval_s),
                    (SELECT count(*) FROM {_TYPED} WHERE NOT keep)

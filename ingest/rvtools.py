@@ -12,6 +12,7 @@ stays attached; values the export leaves blank keep what the store already had.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -121,9 +122,18 @@ def _read_xlsx(path: Path) -> dict[str, Sheet]:
 
 def _read_csv(path: Path) -> dict[str, Sheet]:
     layout = sniff(path, ())
-    frame = pd.read_csv(path, sep=layout.delimiter, dtype=object, skiprows=layout.skip,
-                        encoding="utf-16" if layout.encoding == "utf-16" else "utf-8-sig", keep_default_na=False,
-                        na_values=[""])
+    try:
+        frame = pd.read_csv(path, sep=layout.delimiter, dtype=object, skiprows=layout.skip,
+                            encoding="utf-16" if layout.encoding == "utf-16" else "utf-8-sig",
+                            keep_default_na=False, na_values=[""])
+    except pd.errors.ParserError as exc:  # pandas counts file lines as an editor does (a quoted break aside)
+        line = re.search(r"\bline (\d+)", str(exc))
+        raise IngestError(path, int(line.group(1)) if line else None, None,
+                          f"malformed CSV row ({str(exc).strip().removeprefix('Error tokenizing data. C error: ')})"
+                          ) from None
+    except UnicodeDecodeError as exc:
+        raise IngestError(path, None, None, f"not {layout.encoding.upper()} text past its first lines ({exc.reason}); "
+                                            "re-export the sheet as UTF-8") from None
     name = _detect_sheet(set(frame.columns))
     if name is None:
         raise IngestError(path, layout.header_line, None,

@@ -9,5 +9,5 @@ import duckdb
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> tuple | None:
     """First row of a query, reading the result to its end (DuckDB 2 refuses other work on a half-read result)."""
-    rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    rows = con.execute(sql, params).fetchall()
     return rows[0] if rows else None

@@ -13,7 +13,7 @@ import pandas as pd
 from pyVmomi import vim, vmodl
 
 from churnplan.store import DISK_COLUMNS, VM_COLUMNS
-from ingest.errors import IngestError
+from ingest.errors import IngestError, line_at
 
 GIB = 1024 ** 3
 
@@ -57,18 +57,13 @@ def read_vm_list(path: Path) -> list[str]:
     except OSError as exc:
         raise IngestError(path, None, None, f"cannot read the VM list ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
-        line = text_line(Path(path).read_bytes(), exc.start)
+        line = line_at(Path(path).read_bytes(), exc.start)
         raise IngestError(path, line, None, f"VM list is not UTF-8 text ({exc.reason})") from None
     names = [line.strip() for line in text.splitlines()]
     names = [n for n in names if n and not n.startswith("#")]
     if not names:
         raise IngestError(path, None, None, "VM list names no VMs (one name per line expected)")
     return list(dict.fromkeys(names))
-
-
-def text_line(data: bytes, offset: int) -> int:
-    """1-based line number holding byte `offset`."""
-    return data.count(b"\n", 0, offset) + 1
 
 
 def _controller_kind(controller: vim.vm.device.VirtualController) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Plotly figures shared by the HTML report and the dashboard, and the local time zone they display in.
+"""Plotly figures shared by the HTML report and the dashboard, and the wall-clock times they display.
 
 Inputs are the plan's frames (ts tz-aware UTC); figures show local time. Churn KB are 1024-based,
 bandwidth Mbps are 10^6 bit/s.
@@ -6,11 +6,8 @@ bandwidth Mbps are 10^6 bit/s.
 
 from __future__ import annotations
 
-
 import pandas as pd
 import plotly.graph_objects as go
-
-from churnplan.zones import check_zone, local_zone  # noqa: F401  (the dashboard and report pick them up here)
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 KBPS_TO_MBPS = 1024 * 8 / 1e6   # KB/s (1024-based) -> Mbps (10^6 bit/s)
@@ -33,6 +30,7 @@ def churn_heatmap_frame(series: pd.DataFrame, tz: str) -> pd.DataFrame:
 
 
 def churn_heatmap(series: pd.DataFrame, tz: str, title: str = "Estate churn by hour and weekday") -> go.Figure:
+    """The weekly rhythm: mean write MB/s in each local hour of each weekday (see churn_heatmap_frame)."""
     grid = churn_heatmap_frame(series, tz)
     fig = go.Figure(go.Heatmap(z=grid.to_numpy(), x=list(range(24)), y=list(WEEKDAYS),
                                colorscale="YlOrRd", colorbar=dict(title="MB/s"),
@@ -43,6 +41,7 @@ def churn_heatmap(series: pd.DataFrame, tz: str, title: str = "Estate churn by h
 
 
 def churn_over_time(series: pd.DataFrame, tz: str, title: str = "Estate write churn") -> go.Figure:
+    """Write MB/s against local time from a ts/write_kbps frame."""
     fig = go.Figure(go.Scattergl(x=to_local(series["ts"], tz), y=series["write_kbps"] / 1024,
                                  mode="lines", name="write MB/s", line=dict(width=1)))
     fig.update_layout(title=title, xaxis_title=f"local time ({tz})", yaxis_title="MB/s", **_LAYOUT)

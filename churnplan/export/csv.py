@@ -23,19 +23,27 @@ def neutralise(value: Any) -> Any:
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with every text cell neutralised (and text column names too)."""
+    """A copy with every text cell neutralised (and text column names too): any column that is not numeric or
+    a time may hold text (object, string or categorical)."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+        kind = out[col].dtype
+        if not (pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind)
+                or pd.api.types.is_timedelta64_dtype(kind)):
             out[col] = out[col].map(neutralise)
     out.columns = [neutralise(str(c)) for c in out.columns]
     return out
 
 
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """One neutralised table as CSV text; times stay ISO-8601 UTC."""
+    return safe_frame(frame).to_csv(index=False, lineterminator="\n")
+
+
 def write_frame(frame: pd.DataFrame, path: Path) -> Path:
-    """Write one neutralised table; times stay ISO-8601 UTC."""
+    """Write one neutralised table as UTF-8 CSV."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    safe_frame(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    path.write_text(to_csv_text(frame), encoding="utf-8", newline="")
     return path
 
 
@@ -45,6 +53,7 @@ def write_plan(plan: Plan, out: Path) -> list[Path]:
 
 
 def _jsonable(value: Any) -> Any:
+    """`value` with numpy scalars as Python ones and NaN/inf as None, so json.dumps writes strict JSON."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -57,6 +66,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_summary(plan: Plan, out: Path) -> Path:
+    """summary.json: the plan's headline figures, keys sorted so runs diff cleanly."""
     path = Path(out) / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_jsonable(plan.summary), indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -6,7 +6,6 @@ Every string is written as text (never a formula or link), times in the chosen l
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -71,10 +70,11 @@ def write_workbook(plan: Plan, target: str | Path | BinaryIO, tz: str = "UTC") -
 def _write_table(ws: Worksheet, frame: pd.DataFrame, row: int, fmt: _Formats) -> int:
     """Header at `row`, data below; returns the last row written. Column widths follow the content."""
     for col, name in enumerate(frame.columns):
-        ws.write_string(row, col, tables.label(name), fmt.header)
+        header = tables.label(name)
+        ws.write_string(row, col, header, fmt.header)
         values = frame[name]
         writer = _column_writer(values, fmt)
-        width = max([len(tables.label(name)) * 0.9] + [len(_text(v)) for v in values.head(500)]) + 2
+        width = max([len(header) * 0.9] + [len(_text(v)) for v in values.head(500)]) + 2
         ws.set_column(col, col, min(MAX_WIDTH, max(8, width)))
         for offset, value in enumerate(values.tolist(), start=1):
             writer(ws, row + offset, col, value)
@@ -82,19 +82,22 @@ def _write_table(ws: Worksheet, frame: pd.DataFrame, row: int, fmt: _Formats) ->
 
 
 def _column_writer(values: pd.Series, fmt: _Formats):
+    """How to write one column's cells, chosen by its dtype; missing cells stay empty."""
     if pd.api.types.is_bool_dtype(values):
-        return lambda ws, r, c, v: ws.write_boolean(r, c, bool(v)) if not _missing(v) else None
-    if pd.api.types.is_integer_dtype(values):
-        return lambda ws, r, c, v: ws.write_number(r, c, int(v), fmt.int) if not _missing(v) else None
-    if pd.api.types.is_float_dtype(values):
-        return lambda ws, r, c, v: ws.write_number(r, c, float(v), fmt.float) if not _missing(v) else None
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return lambda ws, r, c, v: ws.write_datetime(r, c, v.to_pydatetime(), fmt.datetime) if not _missing(v) else None
-    return _write_any
+        def write(ws, r, c, v): ws.write_boolean(r, c, bool(v))
+    elif pd.api.types.is_integer_dtype(values):
+        def write(ws, r, c, v): ws.write_number(r, c, int(v), fmt.int)
+    elif pd.api.types.is_float_dtype(values):
+        def write(ws, r, c, v): ws.write_number(r, c, float(v), fmt.float)
+    elif pd.api.types.is_datetime64_any_dtype(values):
+        def write(ws, r, c, v): ws.write_datetime(r, c, v.to_pydatetime(), fmt.datetime)
+    else:
+        return _write_any
+    return lambda ws, r, c, v: None if tables.is_missing(v) else write(ws, r, c, v)
 
 
 def _write_any(ws: Worksheet, r: int, c: int, v: Any) -> None:
-    if _missing(v):
+    if tables.is_missing(v):
         return
     if isinstance(v, (bool, np.bool_)):
         ws.write_boolean(r, c, bool(v))
@@ -104,14 +107,8 @@ def _write_any(ws: Worksheet, r: int, c: int, v: Any) -> None:
         ws.write_string(r, c, _text(v))
 
 
-def _missing(v: Any) -> bool:
-    if v is None or v is pd.NaT or v is pd.NA:
-        return True
-    return isinstance(v, float) and math.isnan(v)
-
-
 def _text(v: Any) -> str:
-    if _missing(v):
+    if tables.is_missing(v):
         return ""
     if isinstance(v, (list, tuple, dict)):
         return json.dumps(v, default=str)

@@ -5,7 +5,6 @@ Rendered by jinja2 with autoescape on, so VM and disk names are always escaped.
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -51,7 +50,7 @@ def table(frame: pd.DataFrame, limit: int | None = None) -> Table:
 
 
 def _cell(value: Any) -> dict[str, Any]:
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+    if tables.is_missing(value):
         return {"text": "", "num": False}
     if isinstance(value, (bool, np.bool_)):
         return {"text": "yes" if value else "no", "num": False}
@@ -83,8 +82,6 @@ def _figures(plan: Plan) -> list[dict[str, str]]:
         value = plan.summary.get(key)
         if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
             continue
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
         text = _cell(value)["text"]
         if key == "monthly_cost" and plan.summary.get("currency"):
             text = f"{text} {plan.summary['currency']}"
@@ -92,7 +89,15 @@ def _figures(plan: Plan) -> list[dict[str, str]]:
     return out
 
 
+def _first_scope(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the frame's first scope (the estate's) when it holds several."""
+    if "scope" in frame and not frame.empty:
+        return frame[frame["scope"] == frame["scope"].iloc[0]]
+    return frame
+
+
 def sections(plan: Plan, tz: str) -> list[Section]:
+    """The report's sections after the summary figures: charts, notes and tables, times in `tz`."""
     cfg = plan.config
     series = plan.estate_series
     result = [
@@ -100,14 +105,10 @@ def sections(plan: Plan, tz: str) -> list[Section]:
                 [_figure(charts.churn_heatmap(series, tz))]),
         Section("Estate churn over time", charts=[_figure(charts.churn_over_time(series, tz))]),
     ]
-    lag = plan.lag_series
-    if "scope" in lag and not lag.empty:
-        lag = lag[lag["scope"] == lag["scope"].iloc[0]]
+    lag = _first_scope(plan.lag_series)
     mbps = tables.what_if_bandwidth(plan)
     if not lag.empty:
-        daily = plan.daily_lag
-        if "scope" in daily and not daily.empty:
-            daily = daily[daily["scope"] == daily["scope"].iloc[0]]
+        daily = _first_scope(plan.daily_lag)
         title = f"Replication lag at {mbps:,.0f} Mbps" if mbps and cfg.throttle is None else "Replication lag"
         result.append(Section(title, [tables.what_if_caption(plan)],
                               [_figure(charts.lag_over_time(lag, tz, cfg.rpo_min)),
@@ -146,6 +147,7 @@ def render_report(plan: Plan, tz: str = "UTC", store_path: str | Path | None = N
 
 
 def write_report(plan: Plan, path: str | Path, tz: str = "UTC", store_path: str | Path | None = None) -> Path:
+    """The report written to `path` as UTF-8; returns the path."""
     path = Path(path)
     path.write_text(render_report(plan, tz, store_path), encoding="utf-8")
     return path

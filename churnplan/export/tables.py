@@ -7,9 +7,11 @@ columns, pivots the bandwidth table the way the ASR Deployment Planner shows it,
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analytics.model import Plan
@@ -26,7 +28,8 @@ _LABELS = {
     "avg_disk_size_gb": "Average disk size (GB)", "compliance_pct": "Time within RPO (%)",
     "max_lag_min": "Worst lag (min)", "estate_peak_churn_mbps": "Estate peak churn (MB/s)",
     "typical_churn_gb_day": "Typical churn (GB/day)", "violations_min": "RPO violations (min)",
-    "peak_churn_mbps": "Peak churn (MB/s)",
+    "peak_churn_mbps": "Peak churn (MB/s)", "num_cpu": "vCPUs", "first_ts": "First sample",
+    "last_ts": "Last sample",
 }
 _WORDS = {"vm": "VM", "vms": "VMs", "id": "ID", "os": "OS", "rpo": "RPO", "ir": "IR", "cpu": "CPU",
           "ram": "RAM", "ps": "PS", "asr": "ASR", "uuid": "UUID", "nics": "NICs", "vcpu": "vCPU", "vcenter": "vCenter",
@@ -53,6 +56,13 @@ def label(column: Any) -> str:
         words[0] = words[0][:1].upper() + words[0][1:]
     head = " ".join(words)
     return f"{head} ({unit})" if unit else head
+
+
+def is_missing(value: Any) -> bool:
+    """An empty cell: None, NaN, NaT or pd.NA (written as nothing in the workbook and the report)."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
 
 
 def localise(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
@@ -132,6 +142,7 @@ def is_compatible(vms: pd.DataFrame) -> pd.Series:
 
 
 def workbook_tables(plan: Plan, tz: str) -> dict[str, SheetTable]:
+    """Each workbook sheet's tables, notes and chart, by sheet name (times in `tz`)."""
     vms = plain(localise(plan.vms, tz))
     disks = plain(localise(plan.disks, tz))
     ok = is_compatible(plan.vms).to_numpy()
@@ -168,6 +179,7 @@ def what_if_bandwidth(plan: Plan) -> float | None:
 
 
 def what_if_caption(plan: Plan) -> str:
+    """One sentence saying what link (bandwidth or throttle) and RPO the plan's lag replay used."""
     cfg = plan.config
     if cfg.throttle is not None:
         th = cfg.throttle

@@ -5,8 +5,8 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from churnplan.export import charts
-from dashboard import context, data
+from churnplan.export import charts, tables
+from dashboard import context, data, display
 
 ctx = context.current()
 st.title("Churn explorer")
@@ -23,10 +23,10 @@ limit = st.slider("How many", 5, 50, 15, key="churn_top_n")
 top = data.top_churners(ctx.db, interval, limit, ctx.version)
 top_chart = top.assign(disk=top["vm"] + " / " + top["instance"])
 fig = px.bar(top_chart, x="mean_write_mbs", y="disk", orientation="h", hover_data=["label", "churn_gb_per_day"],
-             labels={"mean_write_mbs": "mean write MB/s", "disk": ""})
+             labels={c: tables.label(c) for c in ("mean_write_mbs", "label", "churn_gb_per_day")} | {"disk": ""})
 fig.update_layout(yaxis=dict(autorange="reversed", dtick=1), height=max(300, 24 * len(top)), template="plotly_white")
 st.plotly_chart(fig)
-st.dataframe(top, hide_index=True)
+display.table(top)
 
 st.subheader("One VM")
 vms, _ = data.inventory(ctx.db, ctx.version)
@@ -39,12 +39,12 @@ if series.empty:
     st.info("No samples for this VM at this interval.")
     st.stop()
 metric = st.radio("Series", ["write_kbps", "read_kbps", "write_iops", "read_iops"], horizontal=True,
-                  key="churn_metric")
+                  format_func=tables.label, key="churn_metric")
 local = series.assign(ts=charts.to_local(series["ts"], ctx.tz))
-fig = px.line(local, x="ts", y=metric, color="instance", labels={"ts": f"local time ({ctx.tz})"})
+fig = px.line(local, x="ts", y=metric, color="instance",
+              labels={"ts": f"local time ({ctx.tz})", metric: tables.label(metric), "instance": "disk"})
 fig.update_traces(line=dict(width=1))
 fig.update_layout(template="plotly_white", height=380)
 st.plotly_chart(fig)
 total = series.groupby("ts", as_index=False)["write_kbps"].sum()
-st.plotly_chart(charts.churn_heatmap(total, ctx.tz, "This VM's churn by hour and weekday"),
-)
+st.plotly_chart(charts.churn_heatmap(total, ctx.tz, "This VM's churn by hour and weekday"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churnplan.export import tables
-from dashboard import context
+from dashboard import context, display
 
 ctx = context.current()
 st.title("Compatibility")
@@ -21,16 +21,16 @@ cols[2].metric("Incompatible", int((~ok).sum()))
 
 st.subheader("Incompatible VMs")
 if (~ok).any():
-    st.dataframe(vms[~ok], hide_index=True, column_order=order)
+    display.table(vms[~ok], ctx.tz, column_order=order)
     disks = tables.plain(plan.disks)
     if "reasons" in disks:
         blocked = disks[disks["reasons"].astype(str) != ""]
         st.caption("Disks with a blocking reason")
-        st.dataframe(blocked, hide_index=True,
-                     column_order=[c for c in ("vm_name", "instance", "label", "capacity_gb", "reasons") if c in disks])
+        shown = ("vm_name", "instance", "label", "capacity_gb", "reasons")
+        display.table(blocked, ctx.tz, column_order=[c for c in shown if c in disks])
 else:
     st.success("Every VM can be protected.")
 
 st.subheader("Compatible VMs")
 st.caption("Yes* = a disk's workload needs a larger premium tier than its size gives.")
-st.dataframe(vms[ok], hide_index=True, column_order=order)
+display.table(vms[ok], ctx.tz, column_order=order)

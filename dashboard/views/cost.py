@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churnplan.export import tables
-from dashboard import context
+from dashboard import context, display
 
 ctx = context.current()
 st.title("Storage and cost")
@@ -13,16 +13,18 @@ plan = ctx.plan()
 disks = tables.plain(plan.disks)
 
 st.subheader("Target disks")
-if {"target_tier", "capacity_gb"} <= set(disks.columns):
-    by_tier = (disks.groupby("target_tier", dropna=False)
-               .agg(disks=("instance", "size"), capacity_gb=("capacity_gb", "sum"))
-               .reset_index().sort_values("capacity_gb", ascending=False))
-    st.dataframe(by_tier, hide_index=True)
-st.dataframe(disks, hide_index=True)
+replicas = disks[~disks["excluded"].astype(bool) & (disks["process_server"].fillna("").astype(str) != "")]
+by_tier = (replicas.groupby("target_tier", dropna=False)
+           .agg(disks=("instance", "size"), capacity_gb=("capacity_gb", "sum"))
+           .reset_index().sort_values("capacity_gb", ascending=False))
+st.caption(f"The replica disks ASR creates: the {len(replicas):,} included disks of protected VMs "
+           f"(of {len(disks):,} disks in the estate, all listed below with their target).")
+display.table(by_tier)
+display.table(disks, ctx.tz)
 
 st.subheader("Initial replication")
 st.caption(f"Goal: finish within {ctx.config.ir_goal_hours:g} h.")
-st.dataframe(tables.plain(plan.initial_replication), hide_index=True)
+display.table(tables.plain(plan.initial_replication), ctx.tz)
 
 st.subheader("Estimated monthly cost")
 cost = tables.plain(plan.cost)
@@ -31,4 +33,4 @@ if "monthly" in cost:
     st.metric("Monthly total", f"{cost['monthly'].sum():,.2f} {currency}".strip())
     if plan.summary.get("prices_date"):
         st.caption(f"Prices of {plan.summary['prices_date']}; check them against your agreement.")
-st.dataframe(cost, hide_index=True)
+display.table(cost)

@@ -24,5 +24,5 @@ st.subheader("CSV recommendations")
 for name in csv_export.PLAN_TABLES:
     frame = getattr(plan, name)
     st.download_button(f"{name}.csv ({len(frame):,} rows)",
-                       csv_export.safe_frame(frame).to_csv(index=False, lineterminator="\n").encode("utf-8"),
+                       csv_export.to_csv_text(frame).encode("utf-8"),
                        file_name=f"{name}.csv", mime="text/csv", key=f"dl_csv_{name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churnplan.export import charts
-from dashboard import context, data
+from dashboard import context, data, display
 
 ctx = context.current()
 st.title("Estate overview")
@@ -35,17 +35,11 @@ st.plotly_chart(charts.churn_heatmap(series, ctx.tz))
 st.subheader("Virtual machines")
 per_vm = disks.groupby(["vcenter", "vm_id"]).agg(disks=("instance", "size"), capacity_gb=("capacity_gb", "sum"))
 table = vms.merge(per_vm, on=["vcenter", "vm_id"], how="left")
-st.dataframe(table[["name", "cluster", "host", "guest_os", "firmware", "num_cpu", "memory_mb", "disks",
-                    "capacity_gb", "power_state"]], hide_index=True)
+display.table(table[["name", "cluster", "host", "guest_os", "firmware", "num_cpu", "memory_mb", "disks",
+                      "capacity_gb", "power_state"]])
 
 st.subheader("Sampling")
-intervals = info["intervals"].copy()
-for col in ("first_ts", "last_ts"):
-    intervals[col] = charts.to_local(intervals[col], ctx.tz)
-st.dataframe(intervals, hide_index=True)
-runs = info["runs"].copy()
-if not runs.empty:
-    for col in ("started_at", "ended_at"):
-        runs[col] = charts.to_local(runs[col], ctx.tz)
-    st.caption("Collection and import runs (local time)")
-    st.dataframe(runs, hide_index=True)
+display.table(info["intervals"], ctx.tz)
+if not info["runs"].empty:
+    st.caption("Collection and import runs")
+    display.table(info["runs"], ctx.tz)

@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from churnplan.export import tables
-from dashboard import context
+from dashboard import context, display
 
 ctx = context.current()
 st.title("Process servers")
@@ -18,7 +18,7 @@ cols = st.columns(3)
 cols[0].metric("Servers", len(servers))
 cols[1].metric("Protected VMs", int(servers["vms"].sum()) if "vms" in servers else 0)
 cols[2].metric("Churn to carry", f"{servers['churn_gb_day'].sum():,.0f} GB/day" if "churn_gb_day" in servers else "–")
-st.dataframe(servers, hide_index=True)
+display.table(servers)
 if {"server", "churn_gb_day"} <= set(servers.columns) and len(servers):
     fig = px.bar(servers, x="server", y="churn_gb_day", color="role" if "role" in servers else None,
                  labels={"churn_gb_day": "churn GB/day", "server": ""}, template="plotly_white", height=320)
@@ -28,6 +28,6 @@ if "process_server" in plan.vms:
     vms = tables.plain(plan.vms)
     choices = sorted(s for s in vms["process_server"].dropna().astype(str).unique() if s)
     server = st.selectbox("Server", choices, key="ps_server")
-    st.dataframe(vms[vms["process_server"].astype(str) == server], hide_index=True,
-                 column_order=[c for c in ("name", "vm_id", "churn_gb_day", "peak_churn_mbps", "size_gb", "disks",
+    display.table(vms[vms["process_server"].astype(str) == server], ctx.tz,
+                  column_order=[c for c in ("name", "vm_id", "churn_gb_day", "peak_churn_mbps", "size_gb", "disks",
                                            "compatibility") if c in vms])

@@ -10,8 +10,9 @@ import streamlit as st
 from analytics import rpo
 from analytics.model import ThrottleSchedule
 from churnplan.export import charts
-from dashboard import context, data
+from dashboard import context, data, display
 
+RPO_CHOICES = (5, 10, 15, 30, 60, 120, 240)
 ctx = context.current()
 st.title("RPO what-if")
 info = data.overview(ctx.db, ctx.version)
@@ -33,7 +34,8 @@ with left:
     bandwidth = st.slider("Bandwidth (Mbps)", 1, top, min(top, max(1, int(math.ceil(needed)))),
                           key="wi_bandwidth", disabled=bool(st.session_state.get("wi_throttle")),
                           help="Link capacity available to replication (a throttle schedule replaces it).")
-    rpo_min = st.select_slider("RPO target (min)", [5, 10, 15, 30, 60, 120, 240], 15, key="wi_rpo")
+    rpo_min = st.select_slider("RPO target (min)", RPO_CHOICES, key="wi_rpo", help="Defaults to the plan's RPO.",
+                               value=min(RPO_CHOICES, key=lambda m: abs(m - ctx.config.rpo_min)))
     scope = st.selectbox("Scope", [rpo.ESTATE] + prepared.scopes(), key="wi_scope",
                          help="The whole estate on one link, or the VMs of one process server.")
 with right:
@@ -65,9 +67,8 @@ st.plotly_chart(charts.lag_over_time(result.lag, ctx.tz, float(rpo_min), "Lag an
 st.plotly_chart(charts.daily_peaks(result.daily, float(rpo_min)))
 st.subheader("VMs missing the RPO")
 st.caption("Each VM's share when the VMs in scope share the link equally.")
-misses = result.vm_misses
-misses = misses[misses["compliance_pct"] < 100.0] if misses is not None and len(misses) else misses
-if misses is None or misses.empty:
+misses = result.vm_misses[result.vm_misses["compliance_pct"] < 100.0]
+if misses.empty:
     st.success("Every VM stays within the RPO at this bandwidth.")
 else:
-    st.dataframe(misses.sort_values("compliance_pct"), hide_index=True)
+    display.table(misses.sort_values("compliance_pct"))

@@ -36,6 +36,10 @@ def test_price_file_errors_name_the_file_line_and_field(tmp_path):
     bad.write_text(json.dumps(prices))
     with pytest.raises(ValueError, match="'standard_hdd_gb_month'"):
         cost.load_prices(bad)
+    prices["standard_hdd_gb_month"] = True  # JSON true is a number to Python, not a price
+    bad.write_text(json.dumps(prices))
+    with pytest.raises(ValueError, match="'standard_hdd_gb_month' must hold numbers"):
+        cost.load_prices(bad)
 
 
 def test_monthly_cost_adds_its_lines():

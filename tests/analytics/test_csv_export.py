@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from churnplan.export.csv import write_frame
+from churnplan.export.csv import safe_frame, write_frame
 
 GOLDEN = Path(__file__).parent / "golden" / "awkward_names.csv"
 
@@ -25,3 +25,11 @@ def test_awkward_names_export_matches_the_golden_file(tmp_path):
     assert out.read_bytes() == GOLDEN.read_bytes()
     back = pd.read_csv(out)
     assert back["name"].iloc[2].startswith("'=") and back["peak_churn_mbps"].iloc[4] == -1.5
+
+
+def test_text_in_categorical_and_string_columns_is_neutralised_too():
+    frame = pd.DataFrame({"tier": pd.Categorical(["=P20", "P10"]), "name": pd.array(["+x", "y"], dtype="string"),
+                          "n": [-1, 2]})
+    out = safe_frame(frame)
+    assert out["tier"].astype(str).tolist() == ["'=P20", "P10"]
+    assert out["name"].tolist() == ["'+x", "y"] and out["n"].tolist() == [-1, 2]

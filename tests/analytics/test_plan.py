@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from analytics import churn, disk_types, process_servers
+from analytics import churn, compatibility, disk_types, process_servers
 from analytics.model import PlanConfig
 from analytics.plan import build_plan
 from churnplan.export.csv import neutralise, safe_frame
@@ -95,9 +95,33 @@ def test_disk_tiers_follow_size_bands_and_the_yes_star_rule():
     })
     out = disk_types.target_disks(d)
     # 1 MB/s fits Standard; 3 MB/s at 8 KB exceeds P10's 2 MB/s -> P20 (Yes*); at 16 KB P10 allows 4 MB/s;
-    # 300 GB is P20 by size already (no bump).
-    assert out["target_tier"].tolist()[:4] == ["Standard", "P20", "P10", "P20"]
-    assert out["bumped"].tolist()[:4] == [False, True, False, False]
+    # 300 GB is P20 by size already (no bump); 30 MB/s is beyond even P20-P50's 20 MB/s: bumped to P20,
+    # and the disk blocks its VM.
+    assert out["target_tier"].tolist() == ["Standard", "P20", "P10", "P20", "P20"]
+    assert out["bumped"].tolist() == [False, True, False, False, True]
+    reasons = compatibility.disk_reasons(out.assign(is_os_disk=False, firmware="bios", avg_write_iops=10.0))
+    assert reasons.tolist()[:4] == ["", "", "", ""] and reasons.iloc[4] == "churn 30.0 MB/s > 20 MB/s at 64 KB writes"
+
+
+def test_size_bands_are_the_planners_with_inclusive_upper_bounds():
+    # "<128 GB P10; 128-256 P15; 256-512 P20; 512-1024 P30; 1025-2048 P40; 2049-4095 P50": 1024 is P30 and
+    # 2048 P40, so every upper bound is inclusive (128 GB fits P10's 128 GiB); above 4095 the P60+ tiers.
+    sizes = [1, 128, 129, 256, 257, 512, 513, 1024, 1025, 2048, 2049, 4095, 4096, 32_767, 32_768]
+    want = ["P10", "P10", "P15", "P15", "P20", "P20", "P30", "P30", "P40", "P40", "P50", "P50", "P60", "P80"]
+    band = disk_types.size_band(sizes)
+    assert [disk_types.SIZE_BANDS[b].tier for b in band[:-1]] == want and band[-1] == -1
+
+
+def test_disk_limits_block_just_above_the_published_figures():
+    # OS disk 2,048 GB (Gen1/BIOS) or 4,095 GB (Gen2/UEFI); data disk 1 GB .. 32 TB; 7,500 IOPS; 840 avg write IOPS.
+    d = pd.DataFrame({
+        "capacity_gb": [2048, 2049, 4095, 4096, 32_768, 32_769, 0.5, 100, 100, 100, 100],
+        "is_os_disk": [True, True, True, True, False, False, False, False, False, False, False],
+        "firmware": ["bios", "bios", "efi", "efi"] + ["bios"] * 7,
+        "peak_iops": [0, 0, 0, 0, 0, 0, 0, 7500, 7501, 0, 0], "avg_write_iops": [0] * 9 + [840, 841],
+        "peak_churn_mbps": 0.0, "churn_gb_day": 0.0, "avg_write_io_kb": 8.0})
+    blocked = (compatibility.disk_reasons(d) != "").tolist()
+    assert blocked == [False, True, False, True, False, True, True, False, True, False, True]
 
 
 def test_process_servers_respect_limits_and_balance():
@@ -152,6 +176,18 @@ def test_plan_command_on_the_sample_estate(sample_store, tmp_path):
     assert summary["incompatible_vms"] >= 3 and summary["planned_mbps"] == 400
 
 
+def test_daily_figures_use_the_time_zone_without_a_throttle():
+    # 36 samples of 300 s from Monday 2026-11-09 00:00 UTC; the window runs to 03:15 UTC (last end + RPO).
+    # In Honolulu (UTC-10) that is Sunday 14:00-17:15, so the only day is the 8th there and the 9th in UTC.
+    vms, disks, samples = estate(np.full((36, 1), 100.0))
+    cfg = dict(bandwidth_mbps=1.0, compliance_goals_pct=(100.0,), rpo_targets_min=(15.0,))
+    utc = build_plan(vms, disks, samples, PlanConfig(**cfg))
+    honolulu = build_plan(vms, disks, samples, PlanConfig(timezone="Pacific/Honolulu", **cfg))
+    assert utc.daily_lag["date"].astype(str).unique().tolist() == ["2026-11-09"]
+    assert honolulu.daily_lag["date"].astype(str).unique().tolist() == ["2026-11-08"]
+    assert honolulu.summary["config"]["timezone"] == "Pacific/Honolulu"
+
+
 def test_plan_command_names_a_missing_store(tmp_path):
     from churnplan.cli import app
 
@@ -163,6 +199,7 @@ def test_plan_command_names_a_missing_store(tmp_path):
     (["--work-hours", "18:00-09:00", "--work-mbps", "10", "--offhours-mbps", "5"], "end must be after the start"),
     (["--work-mbps", "10"], "needs both --work-mbps and --offhours-mbps"),
     (["--work-mbps", "10", "--offhours-mbps", "5", "--timezone", "Mars/Olympus"], "unknown time zone"),
+    (["--timezone", "Mars/Olympus"], "unknown time zone"),
     (["--ir-goal", "soon"], "--ir-goal 'soon'"),
     (["--architecture", "cloud"], "'classic' or 'modernized'"),
 ])

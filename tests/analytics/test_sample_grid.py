@@ -139,3 +139,14 @@ def test_sorting_fallbacks_code_keys_and_times_as_the_lookup_tables_do(monkeypat
     np.testing.assert_array_equal(table.times, sorted_.times)
     for m in sample_grid.METRICS:
         np.testing.assert_array_equal(table.metric(m), sorted_.metric(m))
+
+
+def test_prepare_leaves_excluded_disks_out():
+    # The dashboard hands prepare the plan's disk frame; only rows flagged excluded leave the sums.
+    _, disks, samples = ragged_estate(seed=8)
+    p = rpo.prepare(samples, excluded=disks.assign(excluded=disks["instance"] == "scsi0:1"))
+    kept = samples[samples["instance"] != "scsi0:1"].fillna({"write_kbps": 0.0})
+    want = kept.groupby("ts")["write_kbps"].sum() * 1024 * 300
+    assert len(kept) < len(samples)
+    np.testing.assert_array_equal(p.times, want.index.as_unit("s").asi8.astype(float))
+    np.testing.assert_allclose(p.vm_bytes.sum(axis=1), want.to_numpy(), rtol=1e-12)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import websocket
 
+from churnplan.cmd_report import stop_process
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -29,16 +31,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Dashboard:
@@ -68,7 +60,7 @@ class Dashboard:
 
     def close(self) -> None:
         """Stop the CLI (which stops its Streamlit child); then make sure nothing of the group survives."""
-        _stop(self.proc)
+        stop_process(self.proc)
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -87,7 +79,7 @@ class Chromium:
         deadline = time.monotonic() + 30
         while not (port_file.exists() and port_file.read_text().strip()):
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                _stop(self.proc)
+                stop_process(self.proc)
                 raise RuntimeError("chromium did not open its DevTools port")
             time.sleep(0.1)
         port = int(port_file.read_text().split()[0])
@@ -134,7 +126,7 @@ class Chromium:
         try:
             self.ws.close()
         finally:
-            _stop(self.proc)
+            stop_process(self.proc)
 
 
 def chromium_available() -> bool:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from churnplan import zones
 from churnplan.export import charts, tables
 
 
@@ -42,11 +43,12 @@ def test_to_local_moves_utc_to_wall_clock() -> None:
 
 def test_local_zone_follows_tz_and_rejects_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "Asia/Kolkata")
-    assert charts.local_zone() == "Asia/Kolkata"
+    assert zones.local_zone() == "Asia/Kolkata"
     monkeypatch.setenv("TZ", "Not/AZone")
-    assert charts.local_zone() != "Not/AZone"
+    assert zones.local_zone() != "Not/AZone"
     with pytest.raises(ValueError, match="Not/AZone"):
-        charts.check_zone("Not/AZone")
+        zones.check_zone("Not/AZone")
+    assert zones.check_zone("Asia/Kolkata") == "Asia/Kolkata"
 
 
 @pytest.mark.parametrize("column,label", [

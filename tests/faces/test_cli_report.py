@@ -18,6 +18,8 @@ runner = CliRunner()
 def said(result) -> str:
     """The command's output with rich's line wrapping undone."""
     return " ".join(result.output.split())
+
+
 EXPECTED = {"churnplan-report.xlsx", "churnplan-report.html", "vms.csv", "disks.csv", "process_servers.csv",
             "bandwidth.csv", "rpo.csv", "summary.json"}
 
@@ -31,6 +33,7 @@ def test_report_writes_workbook_html_and_csvs(tiny_store: Path, tmp_path: Path) 
     assert [ws.title for ws in openpyxl.load_workbook(out / "churnplan-report.xlsx").worksheets] == list(excel.SHEETS)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["bandwidth_mbps"] == 12 and summary["config"]["rpo_min"] == 30
+    assert summary["config"]["timezone"] == "Europe/Amsterdam"  # days are counted in the zone the report shows
     assert "Replication lag at 12 Mbps" in (out / "churnplan-report.html").read_text(encoding="utf-8")
     for name in EXPECTED:
         assert str(out / name) in result.stdout
@@ -43,6 +46,7 @@ def test_report_with_a_throttle_schedule(tiny_store: Path, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     html = (tmp_path / "churnplan-report.html").read_text(encoding="utf-8")
     assert "throttle of 5 Mbps in work hours (08:00-17:00 Europe/Amsterdam) and 40 Mbps off-hours" in html
+    assert json.loads((tmp_path / "summary.json").read_text())["config"]["timezone"] == "Europe/Amsterdam"
 
 
 @pytest.mark.parametrize("args,message", [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from churnplan import store
-from dashboard import data
+from dashboard import context, data
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGES = {
@@ -51,11 +52,34 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def headers(at: AppTest) -> list[tuple[str, str, pd.Series]]:
+    """(column, header shown, values) for every column of every table on the page."""
+    out = []
+    for frame in at.dataframe:
+        config = json.loads(frame.proto.columns or "{}")
+        out += [(col, config.get(col, {}).get("label", col), frame.value[col]) for col in frame.value.columns]
+    return out
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 def test_page_renders_its_title_without_exception(sample_db: Path, monkeypatch: pytest.MonkeyPatch, page: str) -> None:
     at = open_app(sample_db, monkeypatch, page)
     assert [t.value for t in at.title] == [PAGES[page]]
-    assert at.sidebar.selectbox(key="tz").value
+    tz = at.sidebar.selectbox(key="tz").value
+    assert tz
+    for column, header, values in headers(at):
+        assert "_" not in header, f"{page}: column {column} shown as {header!r}"
+        if pd.api.types.is_datetime64_any_dtype(values):
+            assert header.endswith(f"({tz})"), f"{page}: time column {column} shown as {header!r}"
+
+
+def test_estate_overview_figures_on_the_tiny_estate(tiny_store: Path, monkeypatch) -> None:
+    # six disks writing 100, 200 ... 600 KB/s times a daily sine of mean 1 over two whole days: 2100 KB/s,
+    # 2100 * 86400 / 1024^2 = 173.0 GB a day; 3 x 60 + 2 x 200 + 40960 GB = 41540 GB = 40.6 TB provisioned
+    m = metrics(open_app(tiny_store, monkeypatch))
+    assert m["Churn per day"] == "173 GB"
+    assert m["Provisioned"] == "40.6 TB"
+    assert m["VMs"] == "3" and m["Disks"] == "6"
 
 
 def test_estate_overview_counts_what_the_store_holds(sample_db, store_counts, monkeypatch) -> None:
@@ -102,6 +126,15 @@ def test_what_if_throttle_schedule_and_rpo_target(sample_db, monkeypatch) -> Non
     assert relaxed >= throttled
 
 
+def test_what_if_starts_at_the_plans_rpo(tiny_store: Path, monkeypatch) -> None:
+    at = open_app(tiny_store, monkeypatch)
+    at.sidebar.number_input(key="plan_rpo").set_value(60.0).run()
+    at.switch_page("views/whatif.py").run()
+    assert not at.exception
+    assert at.select_slider(key="wi_rpo").value == 60
+    assert "RPO 60 min" in at.caption[0].value
+
+
 def test_process_servers_list_every_server_and_their_vms(sample_db, monkeypatch) -> None:
     at = open_app(sample_db, monkeypatch, "views/servers.py")
     servers = at.dataframe[0].value
@@ -117,16 +150,22 @@ def test_storage_and_cost_totals_the_cost_table(sample_db, monkeypatch) -> None:
     cost = at.dataframe[-1].value
     total = metrics(at)["Monthly total"]
     assert total.startswith(f"{cost['monthly'].sum():,.2f}")
-    by_tier = at.dataframe[0].value
-    assert by_tier["disks"].sum() == len(at.dataframe[1].value)
+    # the replica disks by tier are the ones the cost prices: Standard by GB, premium tiers by disk
+    by_tier = at.dataframe[0].value.set_index("target_tier")
+    quantity = cost.set_index("item")["quantity"]
+    assert by_tier.loc["Standard", "capacity_gb"] == pytest.approx(quantity["Standard HDD replica disks"])
+    for tier in by_tier.index.drop("Standard"):
+        assert by_tier.loc[tier, "disks"] == quantity[f"Premium SSD {tier} replica disks"]
+    disks = at.dataframe[1].value
+    assert by_tier["disks"].sum() < len(disks)  # the sample estate has disks that are not replicated
 
 
 def test_compatibility_splits_every_vm(sample_db, store_counts, monkeypatch) -> None:
     counts, _ = store_counts
-    m = metrics(open_app(sample_db, monkeypatch, "views/compatibility.py"))
+    at = open_app(sample_db, monkeypatch, "views/compatibility.py")
+    m = metrics(at)
     assert int(m["Compatible"]) + int(m["Incompatible"]) == counts.vms
     assert int(m["Incompatible"]) > 0  # the sample estate plants incompatible VMs
-    at = open_app(sample_db, monkeypatch, "views/compatibility.py")
     assert len(at.dataframe[0].value) == int(m["Incompatible"])
     assert (at.dataframe[0].value["reasons"] != "").all()
 
@@ -137,6 +176,13 @@ def test_downloads_offer_workbook_html_and_csvs(sample_db, monkeypatch) -> None:
     assert labels[:2] == ["Excel workbook (.xlsx)", "HTML report"]
     assert {label.split(" ")[0] for label in labels[2:]} == {"vms.csv", "disks.csv", "process_servers.csv",
                                                             "bandwidth.csv", "rpo.csv"}
+
+
+def test_plan_settings_follow_the_sidebar_and_date_days_in_the_display_zone() -> None:
+    config = context.plan_config({"plan_rpo": 30.0, "plan_percentile": 90.0, "plan_growth": 0.0, "tz": "Asia/Tokyo"})
+    assert (config.rpo_min, config.percentile, config.growth_pct) == (30.0, 90.0, 0.0)
+    assert config.timezone == "Asia/Tokyo"  # daily lag in the downloaded workbook and report: Tokyo days
+    assert context.plan_config({}) == context.DEFAULTS
 
 
 def test_time_zone_setting_moves_displayed_times(sample_db, monkeypatch) -> None:

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 import tiny_estate
@@ -112,9 +113,19 @@ def test_html_is_self_contained_with_plotly_once(report_html: str) -> None:
     assert report_html.count('class="plotly-graph-div"') == 5  # heatmap, churn, lag, daily, curve
 
 
+def test_html_table_leaves_missing_cells_empty() -> None:
+    frame = pd.DataFrame({"vms": pd.array([3, None], dtype="Int64"), "size_gb": [1.5, float("nan")],
+                          "started_at": [pd.Timestamp("2026-11-09 08:00"), pd.NaT]})
+    shown = html.table(frame)
+    assert shown.headers == ["VMs", "Size (GB)", "Started at"]
+    assert [[cell["text"] for cell in row] for row in shown.rows] == [["3", "1.50", "2026-11-09 08:00"], ["", "", ""]]
+
+
 def test_write_report_round_trips_utf8(tiny_plan, tmp_path: Path) -> None:
     path = html.write_report(tiny_plan, tmp_path / "r.html", tz="UTC")
-    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "<title>churnplan report – churnplan store</title>" in text  # the en dash survives the round trip
 
 
 def test_csv_headers_match_golden_and_cells_are_neutralised(tiny_plan, tmp_path: Path) -> None:

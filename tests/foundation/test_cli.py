@@ -29,3 +29,18 @@ def test_samples_regenerate_writes_parquet(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "samples_300s.parquet").exists()
     assert (tmp_path / "manifest.json").exists()
+
+
+def test_help_lists_the_command_of_every_module():
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    listed = [line.split()[1] for line in result.output.splitlines() if line.startswith("│ ") and "  " in line[2:]]
+    assert {"init", "samples", "collect", "import", "plan", "report"} <= set(listed)
+
+
+def test_errors_show_paths_as_written_even_when_they_look_like_markup(tmp_path):
+    db = tmp_path / "[bold]absent" / "store.duckdb"
+    result = runner.invoke(app, ["init", "--db", str(db)], env={"COLUMNS": "400"})
+    assert result.exit_code == 2
+    assert f"error: {db}: cannot open the store" in result.output
+    assert "Traceback" not in result.output

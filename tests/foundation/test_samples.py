@@ -89,3 +89,14 @@ def test_loading_the_estate_twice_leaves_the_sample_count_unchanged(sample_store
     assert after == before
     runs = con.execute("SELECT samples_added, samples_skipped FROM collection_runs ORDER BY started_at").fetchall()
     assert runs[-1][0] == 0 and runs[-1][1] == before.samples
+
+
+def test_a_load_that_fails_is_recorded_and_stores_nothing(tmp_path, tmp_db):
+    for name in samples.FILES:
+        (tmp_path / name).write_bytes(b"not parquet")
+    con = store.connect(tmp_db)
+    with pytest.raises(ValueError, match="Parquet"):
+        samples.load_into(con, tmp_path)
+    assert store.counts(con) == store.Counts(0, 0, 0)
+    assert con.execute("SELECT source, target, status FROM collection_runs").fetchall() == [
+        ("samples", str(tmp_path), "failed")]

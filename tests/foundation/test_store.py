@@ -78,10 +78,11 @@ def test_non_utc_input_is_stored_as_utc(tmp_db):
     assert store.load_samples(con)["ts"].iloc[0] == pd.Timestamp("2026-11-01 00:05", tz="UTC")
 
 
-def test_newer_schema_is_refused_with_advice(tmp_db):
+@pytest.mark.parametrize("read_only", [False, True])
+def test_newer_schema_is_refused_with_advice(tmp_db, read_only):
     store.connect(tmp_db).execute("UPDATE meta SET value='99' WHERE key='schema_version'").close()
-    with pytest.raises(store.StoreError, match="newer than this churnplan"):
-        store.connect(tmp_db)
+    with pytest.raises(store.StoreError, match="schema v99 is newer than this churnplan"):
+        store.connect(tmp_db, read_only=read_only)
 
 
 def test_older_schema_read_only_says_how_to_migrate(tmp_db):
@@ -110,3 +111,37 @@ def test_inventory_upsert_refreshes_rows(tmp_db):
     store.upsert_vms(con, vm.assign(num_cpu=4))
     got = store.load_vms(con)
     assert len(got) == 1 and got["num_cpu"].iloc[0] == 4
+
+
+def test_disk_upsert_refreshes_by_vm_and_instance_and_keeps_the_last_of_a_batch(tmp_db):
+    con = store.connect(tmp_db)
+    disk = {"vcenter": "vc1", "vm_id": "vm-1", "instance": "scsi0:0", "capacity_gb": 40.0}
+    assert store.upsert_disks(con, pd.DataFrame([disk, {**disk, "instance": "scsi0:1"}])) == 2
+    assert store.upsert_disks(con, pd.DataFrame([{**disk, "capacity_gb": 60.0}, {**disk, "capacity_gb": 80.0}])) == 1
+    got = store.load_disks(con)
+    assert list(zip(got["instance"], got["capacity_gb"])) == [("scsi0:0", 80.0), ("scsi0:1", 40.0)]
+
+
+def test_a_store_in_a_missing_folder_is_not_called_locked(tmp_path):
+    path = tmp_path / "no-such-folder" / "store.duckdb"
+    with pytest.raises(store.StoreError, match=r"cannot open the store .*No such file or directory") as caught:
+        store.connect(path, retries=3, retry_wait_s=10)  # refused at once, not after 30 s of retries
+    assert "locked" not in str(caught.value)
+
+
+def test_a_store_another_process_writes_is_locked_for_writers_and_readers(tmp_db):
+    import subprocess
+    import sys
+
+    store.connect(tmp_db).close()
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys\ncon = duckdb.connect({str(tmp_db)!r})\n"
+                               "print('held', flush=True)\nsys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for read_only in (False, True):
+            with pytest.raises(store.StoreError, match="store is locked by another process"):
+                store.connect(tmp_db, read_only=read_only, retries=1, retry_wait_s=0.05)
+    finally:
+        holder.stdin.close()
+        holder.wait(10)

@@ -37,6 +37,14 @@ def test_powercli_import_reports_what_it_added_and_reimport_adds_nothing(tmp_db:
     con.close()
 
 
+def test_powercli_window_is_shown_on_the_local_clock(tmp_db: Path):
+    # the file's 3:15 and 3:20 PM New York times are stored as 20:15 and 20:20 UTC and shown back as written
+    result = runner.invoke(app, ["import", "powercli", str(US_FILE), "--db", str(tmp_db), "--timezone",
+                                 "America/New_York"], env={"TZ": "America/New_York"})
+    assert result.exit_code == 0, result.output
+    assert "2026-11-24 15:15 .. 2026-11-24 15:20 America/New_York" in _text(result)
+
+
 def test_bad_file_prints_file_line_and_field_and_exits_2_without_traceback(tmp_db: Path, tmp_path: Path):
     bad = tmp_path / "bad.csv"
     bad.write_text(US_FILE.read_text().replace('"40"', '"-40"', 1))

@@ -179,6 +179,17 @@ def test_disk_of_a_vm_vinfo_does_not_list_is_refused(con, tmp_path: Path):
         rvtools.import_files(con, [RVTOOLS_CSV[0], bad])
 
 
+def test_a_csv_row_with_extra_cells_names_its_line_not_a_traceback(con, tmp_path: Path):
+    lines = RVTOOLS_CSV[0].read_text().splitlines()
+    lines[2] += ",stray,cells"
+    bad = tmp_path / "vInfo.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(IngestError) as caught:
+        rvtools.import_files(con, bad)
+    assert str(caught.value) == f"{bad}, line 3: malformed CSV row (Expected 18 fields in line 3, saw 20)"
+    assert runs_of(con)[-1][:2] == ("rvtools", "failed")
+
+
 def test_export_without_vinfo_is_refused(con):
     with pytest.raises(IngestError, match="no vInfo sheet"):
         rvtools.import_files(con, RVTOOLS_CSV[1])

@@ -12,6 +12,10 @@ from ingest import bitbrains
 from ingest.errors import IngestError
 
 
+def _runs(con) -> list[tuple]:
+    return con.execute("SELECT source, target, status, detail FROM collection_runs ORDER BY started_at").fetchall()
+
+
 @pytest.fixture(scope="module")
 def traces(shared_datasets):
     folder = shared_datasets / "bitbrains-rnd-2013-07"
@@ -48,9 +52,32 @@ def test_bad_value_names_file_line_and_field(tmp_path, tmp_db):
             "1372630200;\t2;\t5851.9;\t87.7;\t1.5;\t8218624.0;\t1034592.8;\t160.8;\t-3;\t0.2;\t1.4"]
     path.write_text("\n".join([header, *rows]) + "\n")
     con = store.connect(tmp_db)
-    with pytest.raises(IngestError, match=r"9.csv, line 3, field Disk write throughput \[KB/s\]"):
+    with pytest.raises(IngestError, match=r"9.csv, line 3, field Disk write throughput \[KB/s\]") as caught:
         bitbrains.import_traces(con, [path])
-    assert store.counts(con).samples == 0
+    assert store.counts(con) == store.Counts(0, 0, 0)
+    assert _runs(con) == [("bitbrains", str(path), "failed", str(caught.value))]
+
+
+def test_damaged_gzip_is_named_not_a_traceback(tmp_path, tmp_db):
+    header = ("Timestamp [ms];\tCPU cores;\tMemory capacity provisioned [KB];\tDisk read throughput [KB/s];\t"
+              "Disk write throughput [KB/s]")
+    rows = [f"{1372629900 + 300 * i};\t2;\t8218624.0;\t{i * 1.5};\t{i * 0.7}" for i in range(200)]
+    data = bytearray(gzip.compress(("\n".join([header, *rows]) + "\n").encode(), mtime=0))
+    data[40:60] = bytes(20)  # zeros inside the deflate stream: zlib refuses it
+    damaged = tmp_path / "4.csv.gz"
+    damaged.write_bytes(bytes(data))
+    con = store.connect(tmp_db)
+    with pytest.raises(IngestError, match=r"4.csv.gz: cannot read as a Bitbrains trace \(Error -3 while decomp"):
+        bitbrains.import_traces(con, [damaged])
+    assert store.counts(con) == store.Counts(0, 0, 0)
+    assert [r[2] for r in _runs(con)] == ["failed"]
+
+
+def test_empty_file_is_named_not_a_traceback(tmp_path, tmp_db):
+    empty = tmp_path / "6.csv"
+    empty.write_text("")
+    with pytest.raises(IngestError, match=r"6.csv, line 1: file is empty"):
+        bitbrains.import_traces(store.connect(tmp_db), [empty])
 
 
 def test_truncated_gzip_is_refused_without_storing(tmp_path, tmp_db, traces):
@@ -63,6 +90,7 @@ def test_truncated_gzip_is_refused_without_storing(tmp_path, tmp_db, traces):
     with pytest.raises(IngestError, match="7.csv.gz"):
         bitbrains.import_traces(con, [broken])
     assert store.counts(con).samples == before
+    assert [r[2] for r in _runs(con)] == ["ok", "failed"]
     assert gzip.decompress(data)  # the original is intact; only the cut copy fails
 
 
@@ -76,7 +104,8 @@ def test_cli_imports_traces_and_reports_new_samples(traces, tmp_db):
     assert first.exit_code == 0, first.output
     assert "1.csv.gz" in first.output and "2.csv.gz" in first.output
     again = runner.invoke(app, ["import", "bitbrains", "--db", str(tmp_db), str(traces[0])])
-    assert "0 new samples" in again.output
+    assert again.exit_code == 0, again.output
+    assert "1.csv.gz: 0 new samples" in again.output
 
 
 def test_real_trace_with_repeated_timestamps_is_refused_at_the_first_repeat(shared_datasets, tmp_db):
