@@ -241,7 +241,7 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
         "compliance_pct": estate.compliance_pct, "max_lag_min": estate.max_lag_min,
         "worst_day": None if estate.daily.empty else str(estate.daily.loc[estate.daily["peak_lag_min"].idxmax(), "date"]),
         "worst_day_peak_lag_min": None if estate.daily.empty else float(estate.daily["peak_lag_min"].max()),
-        "days_with_violations": int((estate.daily["violation_minutes"] > 0).sum()) if len(estate.daily) else 0,
+        "days_with_violations": int((estate.daily["violations_min"] > 0).sum()) if len(estate.daily) else 0,
         "throttle_work_mbps_needed_by_goal_pct": throttle_needed or None,
         "configuration_servers": int((servers["role"] == process_servers.ROLE_CS).sum()) if len(servers) else 0,
         "process_servers": int(len(servers)),
@@ -258,6 +258,5 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
     return Plan(config=config, vms=v[vm_cols].reset_index(drop=True), disks=d[disk_cols].reset_index(drop=True),
                 process_servers=servers, bandwidth=bw, rpo=rpo_frame, summary=summary, estate_series=series,
                 lag_series=pd.concat(lag_frames, ignore_index=True)[["ts", "scope", "lag_min", "backlog_mb"]],
-                daily_lag=pd.concat(daily_frames, ignore_index=True).rename(
-                    columns={"violation_minutes": "violations_min"})[["date", "scope", "peak_lag_min", "violations_min"]],
+                daily_lag=pd.concat(daily_frames, ignore_index=True)[["date", "scope", "peak_lag_min", "violations_min"]],
                 initial_replication=ir, cost=cost_frame, compliance_curve=pd.DataFrame(curve_rows))

@@ -112,7 +112,7 @@ class WhatIf:
     compliance_pct: float
     max_lag_min: float
     lag: pd.DataFrame          # ts, lag_min, backlog_mb (at each sample end)
-    daily: pd.DataFrame        # date, peak_lag_min, violation_minutes (local dates)
+    daily: pd.DataFrame        # date, peak_lag_min, violations_min (local dates)
     vm_misses: pd.DataFrame    # vm_id, name, compliance_pct, max_lag_min (fair-share mode), worst first
     max_backlog_mb: float = 0.0
 
@@ -156,7 +156,7 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
     if prepared.times.size == 0:
         empty = pd.DataFrame({"ts": pd.Series(dtype="datetime64[ns, UTC]"), "lag_min": [], "backlog_mb": []})
         return WhatIf(scope, rpo_min, 100.0, 0.0, empty,
-                      pd.DataFrame(columns=["date", "peak_lag_min", "violation_minutes"]),
+                      pd.DataFrame(columns=["date", "peak_lag_min", "violations_min"]),
                       pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"]))
     svc, comp, window = simulate(prepared, cols, capacity, rpo_min, factor, edges_tz=tz)
     x = prepared.times
@@ -165,7 +165,7 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
                         "backlog_mb": np.interp(x, svc.t, backlog) / 2**20})
     bad = pd.Series(comp.piece_bad_s / 60.0).groupby(queue.local_dates(comp.piece_start, tz)).sum()
     peak = pd.Series(comp.peak_lag_s / 60.0).groupby(queue.local_dates(comp.peak_t, tz)).max()
-    daily = pd.DataFrame({"peak_lag_min": peak, "violation_minutes": bad}).fillna(0.0)
+    daily = pd.DataFrame({"peak_lag_min": peak, "violations_min": bad}).fillna(0.0)
     daily = daily.rename_axis("date").reset_index()
     misses = _vm_misses(prepared, cols, svc, factor, rpo_min, window) if per_vm else \
         pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"])

@@ -80,9 +80,8 @@ def compliance_curve(curve: pd.DataFrame, chosen_mbps: float | None = None,
 
 
 def daily_peaks(daily: pd.DataFrame, rpo_min: float, title: str = "Peak lag and RPO violations per day") -> go.Figure:
-    """Bars of violation minutes and a line of peak lag per day from date/peak_lag_min/violation minutes."""
-    violations = "violation_minutes" if "violation_minutes" in daily else "violations_min"
-    fig = go.Figure(go.Bar(x=daily["date"], y=daily[violations], name="violation minutes"))
+    """Bars of violation minutes and a line of peak lag per day from date/peak_lag_min/violations_min."""
+    fig = go.Figure(go.Bar(x=daily["date"], y=daily["violations_min"], name="violation minutes"))
     fig.add_trace(go.Scatter(x=daily["date"], y=daily["peak_lag_min"], name="peak lag (min)", yaxis="y2",
                              mode="lines+markers"))
     fig.update_layout(title=title, yaxis=dict(title="minutes over RPO", rangemode="tozero"),

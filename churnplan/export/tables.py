@@ -196,5 +196,4 @@ def what_if_caption(plan: Plan) -> str:
 def _daily_chart(daily: pd.DataFrame) -> tuple[str, tuple[str, ...]] | None:
     if daily.empty or "date" not in daily:
         return None
-    measure = [c for c in daily.columns if c.startswith("violation")]
-    return ("date", tuple(measure[:1])) if measure else None
+    return ("date", ("violations_min",)) if "violations_min" in daily else None

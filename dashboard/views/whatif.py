@@ -61,7 +61,7 @@ m = st.columns(4)
 m[0].metric("Time within RPO", f"{result.compliance_pct:.2f} %")
 m[1].metric("Worst lag", f"{result.max_lag_min:,.1f} min")
 m[2].metric("Peak backlog", f"{result.max_backlog_mb / 1024:,.2f} GB")
-m[3].metric("Days with violations", f"{int((result.daily['violation_minutes'] > 0).sum())} / {len(result.daily)}")
+m[3].metric("Days with violations", f"{int((result.daily['violations_min'] > 0).sum())} / {len(result.daily)}")
 
 st.plotly_chart(charts.lag_over_time(result.lag, ctx.tz, float(rpo_min), "Lag and backlog over time"))
 st.plotly_chart(charts.daily_peaks(result.daily, float(rpo_min)))

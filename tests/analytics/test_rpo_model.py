@@ -144,7 +144,7 @@ def test_daily_rollup_adds_up_to_the_compliance():
     p = rpo.prepare(samples_frame(rng.gamma(0.5, 800, size=(288 * 3, 2))))
     w = rpo.what_if(p, bandwidth_mbps=8.0, rpo_min=15, per_vm=False)
     window_min = (p.times[-1] - p.times[0] + p.interval_s) / 60 + 15
-    assert w.daily["violation_minutes"].sum() == pytest.approx(window_min * (1 - w.compliance_pct / 100))
+    assert w.daily["violations_min"].sum() == pytest.approx(window_min * (1 - w.compliance_pct / 100))
     assert w.daily["peak_lag_min"].max() == pytest.approx(w.max_lag_min)
 
 
