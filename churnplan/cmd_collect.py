@@ -11,7 +11,8 @@ from rich.console import Console
 
 from churnplan import store
 from churnplan.cli_errors import fail
-from ingest.vcenter import CollectOptions, Collector, parse_duration
+from churnplan.durations import parse_duration
+from ingest.vcenter import CollectOptions, Collector
 from ingest.vcenter_inventory import read_vm_list
 from ingest.vcenter_session import CollectorError, Credentials
 

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import signal
-from dataclasses import replace
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, TaskID
+from rich.progress import Progress
 
 from analytics.model import Plan, PlanConfig
 from churnplan import store, zones
-from churnplan.plan_options import config_from_options, fail, progress_bar, read_and_plan, with_plan_options
+from churnplan.plan_options import (config_from_options, fail, progress_bar, progress_step, read_and_plan,
+                                    with_plan_options)
 
 console = Console(stderr=True)
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -31,21 +30,13 @@ def write_all(plan: Plan, out: Path, tz: str, db: Path, progress: Progress) -> d
     from churnplan.export import excel, html
 
     out.mkdir(parents=True, exist_ok=True)
-    with _step(progress, "writing Excel workbook"):
+    with progress_step(progress, "writing Excel workbook"):
         excel.write_workbook(plan, out / WORKBOOK, tz=tz)
-    with _step(progress, "writing HTML report"):
+    with progress_step(progress, "writing HTML report"):
         html.write_report(plan, out / HTML, tz=tz, store_path=db)
-    with _step(progress, "writing CSV recommendations"):
+    with progress_step(progress, "writing CSV recommendations"):
         csvs = csv_export.write_plan(plan, out) + [csv_export.write_summary(plan, out)]
     return {"workbook": out / WORKBOOK, "html": out / HTML, **{p.name: p for p in csvs}}
-
-
-@contextmanager
-def _step(progress: Progress, description: str) -> Iterator[TaskID]:
-    """One unsized progress line, shown done when the block finishes; yields its task id."""
-    task = progress.add_task(description, total=None)
-    yield task
-    progress.update(task, completed=1, total=1)
 
 
 def _zone(tz: str | None) -> str:
@@ -141,7 +132,7 @@ def register(app: typer.Typer) -> None:
 
         zone = _zone(tz)
         with progress_bar() as progress:
-            with _step(progress, f"loading the sample estate into {db}") as task:
+            with progress_step(progress, f"loading the sample estate into {db}") as task:
                 try:
                     con = store.connect(db)
                 except store.StoreError as exc:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from analytics.model import Plan, PlanConfig, ThrottleSchedule
 from analytics.process_servers import ARCHITECTURES
 from churnplan import store
 from churnplan.cli_errors import fail
+from churnplan.durations import parse_duration
 from churnplan.zones import check_zone
 
 console = Console(stderr=True)
@@ -25,6 +28,14 @@ _DEFAULT = PlanConfig()  # the option defaults are the planner's, declared once 
 def progress_bar() -> Progress:
     """A spinner with elapsed time on stderr, for reading the store and planning."""
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
+
+
+@contextmanager
+def progress_step(progress: Progress, description: str) -> Iterator[TaskID]:
+    """One unsized progress line, shown done when the block finishes; yields its task id."""
+    task = progress.add_task(description, total=None)
+    yield task
+    progress.update(task, completed=1, total=1)
 
 
 def _option(name: str, annotation: Any, default: Any, flag: str, help: str) -> inspect.Parameter:
@@ -62,13 +73,12 @@ def with_plan_options(func: Callable[..., None]) -> Callable[..., None]:
     return func
 
 
-def parse_hours(text: str) -> float:
+def _ir_goal_hours(text: str) -> float:
     """'72h', '3d', '90m' or a bare number of hours."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hdm]?)\s*", text or "")
-    if not m:
-        raise ValueError(f"--ir-goal {text!r}: use e.g. 72h, 3d or 90m")
-    value, unit = float(m.group(1)), m.group(2) or "h"
-    return value * {"h": 1.0, "d": 24.0, "m": 1 / 60}[unit]
+    try:
+        return parse_duration(text, "--ir-goal", bare_unit="h") / 3600
+    except ValueError:
+        raise ValueError(f"--ir-goal {text!r}: use e.g. 72h, 3d or 90m") from None
 
 
 def parse_work_hours(text: str) -> tuple[time, time]:
@@ -114,9 +124,10 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
             raise ValueError(f"--architecture {o['architecture']!r}: use {' or '.join(map(repr, ARCHITECTURES))}")
         return PlanConfig(
             rpo_min=o["rpo"], percentile=o["percentile"], growth_pct=o["growth"], bandwidth_mbps=o["bandwidth"],
-            compression=o["compression"], throttle=throttle, timezone=o["timezone"], exclude_disks=tuple(o["exclude_disks"] or ()),
+            compression=o["compression"], throttle=throttle, timezone=o["timezone"],
+            exclude_disks=tuple(o["exclude_disks"] or ()),
             start=_when(o["start"], "--start"), end=_when(o["end"], "--end"), architecture=o["architecture"],
-            ir_goal_hours=parse_hours(o["ir_goal"]), prices=load_prices(o["prices"]) if o["prices"] else None)
+            ir_goal_hours=_ir_goal_hours(o["ir_goal"]), prices=load_prices(o["prices"]) if o["prices"] else None)
     except ValueError as exc:
         raise fail(str(exc)) from exc
 
@@ -125,26 +136,25 @@ def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: 
     """Read the store (read-only, retrying while a writer holds it, closed again at once) and plan it."""
     from analytics.plan import build_plan
 
-    task = progress.add_task(f"reading {db}", total=None)
-    try:
-        con = store.connect(db, read_only=True, retries=10)
-    except store.StoreError as exc:
-        raise fail(str(exc)) from exc
-    try:
-        con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it
-        vms, disks = store.load_vms(con), store.load_disks(con)
-        samples = store.load_samples_polars(con, interval, config.start, config.end)
-    finally:
-        con.close()
-    if len(samples) == 0:
-        raise fail(f"{db}: no samples to plan from (run `churnplan collect`, `churnplan import` or "
-                   "`churnplan samples`)")
-    progress.update(task, description=f"read {len(vms)} VMs, {len(disks)} disks, {len(samples):,} samples",
-                    completed=1, total=1)
-    task = progress.add_task("planning", total=None)
-    try:
-        plan = build_plan(vms, disks, samples, config)
-    except ValueError as exc:
-        raise fail(str(exc)) from exc
-    progress.update(task, description="planned", completed=1, total=1)
+    with progress_step(progress, f"reading {db}") as task:
+        try:
+            con = store.connect(db, read_only=True, retries=10)
+        except store.StoreError as exc:
+            raise fail(str(exc)) from exc
+        try:
+            con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it
+            vms, disks = store.load_vms(con), store.load_disks(con)
+            samples = store.load_samples_polars(con, interval, config.start, config.end)
+        finally:
+            con.close()
+        if len(samples) == 0:
+            raise fail(f"{db}: no samples to plan from (run `churnplan collect`, `churnplan import` or "
+                       "`churnplan samples`)")
+        progress.update(task, description=f"read {len(vms)} VMs, {len(disks)} disks, {len(samples):,} samples")
+    with progress_step(progress, "planning") as task:
+        try:
+            plan = build_plan(vms, disks, samples, config)
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
+        progress.update(task, description="planned")
     return plan

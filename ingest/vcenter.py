@@ -8,7 +8,6 @@ it between polls.
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -28,16 +27,6 @@ from ingest.vcenter_inventory import Inventory, discover
 from ingest.vcenter_session import Backoff, CollectorError, Credentials, VCenterSession
 
 INVENTORY_REFRESH_S = 3600
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
-_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-
-
-def parse_duration(text: str, option: str) -> float:
-    """'30s', '15m', '2h', '7d', '1w' or plain seconds -> seconds."""
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"{option}: {text!r} is not a duration; use e.g. 30s, 15m, 2h, 7d")
-    return float(match.group(1)) * _UNIT_S[match.group(2).lower()]
 
 
 @dataclass

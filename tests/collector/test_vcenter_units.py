@@ -13,7 +13,7 @@ from pyVmomi import vim
 from typer.testing import CliRunner
 
 from churnplan.cli import app
-from ingest.vcenter import parse_duration
+from churnplan.durations import parse_duration
 from ingest.vcenter_inventory import disk_rows, read_vm_list
 from ingest.vcenter_perf import Request, aligned_end, pivot, plan_queries, start_times
 from ingest.vcenter_session import Backoff, Credentials, VCenterSession
