@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from analytics import queue
-from analytics.facts import THROTTLE_MAX_MBPS, THROTTLE_MIN_MBPS
-from analytics.model import ThrottleSchedule
-from analytics.rpo import PreparedChurn, run, scope_curve
+from churnplan.analytics import queue
+from churnplan.analytics.facts import THROTTLE_MAX_MBPS, THROTTLE_MIN_MBPS
+from churnplan.analytics.model import ThrottleSchedule
+from churnplan.analytics.rpo import PreparedChurn, run, scope_curve
 
 _GOAL_SLACK_PCT = 1e-7
 

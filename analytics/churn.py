@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from analytics import sample_grid
-from analytics.sample_grid import METRICS, VM_KEY, SampleGrid
+from churnplan.analytics import sample_grid
+from churnplan.analytics.sample_grid import METRICS, VM_KEY, SampleGrid
 
 KB_PER_GB = 1024.0 ** 2
 SECONDS_PER_DAY = 86_400

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.facts import COMPATIBILITY as LIM
-from analytics.disk_types import churn_limit_gb_day, churn_limit_mbps
-from analytics.sample_grid import VM_KEY
+from churnplan.analytics.facts import COMPATIBILITY as LIM
+from churnplan.analytics.disk_types import churn_limit_gb_day, churn_limit_mbps
+from churnplan.analytics.sample_grid import VM_KEY
 
 
 def disk_reasons(disks: pd.DataFrame) -> pd.Series:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.facts import CHURN_LIMITS, SIZE_BANDS, STANDARD_DISK_IOPS, STANDARD_DISK_MBPS
+from churnplan.analytics.facts import CHURN_LIMITS, SIZE_BANDS, STANDARD_DISK_IOPS, STANDARD_DISK_MBPS
 
 _TIERS = [b.tier for b in SIZE_BANDS]
 _MAX_GB = np.array([b.max_gb for b in SIZE_BANDS])

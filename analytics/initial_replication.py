@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.facts import GB
-from analytics.queue import BYTES_PER_MBPS
+from churnplan.analytics.facts import GB
+from churnplan.analytics.queue import BYTES_PER_MBPS
 
 
 def batches(vms: pd.DataFrame, bandwidth_mbps: float, delta_mbps: float, goal_hours: float) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Typed inputs and outputs of the planning engine: what the CLI, the reports and the dashboard share.
 
-Input frames follow churnplan.store (VM_COLUMNS, DISK_COLUMNS, SAMPLE_COLUMNS; sample ts tz-aware UTC,
+Input frames follow churnplan.core.store (VM_COLUMNS, DISK_COLUMNS, SAMPLE_COLUMNS; sample ts tz-aware UTC,
 end of interval). Output frames are plain pandas with the columns listed on each field.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.facts import PLANNER_DEFAULTS as _D
+from churnplan.analytics.facts import PLANNER_DEFAULTS as _D
 
 
 @dataclass(frozen=True)

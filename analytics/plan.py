@@ -6,17 +6,17 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import numpy as np
 import pandas as pd
 import polars as pl
 
-from analytics import (bandwidth, churn, compatibility, cost, disk_types, initial_replication, process_servers, queue,
+from churnplan.analytics import (bandwidth, churn, compatibility, cost, disk_types, initial_replication, process_servers, queue,
                        rpo, sample_grid)
-from analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid
-from analytics.facts import CACHE_FREE_WARNING_PCT, FACTS_VERSION, GB, STORAGE_ACCOUNT_IOPS
-from analytics.model import Plan, PlanConfig
+from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid
+from churnplan.analytics.facts import CACHE_FREE_WARNING_PCT, FACTS_VERSION, GB, STORAGE_ACCOUNT_IOPS
+from churnplan.analytics.model import Plan, PlanConfig
 
 _CURVE_POINTS = 16
 _CACHE_STEP_GB = 50.0       # cache disks are recommended in whole steps of this size
@@ -49,7 +49,7 @@ def _check(config: PlanConfig) -> None:
 
 def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.DataFrame | SampleGrid,
                config: PlanConfig) -> Plan:
-    """Plan ASR replication of `vms`/`disks` from `samples` (pandas or polars frames as churnplan.store loads them)."""
+    """Plan ASR replication of `vms`/`disks` from `samples` (pandas or polars frames as churnplan.core.store loads them)."""
     _check(config)
     grid = sample_grid.from_frame(samples).window(_epoch(config.start), _epoch(config.end))
     growth = config.growth_pct
@@ -214,7 +214,7 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
     d.loc[d["excluded"], ["bumped", "needs_premium"]] = False
     status = v["compatibility"].value_counts()
     summary = {
-        "generated_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "facts_version": FACTS_VERSION,
         "config": {"rpo_min": config.rpo_min, "percentile": config.percentile, "growth_pct": growth,
                    "compression": config.compression, "bandwidth_mbps": config.bandwidth_mbps,

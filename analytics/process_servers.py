@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from analytics.facts import (CONFIG_SERVER_MACHINE_GUIDANCE, CONFIG_SERVER_SIZES, MODERNIZED_APPLIANCE_SIZES,
+from churnplan.analytics.facts import (CONFIG_SERVER_MACHINE_GUIDANCE, CONFIG_SERVER_SIZES, MODERNIZED_APPLIANCE_SIZES,
                              RECOMMENDED_MIN_CACHE_GB, SCALE_OUT_PS_SIZES, ServerSize)
 
 ARCHITECTURES = ("classic", "modernized")

@@ -15,7 +15,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from analytics.model import ThrottleSchedule
+from churnplan.analytics.model import ThrottleSchedule
 
 BYTES_PER_MBPS = 1e6 / 8  # bytes/s carried by 1 Mbps (10^6 bit/s)
 

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from analytics import queue, sample_grid
-from analytics.sample_grid import SampleGrid
-from analytics.model import ThrottleSchedule
+from churnplan.analytics import queue, sample_grid
+from churnplan.analytics.sample_grid import SampleGrid
+from churnplan.analytics.model import ThrottleSchedule
 
 ESTATE = "estate"
 

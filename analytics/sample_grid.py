@@ -2,7 +2,7 @@
 
 Every aggregation of a plan (disk and VM profiles, the time x VM byte matrix, the estate series) reads
 these grids instead of grouping rows on string keys. Sample frames may be pandas or polars (pandas is
-converted once); polars Enum key columns, as churnplan.store.load_samples_polars returns them, are used as
+converted once); polars Enum key columns, as churnplan.core.store.load_samples_polars returns them, are used as
 they are. A missing sample is NaN; a sample whose value is NULL/NaN counts as a sample of 0.
 """
 
@@ -116,7 +116,7 @@ def _group_sums(m: np.ndarray, starts: np.ndarray, sizes: np.ndarray, dense: boo
 
 
 def from_frame(samples: pd.DataFrame | pl.DataFrame | SampleGrid) -> SampleGrid:
-    """The grid of a sample frame (SAMPLE_COLUMNS of churnplan.store; one interval; ts UTC, tz-aware or naive).
+    """The grid of a sample frame (SAMPLE_COLUMNS of churnplan.core.store; one interval; ts UTC, tz-aware or naive).
 
     Rows are coded and scattered block by block, so no full-length temporary is made per sample column.
     """

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from churnplan import store
-from ingest import powercli
+from churnplan.core import store
+from churnplan.ingest import powercli
 
 METRICS = ("virtualdisk.write.average", "virtualdisk.read.average",
            "virtualdisk.numberWriteAveraged.average", "virtualdisk.numberReadAveraged.average")

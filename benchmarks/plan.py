@@ -3,7 +3,7 @@
     python benchmarks/plan.py                 # 1,000 VMs
     python benchmarks/plan.py --vms 1000 5000 # also 5,000 (about 130 M samples)
 
-Samples load with churnplan.store.load_samples_polars (the planning fast path). Peak RSS is the process's
+Samples load with churnplan.core.store.load_samples_polars (the planning fast path). Peak RSS is the process's
 high-water mark so far, so with several --vms it belongs to the largest run up to that line.
 
 Synthetic samples (diurnal rhythm, lognormal noise, nightly batch bursts) are generated with vectorised
@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics.model import PlanConfig
-from analytics.plan import build_plan
-from churnplan import store
+from churnplan.analytics.model import PlanConfig
+from churnplan.analytics.plan import build_plan
+from churnplan.core import store
 
 START = pd.Timestamp("2026-10-05 00:00")  # naive UTC, a Monday
 INTERVAL = 300

@@ -13,10 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from analytics import rpo
-from analytics.model import PlanConfig
-from analytics.plan import build_plan
-from churnplan import samples, store
+from churnplan.analytics import rpo
+from churnplan.analytics.model import PlanConfig
+from churnplan.analytics.plan import build_plan
+from churnplan.ingest import sample_estate as samples
+from churnplan.core import store
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:

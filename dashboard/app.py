@@ -8,12 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:  # running from a checkout without `pip install -e`
-    sys.path.insert(0, str(_ROOT))
-
-from churnplan import store  # noqa: E402
-from dashboard import context, data  # noqa: E402
+from churnplan.core import store
+from churnplan.dashboard import context, data
 
 PAGES = [
     ("views/estate.py", "Estate overview", "estate", ":material/dns:"),

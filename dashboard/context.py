@@ -11,10 +11,10 @@ from zoneinfo import available_timezones
 
 import streamlit as st
 
-from analytics.model import PlanConfig
-from churnplan import store
-from churnplan.zones import local_zone
-from dashboard import data
+from churnplan.analytics.model import PlanConfig
+from churnplan.core import store
+from churnplan.core.zones import local_zone
+from churnplan.dashboard import data
 
 DB_ENV = "CHURNPLAN_DB"
 ZONES = sorted(available_timezones())  # read once, not on every rerun

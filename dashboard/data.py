@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import duckdb
 import pandas as pd
 import polars as pl
 import streamlit as st
 
-from churnplan import store
+from churnplan.core import store
 
 OPEN_RETRIES = 4
 OPEN_WAIT_S = 0.25
@@ -114,7 +115,7 @@ def samples(db: str, interval_s: int | None, version: tuple[float, int] | None =
 @st.cache_resource(show_spinner="Building the plan…", max_entries=4)
 def plan(db: str, config_key: str, _config: Any, version: tuple[float, int] | None = None) -> Any:
     """The plan for the store under `_config` (keyed by its repr), built once per store version."""
-    from analytics.plan import build_plan
+    from churnplan.analytics.plan import build_plan
 
     vms, disks = inventory(db, version)
     return build_plan(vms, disks, samples(db, None, version), _config)
@@ -124,7 +125,7 @@ def plan(db: str, config_key: str, _config: Any, version: tuple[float, int] | No
 def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float, int] | None = None) -> Any:
     """analytics.rpo.prepare over the plan's protected VMs (by process server) and included disks, kept for
     fast what-if reruns."""
-    from analytics import rpo
+    from churnplan.analytics import rpo
 
     vms = _plan.vms[_plan.vms["compatibility"] != "No"]
     excluded = _plan.disks[["vcenter", "vm_id", "instance", "excluded"]]

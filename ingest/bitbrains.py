@@ -17,9 +17,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from churnplan import store
-from ingest.errors import IngestError
-from ingest.identity_util import VM_TOTAL_INSTANCE
+from churnplan.core import store
+from churnplan.ingest.errors import IngestError
+from churnplan.ingest.identity import VM_TOTAL_INSTANCE
 
 VCENTER = "bitbrains"
 INTERVAL_S = 300

@@ -7,7 +7,7 @@ with instance '' (the VM's aggregate over all its disks), stored under instance 
 per-LUN `disk.*` rows (instance 'naa.…') are skipped and counted. vCenter's Timestamp is the END
 of each interval, as the store keeps it. Timestamps are local to `--timezone` (PowerShell writes the
 client's local time) and stored in UTC; the hour repeated at a DST fall-back is told apart by order.
-VMs are matched to stored ones by ingest.identity_util's rule; unknown VMs get a minimal vms row named
+VMs are matched to stored ones by ingest.identity's rule; unknown VMs get a minimal vms row named
 after Entity so their samples are usable. Error lines are file lines as an editor shows them.
 """
 
@@ -16,18 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import duckdb
 import pandas as pd
 
-from churnplan import store
-from ingest.csv_layout_util import CsvLayout, sniff
-from ingest.errors import IngestError
-from ingest.identity_util import VM_TOTAL_INSTANCE, match_vms
-from ingest.sql_util import one
-from churnplan.zones import check_zone
-from ingest.timestamp_util import TimestampReading, choose_reading, convert_distinct
+from churnplan.core import store
+from churnplan.ingest.csv_layout import CsvLayout, sniff
+from churnplan.ingest.errors import IngestError
+from churnplan.ingest.identity import VM_TOTAL_INSTANCE, match_vms
+from churnplan.ingest.sql import one
+from churnplan.core.zones import check_zone
+from churnplan.ingest.timestamps import TimestampReading, choose_reading, convert_distinct
 
 DEFAULT_VCENTER = "powercli"
 REQUIRED_COLUMNS = ("Value", "Timestamp", "MetricId", "Unit", "Entity", "EntityId", "IntervalSecs", "Instance")

@@ -6,7 +6,7 @@ mappings say so in their label ('Hard disk 3 (RDM physicalMode)').
 Without a vDisk sheet each VM gets one disk 'vm-total' holding the vInfo totals (and vPartition's
 used space), the same instance the PowerCLI importer gives VM-level disk.* counters.
 Sheets are joined on 'VM ID' when both carry it (names in real exports drift between sheets), else on
-the VM name. Stored VMs are matched by ingest.identity_util's rule and keep their keys, so telemetry
+the VM name. Stored VMs are matched by ingest.identity's rule and keep their keys, so telemetry
 stays attached; values the export leaves blank keep what the store already had.
 """
 
@@ -15,16 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from churnplan import store
-from ingest.csv_layout_util import sniff
-from ingest.errors import IngestError
-from ingest.identity_util import VM_TOTAL_INSTANCE, disk_instance, match_vms, vms_with_samples
+from churnplan.core import store
+from churnplan.ingest.csv_layout import sniff
+from churnplan.ingest.errors import IngestError
+from churnplan.ingest.identity import VM_TOTAL_INSTANCE, disk_instance, match_vms, vms_with_samples
 
 DEFAULT_VCENTER = "rvtools"
 SHEETS = ("vInfo", "vDisk", "vPartition")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -20,11 +20,11 @@ from pyVmomi import vmodl
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from analytics.facts import VCENTER
-from churnplan import store
-from ingest import vcenter_perf as perf
-from ingest.vcenter_inventory import Inventory, discover
-from ingest.vcenter_session import Backoff, CollectorError, Credentials, VCenterSession
+from churnplan.analytics.facts import VCENTER
+from churnplan.core import store
+from churnplan.ingest import vcenter_perf as perf
+from churnplan.ingest.vcenter_inventory import Inventory, discover
+from churnplan.ingest.vcenter_session import Backoff, CollectorError, Credentials, VCenterSession
 
 INVENTORY_REFRESH_S = 3600
 
@@ -79,7 +79,7 @@ def _watermarks(db: Path, vcenter: str, interval_s: int) -> dict[str, datetime]:
     with _store(db) as con:
         rows = con.execute("SELECT vm_id, last_ts FROM watermarks WHERE vcenter = ? AND interval_s = ?",
                            [vcenter, interval_s]).fetchall()
-    return {vm_id: ts.replace(tzinfo=timezone.utc) for vm_id, ts in rows}
+    return {vm_id: ts.replace(tzinfo=UTC) for vm_id, ts in rows}
 
 
 class Collector:
@@ -88,7 +88,7 @@ class Collector:
     def __init__(self, options: CollectOptions, console: Console | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.o = options
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.console = console or Console(stderr=True)
         self.session = VCenterSession(options.server, options.port, options.credentials, options.insecure,
                                       options.backoff, on_reconnect=self._say_reconnect)

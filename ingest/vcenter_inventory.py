@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 from pyVmomi import vim, vmodl
 
-from churnplan.store import DISK_COLUMNS, VM_COLUMNS
-from ingest.errors import IngestError, line_at
+from churnplan.core.store import DISK_COLUMNS, VM_COLUMNS
+from churnplan.ingest.errors import IngestError, line_at
 
 GIB = 1024 ** 3
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import numpy as np
 import pandas as pd
 from pyVmomi import vim
 
-from analytics.facts import VCENTER
-from churnplan.store import SAMPLE_COLUMNS
-from ingest.vcenter_session import CollectorError
+from churnplan.analytics.facts import VCENTER
+from churnplan.core.store import SAMPLE_COLUMNS
+from churnplan.ingest.vcenter_session import CollectorError
 
 # vCenter counter (group.name.rollup) -> store column. KB/s and commands per second, averaged over the interval.
 DISK_COUNTERS = {
@@ -146,7 +146,7 @@ def pivot(long: pd.DataFrame, vcenter: str, interval_s: int) -> pd.DataFrame:
 def aligned_end(now: datetime, interval_s: int) -> datetime:
     """The latest interval boundary at or before `now` (UTC): sample end times fall on these boundaries."""
     seconds = math.floor(now.timestamp() / interval_s) * interval_s
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def start_times(vm_ids: list[str], watermarks: dict[str, datetime], end: datetime,

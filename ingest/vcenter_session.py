@@ -10,7 +10,8 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Callable, TypeVar
+from typing import TypeVar
+from collections.abc import Callable
 
 from pyVim import connect
 from pyVmomi import vim
@@ -71,7 +72,7 @@ class VCenterSession:
     def _ssl_context(self) -> ssl.SSLContext:
         # pyVmomi silently skips verification for localhost when no context is given, so always pass one.
         if self.insecure:
-            return ssl._create_unverified_context()  # noqa: S323 - the user asked for --insecure
+            return ssl._create_unverified_context()
         return ssl.create_default_context()
 
     def login(self) -> None:
@@ -93,7 +94,7 @@ class VCenterSession:
         if self._si is not None:
             try:
                 connect.Disconnect(self._si)
-            except Exception:  # noqa: BLE001 - the server may already be gone; nothing to clean up then
+            except Exception:
                 pass
         self._si = None
         self.content = None
@@ -113,7 +114,7 @@ class VCenterSession:
                 return
             except CollectorError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - filtered just below
+            except Exception as exc:
                 if not _is_connection_loss(exc):
                     raise
                 cause = exc
@@ -128,7 +129,7 @@ class VCenterSession:
         while True:
             try:
                 return operation(self.content)
-            except Exception as exc:  # noqa: BLE001 - filtered just below
+            except Exception as exc:
                 if not _is_connection_loss(exc):
                     raise
                 self._relogin(exc)

@@ -28,7 +28,8 @@ def tmp_db(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def sample_store_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store holding the bundled sample estate, built once per session. Copy it before writing."""
-    from churnplan import samples, store
+    from churnplan.ingest import sample_estate as samples
+    from churnplan.core import store
 
     path = tmp_path_factory.mktemp("sample-store") / "sample.duckdb"
     con = store.connect(path)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.model import Plan
+from churnplan.analytics.model import Plan
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PLAN_TABLES = ("vms", "disks", "process_servers", "bandwidth", "rpo")

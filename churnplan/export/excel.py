@@ -14,7 +14,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from analytics.model import Plan
+from churnplan.analytics.model import Plan
 from churnplan.export import tables
 
 SHEETS = ("On-premises summary", "Recommendations", "What-if", "VM-disk placement", "Compatible VMs",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from analytics.model import Plan
+from churnplan.analytics.model import Plan
 from churnplan import __version__
 from churnplan.export import charts, tables
 
@@ -142,7 +142,7 @@ def render_report(plan: Plan, tz: str = "UTC", store_path: str | Path | None = N
     """The report as one HTML string."""
     return _ENV.get_template(TEMPLATE).render(
         title=title or (Path(store_path).name if store_path else "churnplan store"),
-        generated=datetime.now(timezone.utc).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
+        generated=datetime.now(UTC).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
         tz=tz, version=__version__, plotly_js=get_plotlyjs(), figures=_figures(plan), sections=sections(plan, tz))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.model import Plan
+from churnplan.analytics.model import Plan
 
 _UNITS = {
     "mbps": "Mbps", "gb": "GB", "tb": "TB", "mb": "MB", "min": "min", "pct": "%", "mbs": "MB/s",

@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from churnplan.export import charts, tables
-from dashboard import context, data, display
+from churnplan.dashboard import context, data, display
 
 ctx = context.current()
 st.title("Churn explorer")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churnplan.export import tables
-from dashboard import context, display
+from churnplan.dashboard import context, display
 
 ctx = context.current()
 st.title("Compatibility")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churnplan.export import csv as csv_export
-from dashboard import context, data
+from churnplan.dashboard import context, data
 
 ctx = context.current()
 st.title("Downloads")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churnplan.export import charts
-from dashboard import context, data, display
+from churnplan.dashboard import context, data, display
 
 ctx = context.current()
 st.title("Estate overview")

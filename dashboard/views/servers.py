@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from churnplan.export import tables
-from dashboard import context, display
+from churnplan.dashboard import context, display
 
 ctx = context.current()
 st.title("Process servers")

@@ -7,10 +7,10 @@ from datetime import time
 
 import streamlit as st
 
-from analytics import rpo
-from analytics.model import ThrottleSchedule
+from churnplan.analytics import rpo
+from churnplan.analytics.model import ThrottleSchedule
 from churnplan.export import charts
-from dashboard import context, data, display
+from churnplan.dashboard import context, data, display
 
 RPO_CHOICES = (5, 10, 15, 30, 60, 120, 240)
 ctx = context.current()

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from analytics import cost, initial_replication
+from churnplan.analytics import cost, initial_replication
 
 
 def test_seeding_batches_fit_the_goal_on_what_delta_replication_leaves():

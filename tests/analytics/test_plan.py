@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from analytics import churn, compatibility, disk_types, process_servers
-from analytics.model import PlanConfig
-from analytics.plan import build_plan
+from churnplan.analytics import churn, compatibility, disk_types, process_servers
+from churnplan.analytics.model import PlanConfig
+from churnplan.analytics.plan import build_plan
 from churnplan.export.csv import neutralise, safe_frame
 
 START = pd.Timestamp("2026-11-09 00:00", tz="UTC")

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import bandwidth, queue, rpo
-from analytics.facts import THROTTLE_MIN_MBPS
-from analytics.model import ThrottleSchedule
+from churnplan.analytics import bandwidth, queue, rpo
+from churnplan.analytics.facts import THROTTLE_MIN_MBPS
+from churnplan.analytics.model import ThrottleSchedule
 
 MB = 1024 * 1024
 START = pd.Timestamp("2026-11-09 00:00", tz="UTC")  # a Monday

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import churn, rpo, sample_grid
-from analytics.model import PlanConfig
-from analytics.plan import build_plan
-from churnplan import store
+from churnplan.analytics import churn, rpo, sample_grid
+from churnplan.analytics.model import PlanConfig
+from churnplan.analytics.plan import build_plan
+from churnplan.core import store
 
 START = pd.Timestamp("2026-11-09 00:00", tz="UTC")
 

@@ -50,7 +50,7 @@ class Vcsim:
     machines: int = 0
     process: subprocess.Popen | None = None
 
-    def start(self) -> "Vcsim":
+    def start(self) -> Vcsim:
         listen = f"127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [str(self.binary), "-listen", listen, "-user", USER, "-password", PASSWORD, *self.args],

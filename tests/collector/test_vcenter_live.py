@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import numpy as np
 import pandas as pd
@@ -13,10 +13,10 @@ import pytest
 from pyVmomi import vim
 from rich.console import Console
 
-from churnplan import store
-from ingest.vcenter import CollectOptions, Collector
-from ingest.vcenter_perf import aligned_end
-from ingest.vcenter_session import Backoff, Credentials
+from churnplan.core import store
+from churnplan.ingest.vcenter import CollectOptions, Collector
+from churnplan.ingest.vcenter_perf import aligned_end
+from churnplan.ingest.vcenter_session import Backoff, Credentials
 
 pytestmark = pytest.mark.vcsim
 
@@ -98,7 +98,7 @@ def test_inventory_matches_what_the_simulator_holds(start_vcsim, collect_cli, tm
 
 
 def test_samples_land_once_per_window_and_resume_from_the_watermark(vcsim, tmp_db, vcsim_password):
-    t = aligned_end(datetime.now(timezone.utc), 20)
+    t = aligned_end(datetime.now(UTC), 20)
     first, _ = _collector(vcsim, tmp_db, vcsim_password, clock=lambda: t)
     s1 = first.run()
     assert first.limit == 6  # read from config.vpxd.stats.maxQueryMetrics, so 16 metrics took 3 queries
@@ -131,7 +131,7 @@ def test_write_rates_are_the_recorded_series_vcsim_replays(vcsim, tmp_db, vcsim_
     recorded = pd.read_csv(gzip.open(shared_datasets / "vcsim-recorded-perf/govmomi_vcsim_metric_data_long.csv.gz"))
     points = recorded.query("source == 'vpx' and entity == 'Vm' and counter == 'virtualDisk.write.average'") \
         .sort_values("sample_index")["value"].to_numpy()
-    t = aligned_end(datetime.now(timezone.utc), 20)
+    t = aligned_end(datetime.now(UTC), 20)
     collector, _ = _collector(vcsim, tmp_db, vcsim_password, clock=lambda: t)
     collector.run()
     stored = _read(tmp_db, "SELECT ts, write_kbps FROM samples")
@@ -170,7 +170,7 @@ def test_a_simulator_restarted_mid_collection_loses_nothing(start_vcsim, collect
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    ended = datetime.now(timezone.utc)
+    ended = datetime.now(UTC)
     assert proc.returncode == 0, output
     assert "logged in to 127.0.0.1 again" in output
 

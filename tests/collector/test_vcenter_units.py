@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import numpy as np
 import pandas as pd
@@ -13,12 +13,12 @@ from pyVmomi import vim
 from typer.testing import CliRunner
 
 from churnplan.cli import app
-from churnplan.durations import parse_duration
-from ingest.vcenter_inventory import disk_rows, read_vm_list
-from ingest.vcenter_perf import Request, aligned_end, pivot, plan_queries, start_times
-from ingest.vcenter_session import Backoff, Credentials, VCenterSession
+from churnplan.core.durations import parse_duration
+from churnplan.ingest.vcenter_inventory import disk_rows, read_vm_list
+from churnplan.ingest.vcenter_perf import Request, aligned_end, pivot, plan_queries, start_times
+from churnplan.ingest.vcenter_session import Backoff, Credentials, VCenterSession
 
-T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 requests_strategy = st.lists(
     st.tuples(st.integers(0, 40), st.lists(st.sampled_from(["scsi0:0", "scsi0:1", "scsi1:3", "sata0:0", "nvme0:2",
@@ -70,10 +70,10 @@ def test_queries_start_at_the_watermark_but_never_before_what_vcenter_keeps():
 
 
 def test_sample_ends_fall_on_interval_boundaries():
-    assert aligned_end(datetime(2026, 11, 25, 12, 3, 59, 900, tzinfo=timezone.utc), 20) == \
-        datetime(2026, 11, 25, 12, 3, 40, tzinfo=timezone.utc)
-    assert aligned_end(datetime(2026, 11, 25, 12, 4, 59, tzinfo=timezone.utc), 300) == \
-        datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+    assert aligned_end(datetime(2026, 11, 25, 12, 3, 59, 900, tzinfo=UTC), 20) == \
+        datetime(2026, 11, 25, 12, 3, 40, tzinfo=UTC)
+    assert aligned_end(datetime(2026, 11, 25, 12, 4, 59, tzinfo=UTC), 300) == \
+        datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("text, seconds", [("30s", 30), ("15m", 900), ("2h", 7200), ("7d", 604800), ("0", 0),

@@ -9,9 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tiny_estate, faces_browser
 
-import tiny_estate  # noqa: E402
+import tiny_estate
 
-from analytics.model import PlanConfig  # noqa: E402
+from churnplan.analytics.model import PlanConfig
 
 TINY_MBPS = 10.0
 
@@ -19,7 +19,7 @@ TINY_MBPS = 10.0
 @pytest.fixture(scope="session")
 def tiny_plan():
     """The tiny estate planned with a bandwidth given, so every sheet and chart has content."""
-    from analytics.plan import build_plan
+    from churnplan.analytics.plan import build_plan
 
     vms, disks, samples = tiny_estate.frames()
     return build_plan(vms, disks, samples, PlanConfig(bandwidth_mbps=TINY_MBPS))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import websocket
 
-from churnplan.cmd_report import stop_process
+from churnplan.cli.report import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from churnplan import zones
+from churnplan.core import zones
 from churnplan.export import charts, tables
 
 

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from churnplan import store
-from dashboard import context, data
+from churnplan.core import store
+from churnplan.dashboard import context, data
 
-APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+APP = Path(data.__file__).resolve().parent / "app.py"
 PAGES = {
     "views/estate.py": "Estate overview", "views/churn.py": "Churn explorer", "views/whatif.py": "RPO what-if",
     "views/servers.py": "Process servers", "views/cost.py": "Storage and cost",

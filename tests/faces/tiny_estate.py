@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churnplan import store
+from churnplan.core import store
 
 VCENTER = "vc-tiny.example"
 FORMULA_NAME = '=HYPERLINK("http://evil.example","x")'

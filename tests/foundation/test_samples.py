@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from churnplan import samples, store
+from churnplan.ingest import sample_estate as samples
+
+from churnplan.core import store
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def test_weekdays_and_working_hours_churn_more(estate):
     total = s.groupby(local)["write_kbps"].sum()
     weekday = total[total.index.day_of_week < 5]
     weekend = total[total.index.day_of_week >= 5]
-    midday = lambda x: x[(x.index.hour >= 10) & (x.index.hour < 16)].mean()  # noqa: E731
+    midday = lambda x: x[(x.index.hour >= 10) & (x.index.hour < 16)].mean()
     assert midday(weekday) > 2 * midday(weekend)
     by_hour = weekday.groupby(weekday.index.hour).mean()
     assert by_hour.loc[13] > 2 * by_hour.loc[20]  # evenings are quiet; nights carry the batch

@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from churnplan import store
+from churnplan.core import store
 
 
 def _samples(n: int = 4, vm: str = "vm-1") -> pd.DataFrame:

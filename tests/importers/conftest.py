@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from churnplan import store
+from churnplan.core import store
 
 
 @pytest.fixture

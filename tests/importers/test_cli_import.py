@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from churnplan import store
+from churnplan.core import store
 from churnplan.cli import app
 
 from importers_support import DE_FILE, RVTOOLS_CSV, US_FILE

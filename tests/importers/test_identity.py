@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from churnplan import store
-from ingest.identity_util import disk_instance, match_vms
+from churnplan.core import store
+from churnplan.ingest.identity import disk_instance, match_vms
 
 
 @pytest.mark.parametrize("label, unit, expected", [

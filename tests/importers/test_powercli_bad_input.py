@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from churnplan import store
-from ingest import powercli
-from ingest.errors import IngestError
+from churnplan.core import store
+from churnplan.ingest import powercli
+from churnplan.ingest.errors import IngestError
 
 from importers_support import DE_FILE, US_FILE, runs_of, samples_of
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from churnplan import store
-from ingest import powercli
-from ingest.errors import IngestError
+from churnplan.core import store
+from churnplan.ingest import powercli
+from churnplan.ingest.errors import IngestError
 
 from importers_support import US_FILE, samples_of
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from churnplan import store
-from ingest import powercli, rvtools
-from ingest.errors import IngestError
-from ingest.identity_util import VM_TOTAL_INSTANCE
+from churnplan.core import store
+from churnplan.ingest import powercli, rvtools
+from churnplan.ingest.errors import IngestError
+from churnplan.ingest.identity import VM_TOTAL_INSTANCE
 
 from importers_support import RVTOOLS_CSV, US_FILE, runs_of
 

@@ -7,9 +7,9 @@ import gzip
 import pandas as pd
 import pytest
 
-from churnplan import store
-from ingest import bitbrains
-from ingest.errors import IngestError
+from churnplan.core import store
+from churnplan.ingest import bitbrains
+from churnplan.ingest.errors import IngestError
 
 
 def _runs(con) -> list[tuple]:

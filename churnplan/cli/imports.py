@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Optional, TypeVar
+from typing import TypeVar
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -14,11 +15,11 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from churnplan import store
-from churnplan.cli_errors import connect_or_fail, fail
-from ingest import bitbrains, powercli, rvtools
-from ingest.errors import IngestError
-from churnplan.zones import check_zone, local_zone
+from churnplan.core import store
+from churnplan.cli.errors import connect_or_fail, fail
+from churnplan.ingest import bitbrains, powercli, rvtools
+from churnplan.ingest.errors import IngestError
+from churnplan.core.zones import check_zone, local_zone
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -67,12 +68,12 @@ def _import_each(db: Path, batches: list[list[Path]],
 def import_powercli(
     files: list[Path] = typer.Argument(..., help="CSV files written by Get-Stat ... | Export-Csv."),
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file."),
-    vcenter: Optional[str] = typer.Option(
+    vcenter: str | None = typer.Option(
         None, "--vcenter", help="vCenter key for the VMs (default: match stored VMs, else 'powercli')."),
     timezone: str = typer.Option("UTC", "--timezone", help="IANA zone the timestamps are written in."),
-    dayfirst: Optional[bool] = typer.Option(
+    dayfirst: bool | None = typer.Option(
         None, "--dayfirst/--monthfirst", help="Read 01/02/2026 as 1 February / as 2 January."),
-    date_format: Optional[str] = typer.Option(
+    date_format: str | None = typer.Option(
         None, "--date-format", help="strptime format of the Timestamp column, e.g. '%d/%m/%Y %H:%M:%S'."),
 ) -> None:
     """Import per-disk write/read rates and IOPS from PowerCLI Get-Stat CSV exports (one transaction per file)."""
@@ -109,7 +110,7 @@ def import_rvtools(
     files: list[Path] = typer.Argument(
         ..., help="An RVTools .xlsx export, or the per-sheet .csv files of one export (vInfo, vDisk, vPartition)."),
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file."),
-    vcenter: Optional[str] = typer.Option(
+    vcenter: str | None = typer.Option(
         None, "--vcenter", help="vCenter key (default: the export's 'VI SDK Server', else 'rvtools')."),
 ) -> None:
     """Import VM and disk inventory from RVTools, matched to telemetry already in the store."""

@@ -7,14 +7,14 @@ month-first by evidence (a day above 12), else the user must say which.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from ingest.errors import IngestError
-from ingest.sql_util import one
+from churnplan.ingest.errors import IngestError
+from churnplan.ingest.sql import one
 
 ISO_RE = r"\d{4}-\d{2}-\d{2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?"
 OFFSET_RE = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"

@@ -9,12 +9,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from churnplan import store
-from churnplan.cli_errors import fail
-from churnplan.durations import parse_duration
-from ingest.vcenter import CollectOptions, Collector
-from ingest.vcenter_inventory import read_vm_list
-from ingest.vcenter_session import CollectorError, Credentials
+from churnplan.core import store
+from churnplan.cli.errors import fail
+from churnplan.core.durations import parse_duration
+from churnplan.ingest.vcenter import CollectOptions, Collector
+from churnplan.ingest.vcenter_inventory import read_vm_list
+from churnplan.ingest.vcenter_session import CollectorError, Credentials
 
 console = Console(stderr=True)
 
@@ -65,7 +65,7 @@ def collect_cmd(
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: samples stored so far are kept; run again to resume")
         raise typer.Exit(130)
-    except Exception:  # noqa: BLE001 - shown here without local variables, which would include the password
+    except Exception:
         console.print_exception(show_locals=False)
         console.print("[red]error:[/] collection failed (recorded in collection_runs); samples stored so far are kept")
         raise typer.Exit(1)

@@ -7,8 +7,16 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from churnplan import __version__, cmd_collect, cmd_import, cmd_plan, cmd_report, cmd_samples, store
-from churnplan.cli_errors import connect_or_fail
+from churnplan.cli import collect as cmd_collect
+from churnplan.cli import imports as cmd_import
+from churnplan.cli import plan as cmd_plan
+from churnplan.cli import report as cmd_report
+from churnplan.cli import samples as cmd_samples
+
+from churnplan.core import store
+
+from churnplan import __version__
+from churnplan.cli.errors import connect_or_fail
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan Azure Site Recovery replication of VMware estates from measured disk churn.")

@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.errors import IngestError, line_at
+from churnplan.ingest.errors import IngestError, line_at
 
 _DELIMITERS = (",", ";", "\t", "|")
 

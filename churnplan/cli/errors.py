@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from churnplan import store
+from churnplan.core import store
 
 console = Console(stderr=True)
 

@@ -7,8 +7,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from churnplan import samples, store
-from churnplan.cli_errors import connect_or_fail
+from churnplan.ingest import sample_estate as samples
+
+from churnplan.core import store
+from churnplan.cli.errors import connect_or_fail
 
 console = Console(stderr=True)
 

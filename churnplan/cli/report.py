@@ -7,19 +7,20 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from analytics.model import Plan, PlanConfig
-from churnplan import store, zones
-from churnplan.plan_options import (config_from_options, fail, progress_bar, progress_step, read_and_plan,
+from churnplan.analytics.model import Plan, PlanConfig
+from churnplan import dashboard as dashboard_package
+from churnplan.core import store, zones
+from churnplan.cli.options import (config_from_options, fail, progress_bar, progress_step, read_and_plan,
                                     with_plan_options)
 
 console = Console(stderr=True)
-APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+APP = Path(dashboard_package.__file__).resolve().parent / "app.py"
 WORKBOOK = "churnplan-report.xlsx"
 HTML = "churnplan-report.html"
 
@@ -93,7 +94,7 @@ def register(app: typer.Typer) -> None:
     def report(
         db: Path = db_option,
         out: Path = typer.Option(Path("report"), "--out", help="Directory for the workbook, HTML, CSVs and summary."),
-        tz: Optional[str] = typer.Option(
+        tz: str | None = typer.Option(
             None, "--tz", help="Time zone the report shows times and counts days in "
                                "(default: --timezone when given, else this machine's)."),
         **options: Any,
@@ -123,12 +124,12 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("report"), "--out", help="Directory for the reports."),
         no_dashboard: bool = typer.Option(False, "--no-dashboard", help="Stop after writing the reports."),
         port: int = typer.Option(8501, "--port", help="Dashboard port on 127.0.0.1."),
-        bandwidth: Optional[float] = typer.Option(
+        bandwidth: float | None = typer.Option(
             None, "--bandwidth", help="Bandwidth (Mbps) for the what-if; default: the plan's 95 % recommendation."),
-        tz: Optional[str] = typer.Option(None, "--tz", help="Time zone for displayed times."),
+        tz: str | None = typer.Option(None, "--tz", help="Time zone for displayed times."),
     ) -> None:
         """Sample estate -> store -> plan -> reports -> dashboard, in one go."""
-        from churnplan import samples
+        from churnplan.ingest import sample_estate as samples
 
         zone = _zone(tz)
         with progress_bar() as progress:

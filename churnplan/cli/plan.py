@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churnplan import store
+from churnplan.core import store
 from churnplan.export import csv as csv_export
-from churnplan.plan_options import config_from_options, progress_bar, read_and_plan, with_plan_options
+from churnplan.cli.options import config_from_options, progress_bar, read_and_plan, with_plan_options
 
 console = Console(stderr=True)
 

@@ -8,18 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
+from collections.abc import Callable
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from analytics.model import Plan, PlanConfig, ThrottleSchedule
-from analytics.process_servers import ARCHITECTURES
-from churnplan import store
-from churnplan.cli_errors import fail
-from churnplan.durations import parse_duration
-from churnplan.zones import check_zone
+from churnplan.analytics.model import Plan, PlanConfig, ThrottleSchedule
+from churnplan.analytics.process_servers import ARCHITECTURES
+from churnplan.core import store
+from churnplan.cli.errors import fail
+from churnplan.core.durations import parse_duration
+from churnplan.core.zones import check_zone
 
 console = Console(stderr=True)
 _DEFAULT = PlanConfig()  # the option defaults are the planner's, declared once in analytics.facts
@@ -108,7 +109,7 @@ def _when(text: str | None, flag: str) -> datetime | None:
 
 def config_from_options(options: dict[str, Any]) -> PlanConfig:
     """A PlanConfig from the parsed PLAN_OPTIONS; bad values raise typer.Exit(2) with a plain message."""
-    from analytics.cost import load_prices
+    from churnplan.analytics.cost import load_prices
 
     o = options
     try:
@@ -134,7 +135,7 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
 
 def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: Progress) -> Plan:
     """Read the store (read-only, retrying while a writer holds it, closed again at once) and plan it."""
-    from analytics.plan import build_plan
+    from churnplan.analytics.plan import build_plan
 
     with progress_step(progress, f"reading {db}") as task:
         try:

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from churnplan import store
+from churnplan.core import store
 
 SEED = 20261124
 GENERATOR_VERSION = 1
@@ -208,7 +208,7 @@ def write(directory: Path = DEFAULT_DIR, seed: int = SEED) -> list[Path]:
         frame.to_parquet(path, index=False, compression="zstd")
         paths.append(path)
     manifest = {
-        "generator": "churnplan.samples", "generator_version": GENERATOR_VERSION, "seed": seed,
+        "generator": "churnplan.ingest.sample_estate", "generator_version": GENERATOR_VERSION, "seed": seed,
         "vcenter": VCENTER, "start_utc": START.isoformat(), "days": DAYS, "site_timezone": SITE_TZ,
         "rows": {name: len(frame) for name, frame in frames.items()},
         "regenerate": "churnplan samples --regenerate",
