@@ -52,7 +52,7 @@ def test_local_zone_follows_tz_and_rejects_unknown(monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.parametrize("column,label", [
-    ("required_mbps", "Required (Mbps)"), ("vm_id", "VM ID"), ("churn_gb_day", "Churn (GB/day)"),
+    ("required_mbps", "Required (Mbps)"), ("vm_id", "VM ID"), ("churn_gib_day", "Churn (GB/day)"),
     ("peak_lag_min", "Peak lag (min)"), ("vcpu", "vCPU"), ("compliance_goal_pct", "Compliance goal (%)"),
     ("Mbps for RPO met 90 % of the time", "Mbps for RPO met 90 % of the time"),
 ])

@@ -150,7 +150,7 @@ def test_storage_and_cost_totals_the_cost_table(sample_db, monkeypatch) -> None:
     # the replica disks by tier are the ones the cost prices: Standard by GB, premium tiers by disk
     by_tier = at.dataframe[0].value.set_index("target_tier")
     quantity = cost.set_index("item")["quantity"]
-    assert by_tier.loc["Standard", "capacity_gb"] == pytest.approx(quantity["Standard HDD replica disks"])
+    assert by_tier.loc["Standard", "capacity_gib"] == pytest.approx(quantity["Standard HDD replica disks"])
     for tier in by_tier.index.drop("Standard"):
         assert by_tier.loc[tier, "disks"] == quantity[f"Premium SSD {tier} replica disks"]
     disks = at.dataframe[1].value
