@@ -50,7 +50,7 @@ def check(config: PlanConfig) -> None:
 
 def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.DataFrame | SampleGrid,
                config: PlanConfig) -> Plan:
-    """Plan ASR replication of `vms`/`disks` from `samples` (pandas or polars frames as churnplan.core.store loads them)."""
+    """Plan ASR replication of `vms`/`disks` from `samples` (pandas or polars frames as the store loads them)."""
     check(config)
     tz = config.throttle.timezone if config.throttle is not None else config.timezone
     profiles = profile(vms, disks, samples, config)
@@ -77,7 +77,8 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
     curve = compliance_curve(estate_curve, table.required(Scope.ESTATE, config.rpo_min, 100.0) or 0.0,
                              config.rpo_min)
     return Plan(config=config, vms=_vm_frame(placed, sim.estate.vm_misses, config),
-                disks=_disk_frame(placed), process_servers=size_caches(placed.servers, churns, sim.outcomes, table, config),
+                disks=_disk_frame(placed),
+                process_servers=size_caches(placed.servers, churns, sim.outcomes, table, config),
                 bandwidth=table, rpo=sim.rpo, summary=summary, estate_series=seeding.estate_series,
                 lag_series=sim.lag_series, daily_lag=sim.daily_lag, initial_replication=seeding.initial_replication,
                 cost=seeding.cost, compliance_curve=curve)

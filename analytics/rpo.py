@@ -31,14 +31,15 @@ class PreparedChurn:
     vms: pd.DataFrame          # vcenter, vm_id, name, scope (process server, or 'estate'), one row per column
     vm_bytes: np.ndarray       # shape (len(times), len(vms))
     timezone: str = "UTC"
-    _sums: dict = field(default_factory=dict, repr=False, compare=False)
+    _sums: dict[bytes, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def scope_bytes(self, cols: np.ndarray) -> np.ndarray:
         """Bytes per sample time summed over the VMs in `cols`, computed once per set of columns."""
         key = np.asarray(cols).tobytes()
         if key not in self._sums:
             every = cols.size == self.vm_bytes.shape[1] and np.array_equal(cols, np.arange(cols.size))
-            self._sums[key] = (self.vm_bytes if every else self.vm_bytes[:, cols]).sum(axis=1)
+            total: np.ndarray = (self.vm_bytes if every else self.vm_bytes[:, cols]).sum(axis=1)
+            self._sums[key] = total
         return self._sums[key]
 
     def columns(self, scope: str) -> np.ndarray:
@@ -144,7 +145,8 @@ def run(curve: queue.Curve, capacity: queue.Capacity, rpo_min: float, lags: bool
 
 
 def simulate(prepared: PreparedChurn, cols: np.ndarray, capacity: queue.Capacity, rpo_min: float,
-             factor: float, lags: bool = True, edges_tz: str | None = None):
+             factor: float, lags: bool = True, edges_tz: str | None = None
+             ) -> tuple[queue.Service, queue.Compliance, tuple[float, float]]:
     """FIFO service and compliance for the VMs in `cols` with writes scaled by `factor`."""
     return run(scope_curve(prepared, cols, factor), capacity, rpo_min, lags, edges_tz)
 

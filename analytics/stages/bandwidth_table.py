@@ -33,8 +33,9 @@ class BandwidthTable:
 
     @cached_property
     def _index(self) -> dict[tuple[str, float, float], float]:
-        keys = zip(self.frame["scope"].astype(str), self.frame["rpo_min"], self.frame["compliance_goal_pct"])
-        return {(s, float(r), float(g)): float(m) for (s, r, g), m in zip(keys, self.frame["required_mbps"])}
+        f = self.frame
+        rows = zip(f["scope"].astype(str), f["rpo_min"], f["compliance_goal_pct"], f["required_mbps"], strict=True)
+        return {(s, float(r), float(g)): float(m) for s, r, g, m in rows}
 
     def required(self, scope: str = Scope.ESTATE, rpo_min: float = 15.0, goal_pct: float = 100.0) -> float | None:
         """Least Mbps for `scope` to meet `rpo_min` `goal_pct` % of the time; None when not computed."""

@@ -60,7 +60,7 @@ def simulate(churns: Mapping[str, rpo.PreparedChurn], links: Mapping[str, Link],
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         results = list(pool.map(run, cases))
     rows, outcomes = [], {}
-    for (scope, r), w in zip(cases, results):
+    for (scope, r), w in zip(cases, results, strict=True):
         mbps = links[scope].bandwidth_mbps if links[scope].throttle is None else None
         rows.append((scope, float("nan") if mbps is None else mbps, r, w.compliance_pct, w.max_lag_min))
         if r == config.rpo_min:
