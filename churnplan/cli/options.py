@@ -20,6 +20,7 @@ from churnplan.analytics.vocabulary import Architecture
 from churnplan.core import store
 from churnplan.cli.errors import fail
 from churnplan.core.durations import parse_duration
+from churnplan.core.units import SECONDS_PER_HOUR
 from churnplan.core.zones import check_zone
 
 console = Console(stderr=True)
@@ -77,7 +78,7 @@ def with_plan_options(func: Callable[..., None]) -> Callable[..., None]:
 def _ir_goal_hours(text: str) -> float:
     """'72h', '3d', '90m' or a bare number of hours."""
     try:
-        return parse_duration(text, "--ir-goal", bare_unit="h") / 3600
+        return parse_duration(text, "--ir-goal", bare_unit="h") / SECONDS_PER_HOUR
     except ValueError:
         raise ValueError(f"--ir-goal {text!r}: use e.g. 72h, 3d or 90m") from None
 
