@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from churnplan.analytics.sample_grid import SampleGrid
+
 SIZES_CSV = Path(__file__).resolve().parent / "data" / "azure_vm_sizes.csv"
 # Preference among equally small sizes: general purpose first. Burstable Bs only when asked for: at its
 # baseline it cannot carry a busy production VM after failover.
@@ -109,4 +111,18 @@ def needs_from_inventory(vms: pd.DataFrame, disks: pd.DataFrame, load: pd.DataFr
         out["iops"] = idx.map(per["iops"]).to_numpy(float)
         out["mbps"] = idx.map(per["mbps"]).to_numpy(float)
         out["premium"] = idx.map(per["premium"]).fillna(False).to_numpy(bool)
+    return out
+
+
+def peak_load(grid: SampleGrid, percentile: float, growth_pct: float = 0.0) -> pd.DataFrame:
+    """Per grid row (a disk, or a VM after `by_vm`): the `percentile` of its IOPS and read+write throughput
+    (MB/s, 1024-based) over time, times (1 + growth), as the planner takes peaks. Keys plus peak_iops, peak_mbps_rw."""
+    out = grid.keys.copy()
+    factor = 1.0 + growth_pct / 100.0
+    if grid.times.size == 0 or len(out) == 0:
+        out["peak_iops"], out["peak_mbps_rw"] = np.nan, np.nan
+        return out
+    with np.errstate(all="ignore"):
+        out["peak_iops"] = np.nanpercentile(grid.iops, percentile, axis=1) * factor
+        out["peak_mbps_rw"] = np.nanpercentile(grid.rw_kbps, percentile, axis=1) * factor / 1024.0
     return out

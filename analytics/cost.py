@@ -41,6 +41,9 @@ def check_prices(prices: dict[str, Any], where: str = "prices") -> None:
     """Raise ValueError naming `where` and the field when a required field is missing or not a number >= 0."""
     if not isinstance(prices, dict):
         raise ValueError(f"{where}: expected a JSON object")
+    if "Items" in prices:
+        raise ValueError(f"{where}: an Azure Retail Prices API export; `churnplan cost --prices` reads it, while "
+                         "plan and report read churnplan's price JSON until they bill by tier")
     for key in _REQUIRED:
         if key not in prices:
             raise ValueError(f"{where}: field {key!r} missing")

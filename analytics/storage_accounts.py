@@ -68,8 +68,8 @@ def place(vms: pd.DataFrame, account: str = "V2", separate_premium: bool = True)
         home = next((a for a in accounts if a["premium"] == premium[i]
                      and a["iops"] + iops[i] <= STORAGE_ACCOUNT_IOPS and a["churn"] + churn[i] <= cap_churn), None)
         if home is None:
-            kind = "prem" if premium[i] else "std"
-            home = {"account": f"cache-{kind}-{sum(a['premium'] == premium[i] for a in accounts) + 1:02d}",
+            kind = "cache-premium-vms" if premium[i] else "cache"
+            home = {"account": f"{kind}-{sum(a['premium'] == premium[i] for a in accounts) + 1:02d}",
                     "premium": bool(premium[i]), "iops": 0.0, "churn": 0.0, "vms": 0, "disks": 0}
             accounts.append(home)
         home["iops"] += iops[i]

@@ -147,6 +147,12 @@ def test_retail_price_errors_name_the_file_and_the_meter(tmp_path):
         pricing.load_price_book(bad)
 
 
+def test_the_plans_rough_cost_refuses_a_retail_export_plainly():
+    with pytest.raises(ValueError, match="retail-prices-example.json: an Azure Retail Prices API export; "
+                                         "`churnplan cost --prices` reads it"):
+        cost.load_prices(pricing.EXAMPLE_RETAIL_PRICES)
+
+
 def test_own_price_file_errors_name_the_field():
     prices = json.loads(pricing.EXAMPLE_PRICES.read_text())
     prices["standard_hdd_disk_month"]["S4"] = "cheap"

@@ -99,16 +99,16 @@ def test_first_fit_decreasing_by_iops_and_premium_targets_apart():
     placement, accounts = sa.place(_vms([12_000.0, 9_000.0, 7_000.0, 100.0], [8.0] * 4,
                                         [False, False, False, True]))
     # 12,000 opens std-01; 9,000 does not fit beside it (21,000 > 20,000): std-02; 7,000 joins std-01 (19,000).
-    assert list(placement["account"]) == ["cache-std-01", "cache-std-02", "cache-std-01", "cache-prem-01"]
+    assert list(placement["account"]) == ["cache-01", "cache-02", "cache-01", "cache-premium-vms-01"]
     a = accounts.set_index("account")
-    assert a.loc["cache-std-01", "iops"] == 19_000 and a.loc["cache-std-01", "iops_pct"] == pytest.approx(95.0)
-    assert a.loc["cache-std-01", "vms"] == 2 and a.loc["cache-std-01", "disks"] == 4
-    assert bool(a.loc["cache-prem-01", "premium_targets"]) and (a["kind"] == sa.ACCOUNT_KIND).all()
+    assert a.loc["cache-01", "iops"] == 19_000 and a.loc["cache-01", "iops_pct"] == pytest.approx(95.0)
+    assert a.loc["cache-01", "vms"] == 2 and a.loc["cache-01", "disks"] == 4
+    assert bool(a.loc["cache-premium-vms-01", "premium_targets"]) and (a["kind"] == sa.ACCOUNT_KIND).all()
 
 
 def test_churn_fills_an_account_too():
     placement, _ = sa.place(_vms([10.0, 10.0], [5000.0, 2000.0]))   # 7,000 MB/s > 6,000 per V2 account
-    assert list(placement["account"]) == ["cache-std-01", "cache-std-02"]
+    assert list(placement["account"]) == ["cache-01", "cache-02"]
 
 
 def test_load_per_vm_counts_each_disk_at_least_at_the_tables_smallest_churn():
