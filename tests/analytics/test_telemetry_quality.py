@@ -14,7 +14,7 @@ from churnplan.analytics import telemetry_quality as tq
 T0 = pd.Timestamp("2026-11-02T00:00:00Z")
 
 
-def _disk(vm: str, instance: str, n: int, interval_s: int = 300, drop: slice | None = None,
+def _disk(vm: str, instance: str, n: int, interval_s: int = 300, drop: slice | list[int] | None = None,
           write_iops: bool = True, read: bool = True) -> pd.DataFrame:
     ts = T0 + pd.to_timedelta(np.arange(n) * interval_s, unit="s")
     f = pd.DataFrame({"vcenter": "vc1", "vm_id": vm, "instance": instance, "ts": ts, "interval_s": interval_s,
@@ -41,6 +41,12 @@ def test_coverage_gaps_and_days_per_disk():
     assert d.loc["vm-2", "gaps"] == 1 and d.loc["vm-2", "longest_gap_h"] == pytest.approx(1.0)
     assert d.loc["vm-1", "days_covered"] == pytest.approx(2.0)
     assert d.loc["vm-2", "missing_counters"] == "write IOPS" and d.loc["vm-1", "missing_counters"] == ""
+
+
+def test_every_gap_of_a_disk_counts():
+    two_gaps = _disk("vm-1", "scsi0:0", 288, drop=[10, 11, 12, 100, 200, 201])
+    d = tq.assess(two_gaps).disks.iloc[0]
+    assert d["gaps"] == 3 and d["longest_gap_h"] == pytest.approx(0.25) and d["samples"] == 282
 
 
 def test_per_vm_write_size_and_mixed_intervals():
@@ -75,7 +81,7 @@ def test_a_late_disk_counts_its_missing_start_as_a_gap_and_low_coverage_warns():
 
 def test_polars_input_as_the_store_loads_it_gives_the_same_answer():
     frame = _two_days()
-    enum = {k: pl.Enum(sorted(frame[k].unique())) for k in tq.KEYS}
+    enum = {k: pl.Enum(sorted({*frame[k].unique(), "a-absent"})) for k in tq.KEYS}   # categories may hold more
     fast = pl.from_pandas(frame).with_columns(*(pl.col(k).cast(e) for k, e in enum.items()))
     assert tq.assess(fast).rating == tq.assess(frame).rating
     pd.testing.assert_frame_equal(tq.assess(fast).disks, tq.assess(frame).disks)
