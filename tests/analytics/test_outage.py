@@ -132,3 +132,21 @@ def test_more_bandwidth_never_recovers_slower(churn_mbps, mbps, more):
     fast = outage.recover(curve, queue.Capacity(mbps=mbps + more), 900.0, times[3], 1.0, until=times[-1] + 86_400)
     assert fast.catchup_h <= slow.catchup_h + 1e-9
     assert fast.drain_h <= slow.drain_h + 1e-9
+
+
+def test_an_outage_under_a_throttle_schedule_sends_nothing_and_the_schedule_resumes():
+    from datetime import time
+
+    from churnplan.analytics.model import ThrottleSchedule
+
+    th = ThrottleSchedule(work_start=time(9), work_end=time(18), work_mbps=8.0, offhours_mbps=16.0, timezone="UTC",
+                          workdays=(0, 1, 2, 3, 4, 5, 6))
+    day = 1_800_000_000.0 - 1_800_000_000.0 % 86_400            # a UTC midnight
+    base = queue.Capacity(throttle=th)
+    cap = outage.OutageCapacity(throttle=th, outage_start=day + 8 * 3600, outage_end=day + 10 * 3600)
+    t = day + np.array([8, 9, 10, 11]) * 3600.0
+    got = cap.cumulative(t, day)
+    assert got[1] == got[0] and got[2] == got[0]                  # nothing sent from 08:00 to 10:00
+    assert got[3] - got[2] == pytest.approx(3600 * 1e6)           # 10:00-11:00 at the 8 Mbps work rate
+    assert got[0] == pytest.approx(base.cumulative(t[:1], day)[0])
+    assert {day + 8 * 3600, day + 9 * 3600, day + 10 * 3600} <= set(cap.breakpoints(day, day + 86_400))
