@@ -12,6 +12,10 @@ from churnplan.cli import imports as cmd_import
 from churnplan.cli import plan as cmd_plan
 from churnplan.cli import report as cmd_report
 from churnplan.cli import samples as cmd_samples
+from churnplan.cli import costing as cmd_cost
+from churnplan.cli import outage as cmd_outage
+from churnplan.cli import quality as cmd_quality
+from churnplan.cli import sizing as cmd_sizing
 
 from churnplan.core import store
 
@@ -25,7 +29,8 @@ console = Console(stderr=True)
 DbOption = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file.")
 
 # Modules that add commands: each defines register(app). Order is the order of --help.
-_COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_import, cmd_plan, cmd_report)
+_COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_import, cmd_plan, cmd_report,
+                    cmd_quality, cmd_outage, cmd_cost, cmd_sizing)
 
 
 @app.callback()

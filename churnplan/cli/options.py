@@ -75,6 +75,36 @@ def with_plan_options(func: Callable[..., None]) -> Callable[..., None]:
     return func
 
 
+# Outage catch-up and billed-cost options: `churnplan outage` and `churnplan cost` take them now; append them to
+# PLAN_OPTIONS once plan/report include those figures.
+OUTAGE_OPTIONS = [
+    _option("outage", str, "4h", "--outage", "Link outage to recover from, e.g. 4h or 90m."),
+    _option("outage_step", str, "1h", "--outage-step", "Try an outage start every this often over the profile."),
+]
+RETENTION_OPTIONS = [
+    _option("retention", str, "24h", "--retention", "Recovery-point retention, e.g. 24h or 3d (ASR: up to 15 days)."),
+    _option("app_consistent_hours", float | None, None, "--app-consistent-hours",
+            "App-consistent snapshot frequency in hours (1-12; default: off)."),
+    _option("region", str | None, None, "--region",
+            "Region of a Retail Prices API export holding several (armRegionName, e.g. westeurope)."),
+]
+
+
+def with_options(*extra: list[inspect.Parameter]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Like with_plan_options, with `extra` option lists between the command's own parameters and the plan's."""
+    def wrap(func: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in inspect.signature(func).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        func.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            own + [p for group in extra for p in group] + PLAN_OPTIONS)
+        return func
+    return wrap
+
+
+def hours_option(text: str, flag: str) -> float:
+    """Hours in a duration typed for `flag` ('4h', '90m', '3d' or bare hours)."""
+    return parse_duration(text, flag, bare_unit="h") / 3600
+
+
 def _ir_goal_hours(text: str) -> float:
     """'72h', '3d', '90m' or a bare number of hours."""
     try:
