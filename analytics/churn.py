@@ -57,7 +57,9 @@ def _row_sum(m: np.ndarray, dense: bool) -> np.ndarray:
 
 
 def profiles(grid: SampleGrid, percentile: float, growth_pct: float, consume: bool = False) -> pd.DataFrame:
-    """One row per grid key with samples: percentile peak, max, mean, churn/day and write I/O size, x (1 + growth).
+    """One row per grid key with samples: percentile (planned), mean, churn/day and write I/O size, x (1 + growth);
+    max_write_kibps is the measured maximum (no growth). avg_write_io_kib is NaN where writes were seen but no
+    write operations (no write-IOPS counter): the write size is unknown, not zero.
 
     `consume`: the grid is not read again, so its matrices may be reordered in place instead of copied.
     """
@@ -70,7 +72,7 @@ def profiles(grid: SampleGrid, percentile: float, growth_pct: float, consume: bo
     peak = {m: row_percentile(grid.metric(m), percentile, n, in_place=consume) for m in METRICS}
     out = pd.DataFrame({
         "peak_write_kibps": peak["write_kbps"] * growth,
-        "max_write_kibps": top_w * growth,
+        "max_write_kibps": top_w,
         "avg_write_kibps": sum_w / safe_n * growth,
         "peak_write_iops": peak["write_iops"] * growth,
         "avg_write_iops": sum_wi / safe_n * growth,
@@ -78,7 +80,9 @@ def profiles(grid: SampleGrid, percentile: float, growth_pct: float, consume: bo
         "peak_rw_mibps": kibps_to_mibps(peak["rw_kbps"] * growth),
         "samples": n.astype(np.int64),
     })
-    out["avg_write_io_kib"] = np.where(sum_wi > 0, sum_w / np.where(sum_wi > 0, sum_wi, 1.0), 0.0)
+    unknown_io = (sum_wi <= 0) & (sum_w > 0)
+    out["avg_write_io_kib"] = np.where(sum_wi > 0, sum_w / np.where(sum_wi > 0, sum_wi, 1.0),
+                                       np.where(unknown_io, np.nan, 0.0))
     out["peak_churn_mibps"] = kibps_to_mibps(out["peak_write_kibps"])
     out["churn_gib_day"] = kibps_to_gib_day(out["avg_write_kibps"])
     return pd.concat([grid.keys, out], axis=1)[has].reset_index(drop=True)
@@ -98,8 +102,9 @@ def vm_profiles(samples: pd.DataFrame | pl.DataFrame | SampleGrid, percentile: f
 
 def series_profile(write_kibps: np.ndarray, percentile: float, growth_pct: float) -> dict[str, float]:
     """Profile of one summed series (a process server's or the estate's write KiB/s per sample)."""
-    w = np.asarray(write_kibps, dtype=float) * (1.0 + growth_pct / 100.0)
+    measured = np.asarray(write_kibps, dtype=float)
+    w = measured * (1.0 + growth_pct / 100.0)
     if w.size == 0:
         return {"peak_write_kibps": 0.0, "max_write_kibps": 0.0, "avg_write_kibps": 0.0, "churn_gib_day": 0.0}
-    return {"peak_write_kibps": float(np.percentile(w, percentile)), "max_write_kibps": float(w.max()),
+    return {"peak_write_kibps": float(np.percentile(w, percentile)), "max_write_kibps": float(measured.max()),
             "avg_write_kibps": float(w.mean()), "churn_gib_day": kibps_to_gib_day(float(w.mean()))}

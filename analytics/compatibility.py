@@ -14,41 +14,78 @@ from churnplan.analytics.vocabulary import Compatibility
 from churnplan.core.units import gib_to_tib
 
 
+UNKNOWN_WRITE_SIZE = "churn check unknown (needs virtualDisk.numberWriteAveraged)"
+_LARGEST_IO_KIB = 1.0e9   # a write size past every CHURN_LIMITS row: the most lenient limit
+
+
+def over(value: float, limit: float, unit: str, decimals: int = 1) -> str:
+    """"value unit > limit unit" with as many decimals as it takes for the two numbers to read differently."""
+    d = decimals
+    while f"{value:,.{d}f}" == f"{limit:,.{d}f}" and d < 6:
+        d += 1
+    return f"{value:,.{d}f} {unit} > {limit:,.{d}f} {unit}"
+
+
+def write_size_unknown(disks: pd.DataFrame) -> np.ndarray:
+    """True for disks whose average write size is unknown (writes without a write-operations counter)."""
+    return np.asarray(disks["avg_write_io_kib"].isna().to_numpy() & (disks["churn_gib_day"].fillna(0) > 0).to_numpy())
+
+
+def _churn_limits(disks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(write size KiB, churn limit MiB/s, GiB/day limit) per disk; an unknown size gets the most lenient limits."""
+    io = disks["avg_write_io_kib"].to_numpy(float)
+    lenient = np.where(np.isnan(io), _LARGEST_IO_KIB, io)
+    churn_max = np.minimum(churn_limit_mibps("p20_p50", lenient), LIM.disk_avg_churn_mibps)  # the largest tier's
+    return np.nan_to_num(io, nan=0.0), churn_max, churn_limit_gib_day("p20_p50", lenient)
+
+
 def disk_reasons(disks: pd.DataFrame) -> pd.Series:
     """Blocking reasons per disk ('; '-joined, '' when none) from size, churn, I/O and IOPS limits.
 
     Needs capacity_gib, is_os_disk, firmware (of its VM), peak_churn_mibps, churn_gib_day, avg_write_io_kib,
-    peak_iops, avg_write_iops.
+    peak_iops, avg_write_iops. An unknown write size blocks only beyond the most lenient churn limit.
+    Unknown capacities (NaN) block nothing.
     """
-    cap = disks["capacity_gib"].fillna(0).to_numpy(float)
+    cap = disks["capacity_gib"].to_numpy(float)
     os_disk = disks["is_os_disk"].fillna(False).astype(bool).to_numpy()
     efi = disks["firmware"].fillna("").astype(str).str.lower().eq("efi").to_numpy()
     os_max = np.where(efi, LIM.os_disk_gib_gen2, LIM.os_disk_gib_gen1)
-    io = disks["avg_write_io_kib"].fillna(0).to_numpy(float)
+    io, churn_max, gib_day_max = _churn_limits(disks)
+    unknown = write_size_unknown(disks)
     churn = disks["peak_churn_mibps"].fillna(0).to_numpy(float)
     gib_day = disks["churn_gib_day"].fillna(0).to_numpy(float)
     iops = disks["peak_iops"].fillna(0).to_numpy(float)
     write_iops = disks["avg_write_iops"].fillna(0).to_numpy(float)
-    churn_max = np.minimum(churn_limit_mibps("p20_p50", io), LIM.disk_avg_churn_mibps)  # the largest tier's limits
-    gib_day_max = churn_limit_gib_day("p20_p50", io)
+    at = np.where(unknown, "at an unknown write size", np.char.add(np.char.add("at ", np.round(io).astype(int)
+                                                                                .astype(str)), " KiB writes"))
     checks: list[tuple[np.ndarray, Callable[[int], str]]] = [
-        (os_disk & (cap > os_max), lambda i: f"OS disk {cap[i]:,.0f} GB > {os_max[i]:,.0f} GB "
+        (os_disk & (cap > os_max), lambda i: f"OS disk {over(cap[i], os_max[i], 'GiB', 0)} "
                                              f"({'Gen2/UEFI' if efi[i] else 'Gen1/BIOS'})"),
         (~os_disk & (cap > LIM.data_disk_max_gib),
-         lambda i: f"data disk {cap[i]:,.0f} GB > {LIM.data_disk_max_gib:,.0f} GB"),
+         lambda i: f"data disk {over(cap[i], LIM.data_disk_max_gib, 'GiB', 0)}"),
         (~os_disk & (cap < LIM.data_disk_min_gib),
-         lambda i: f"data disk {cap[i]:,.2f} GB < {LIM.data_disk_min_gib:.0f} GB"),
-        (churn > churn_max, lambda i: f"churn {churn[i]:.1f} MB/s > {churn_max[i]:.0f} MB/s at {io[i]:.0f} KB writes"),
-        (gib_day > gib_day_max, lambda i: f"churn {gib_day[i]:,.0f} GB/day > {gib_day_max[i]:,.0f} GB/day"),
-        (iops > LIM.disk_iops, lambda i: f"{iops[i]:,.0f} IOPS > {LIM.disk_iops:,.0f}"),
+         lambda i: f"data disk {cap[i]:,.2f} GiB < {LIM.data_disk_min_gib:.2f} GiB"),
+        (churn > churn_max, lambda i: f"churn {over(churn[i], churn_max[i], 'MiB/s')} {at[i]}"),
+        (gib_day > gib_day_max, lambda i: f"churn {over(gib_day[i], gib_day_max[i], 'GiB/day', 0)}"),
+        (iops > LIM.disk_iops, lambda i: f"{over(iops[i], LIM.disk_iops, 'IOPS', 0)}"),
         (write_iops > LIM.disk_write_iops,
-         lambda i: f"{write_iops[i]:,.0f} average write IOPS > {LIM.disk_write_iops:,.0f}"),
+         lambda i: f"average write {over(write_iops[i], LIM.disk_write_iops, 'IOPS', 0)}"),
     ]
     reasons: list[list[str]] = [[] for _ in range(len(disks))]
     for mask, text in checks:
         for i in np.nonzero(mask)[0]:
             reasons[i].append(text(int(i)))
     return pd.Series(["; ".join(r) for r in reasons], index=disks.index, dtype=object)
+
+
+def disk_warnings(disks: pd.DataFrame) -> pd.Series:
+    """Per disk what could not be checked ('' when everything was): unknown write size, unknown capacity."""
+    unknown_io = write_size_unknown(disks)
+    unknown_cap = disks["capacity_gib"].isna().to_numpy()
+    text = [("; ".join(filter(None, [UNKNOWN_WRITE_SIZE if w else "",
+                                     "capacity unknown (disk known only from samples)" if c else ""])))
+            for w, c in zip(unknown_io, unknown_cap, strict=True)]
+    return pd.Series(text, index=disks.index, dtype=object)
 
 
 def vm_compatibility(vms: pd.DataFrame, disks: pd.DataFrame) -> pd.DataFrame:
@@ -77,11 +114,11 @@ def vm_compatibility(vms: pd.DataFrame, disks: pd.DataFrame) -> pd.DataFrame:
         if n_data[i] > LIM.max_data_disks:
             r.append(f"VM: {n_data[i]} data disks > {LIM.max_data_disks}")
         if churn[i] > LIM.vm_peak_churn_mibps:
-            r.append(f"VM: peak churn {churn[i]:.1f} MB/s > {LIM.vm_peak_churn_mibps:.0f} MB/s")
+            r.append(f"VM: churn {over(churn[i], LIM.vm_peak_churn_mibps, 'MiB/s')}")
         if iops[i] > LIM.vm_iops:
-            r.append(f"VM: {iops[i]:,.0f} IOPS > {LIM.vm_iops:,.0f}")
+            r.append(f"VM: {over(iops[i], LIM.vm_iops, 'IOPS', 0)}")
         if size_tib[i] > LIM.vm_total_size_tib:
-            r.append(f"VM: total size {size_tib[i]:.1f} TB > {LIM.vm_total_size_tib:.0f} TB")
+            r.append(f"VM: total size {over(size_tib[i], LIM.vm_total_size_tib, 'TiB')}")
         note = "UEFI: replicate with Secure Boot off" if efi[i] and not LIM.uefi_secure_boot_supported else ""
         bumped = bool(bumped_any[i]) if pd.notna(bumped_any[i]) else False
         status.append((Compatibility.NO if r else Compatibility.YES_PREMIUM if bumped else Compatibility.YES).value)

@@ -36,7 +36,7 @@ class PlanConfig:
     exclude_disks: tuple[str, ...] = ()          # globs matched against "vm_name/instance" and the disk label
     start: datetime | None = None
     end: datetime | None = None
-    architecture: Architecture = Architecture.CLASSIC  # configuration + process servers, or replication appliances
+    architecture: Architecture = Architecture.MODERNIZED  # replication appliances (new VMware deployments), or classic
     ir_goal_hours: float = _D.ir_goal_hours
     prices: dict[str, Any] | None = None         # parsed price file; None = the shipped example
     rpo_targets_min: tuple[float, ...] = _D.rpo_targets_min

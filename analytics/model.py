@@ -36,6 +36,9 @@ class Plan:
     initial_replication: pd.DataFrame = field(default_factory=pd.DataFrame)  # batch, vms, vm_names, size_gib, hours
     cost: pd.DataFrame = field(default_factory=pd.DataFrame)              # item, quantity, unit, unit_price, monthly
     compliance_curve: pd.DataFrame = field(default_factory=pd.DataFrame)  # scope, bandwidth_mbps, compliance_pct
+    vm_sizes: pd.DataFrame = field(default_factory=pd.DataFrame)          # Azure size and cache account per VM
+    cores_by_family: pd.DataFrame = field(default_factory=pd.DataFrame)   # family, quota_family, vms, vcpus
+    storage_accounts: pd.DataFrame = field(default_factory=pd.DataFrame)  # cache accounts: account, vms, iops_pct..
 
     def required_mbps(self, goal_pct: float = 100.0, scope: str = Scope.ESTATE) -> float | None:
         """Least Mbps for `scope` to meet the plan's RPO `goal_pct` % of the time (None when not computed)."""

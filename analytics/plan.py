@@ -13,8 +13,10 @@ from churnplan.analytics.model import Plan
 from churnplan.analytics.sample_grid import SampleGrid
 from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.stages.assignment import Assignment, assign
+from churnplan.analytics.stages.azure_targets import azure_targets
 from churnplan.analytics.stages.cache import size_caches
 from churnplan.analytics.stages.churn_by_scope import churn_by_scope
+from churnplan.analytics.stages.coverage import coverage
 from churnplan.analytics.stages.links import links, planned_mbps
 from churnplan.analytics.stages.profiles import profile
 from churnplan.analytics.stages.seeding import seed_and_cost
@@ -31,7 +33,7 @@ VM_COLUMNS = ["vcenter", "vm_id", "name", "host", "cluster", "guest_os", "firmwa
 DISK_COLUMNS = ["vcenter", "vm_id", "vm_name", "instance", "label", "capacity_gib", "used_gib", "is_os_disk",
                 "excluded", "peak_churn_mibps", "max_write_kibps", "avg_write_kibps", "churn_gib_day",
                 "avg_write_io_kib", "peak_iops", "peak_write_iops", "avg_write_iops", "size_tier", "target_type",
-                "target_tier", "bumped", "needs_premium", "tier_issue", "reasons", "process_server"]
+                "target_tier", "bumped", "needs_premium", "tier_issue", "reasons", "warnings", "process_server"]
 
 
 def check(config: PlanConfig) -> None:
@@ -71,8 +73,10 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
     needed = bw.throttle_needed(churns[Scope.ESTATE], config.throttle, config.rpo_min, config.compliance_goals_pct,
                                 factor)
     seeding = seed_and_cost(profiles.vm_grid, placed, planned, config, estate_gib_day)
+    cover = coverage(profiles.vm_grid, placed, config, factor, table, config.compliance_goals_pct)
+    azure = azure_targets(profiles.vm_grid, placed, config)
     summary = summarise(config, tz, profiles.times, churns[Scope.ESTATE], placed, table, planned, sim.estate,
-                        needed, seeding)
+                        needed, seeding, cover, azure)
     estate_curve = next(s.curve for s in per_scope if s.scope == Scope.ESTATE)
     curve = compliance_curve(estate_curve, table.required(Scope.ESTATE, config.rpo_min, 100.0) or 0.0,
                              config.rpo_min)
@@ -81,7 +85,8 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
                 process_servers=size_caches(placed.servers, churns, sim.outcomes, table, config),
                 bandwidth=table, rpo=sim.rpo, summary=summary, estate_series=seeding.estate_series,
                 lag_series=sim.lag_series, daily_lag=sim.daily_lag, initial_replication=seeding.initial_replication,
-                cost=seeding.cost, compliance_curve=curve)
+                cost=seeding.cost, compliance_curve=curve, vm_sizes=azure.vm_sizes,
+                cores_by_family=azure.cores_by_family, storage_accounts=azure.accounts)
 
 
 def _vm_frame(placed: Assignment, misses: pd.DataFrame, config: PlanConfig) -> pd.DataFrame:

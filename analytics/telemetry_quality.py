@@ -19,8 +19,8 @@ import polars as pl
 from churnplan.analytics.facts import PLANNER_DEFAULTS
 
 KEYS = ["vcenter", "vm_id", "instance"]
-MIN_DAYS = float(str(PLANNER_DEFAULTS["min_profiling_days"]))     # the dict mixes numbers and tuples
-BEST_DAYS = float(str(PLANNER_DEFAULTS["best_profiling_days"]))
+MIN_DAYS = float(PLANNER_DEFAULTS.min_profiling_days)
+BEST_DAYS = float(PLANNER_DEFAULTS.best_profiling_days)
 MIN_COVERAGE_PCT = 95.0
 STAR_BANDS_PCT = (20.0, 40.0, 60.0, 80.0)     # Azure Migrate: above each band one more star
 LONG_GAP_H = 24.0                              # a gap this long can hide a whole day's peak

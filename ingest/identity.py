@@ -4,8 +4,9 @@ Matching rule (shared by every importer), in order; the first rule that finds ex
   1. same key: the stored row has the (vcenter, vm_id) this import would use;
   2. same UUID (case-insensitive), unique on both sides;
   3. same moref (vm_id such as 'vm-123') and same name (case-insensitive);
-  4. same name (case-insensitive), unique on both sides, and neither morefs nor UUIDs contradict
-     (both present and different).
+  4. same name (case-insensitive), unique on both sides, and the UUIDs do not contradict (both present and
+     different); morefs that differ (a Get-Stat export and an RVTools export of other ids) still match, reported
+     as 'name (ids differ)', so one VM never becomes two rows.
 A matched VM keeps its stored key, so samples already attached to it stay attached; the import only
 fills in or refreshes its inventory. Each stored VM is claimed by at most one incoming VM.
 """
@@ -104,9 +105,9 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
         if not n or name_counts.get(n, 0) != 1 or n not in stored_by_name or stored_by_name[n] in claimed:
             continue
         row = info.loc[stored_by_name[n]]
-        if _differ(out_moref[i], row["_moref"]) or _differ(out_uuid[i], row["_uuid"]):
+        if _differ(out_uuid[i], row["_uuid"]):
             continue
-        claim(i, stored_by_name[n], "name")
+        claim(i, stored_by_name[n], "name (ids differ)" if _differ(out_moref[i], row["_moref"]) else "name")
     return out
 
 

@@ -35,11 +35,34 @@ def epoch(x: datetime | None) -> float | None:
 
 
 def _with_profile(frame: pd.DataFrame, profile: pd.DataFrame, key: list[str]) -> pd.DataFrame:
-    """`frame` with its profile columns beside it; rows without samples profile as 0."""
+    """`frame` with its profile columns beside it; rows without samples profile as 0 (an unknown write size
+    of a row with samples stays NaN)."""
     out = frame.merge(profile, on=key, how="left")
     cols = [c for c in profile.columns if c not in key]
-    out[cols] = out[cols].fillna(0.0)
+    none = out["samples"].isna().to_numpy()
+    out.loc[none, cols] = 0.0
     return out
+
+
+def _sampled_only(disks: pd.DataFrame, d_prof: pd.DataFrame, vms: pd.DataFrame) -> pd.DataFrame:
+    """Disk rows for disks known only from samples (of inventoried VMs): capacity unknown (NaN), flagged by it."""
+    known = pd.MultiIndex.from_frame(disks[DISK_KEY].astype(str))
+    keys = d_prof[DISK_KEY].astype(str)
+    new = d_prof[~pd.MultiIndex.from_frame(keys).isin(known)
+                 & pd.MultiIndex.from_frame(keys[VM_KEY]).isin(pd.MultiIndex.from_frame(vms[VM_KEY].astype(str)))]
+    rows = new[DISK_KEY].assign(label=new["instance"], capacity_gib=float("nan"), used_gib=float("nan"),
+                                is_os_disk=False, excluded=False)
+    return pd.concat([disks, rows], ignore_index=True) if len(rows) else disks
+
+
+def _refuse_os_disks(disks: pd.DataFrame, vms: pd.DataFrame) -> None:
+    """ASR always replicates a VM's OS disk: an --exclude-disks glob matching one is an error, naming it."""
+    hit = disks[disks["excluded"] & disks["is_os_disk"].fillna(False).astype(bool)]
+    if len(hit):
+        names = hit.merge(vms[VM_KEY + ["name"]], on=VM_KEY, how="left")
+        first = f"{names['name'].iloc[0]}/{names['instance'].iloc[0]}"
+        raise ValueError(f"--exclude-disks matches the OS disk {first}"
+                         f"{f' and {len(hit) - 1} more' if len(hit) > 1 else ''}: ASR always replicates OS disks")
 
 
 def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.DataFrame | SampleGrid,
@@ -52,10 +75,11 @@ def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.D
     disks = disks.rename(columns=STORE_COLUMNS_IN_UNITS)
     grid = sample_grid.from_frame(samples).window(epoch(config.start), epoch(config.end))
     disks["excluded"] = churn.excluded_disks(disks, vms, config.exclude_disks).to_numpy()
+    _refuse_os_disks(disks, vms)
     # VM series are summed before the disk profiles reorder the grid (a grid made here is sorted in place).
     vm_grid = grid.without(disks[disks["excluded"]]).by_vm()
     d_prof = churn.profiles(grid, config.percentile, config.growth_pct, consume=not isinstance(samples, SampleGrid))
-    d = _with_profile(disks, d_prof, DISK_KEY)
+    d = _with_profile(_sampled_only(disks, d_prof, vms), d_prof, DISK_KEY)
     d = d.merge(vms[VM_KEY + ["name", "firmware"]].rename(columns={"name": "vm_name"}), on=VM_KEY, how="left")
     v = _with_profile(vms, churn.profiles(vm_grid, config.percentile, config.growth_pct), VM_KEY)
     return Profiles(disks=d, vms=v, vm_grid=vm_grid, times=grid.times)

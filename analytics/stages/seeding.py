@@ -15,7 +15,7 @@ from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
 from churnplan.analytics.stages.assignment import Assignment
 from churnplan.analytics.vocabulary import of_protected_vms, protected
-from churnplan.core.units import BYTES_PER_MBPS, GIB, SECONDS_PER_DAY
+from churnplan.core.units import BYTES_PER_MBPS, GIB, SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class Seeding:
     ir_hours: float | None               # None when the link leaves nothing for seeding
     cost: pd.DataFrame                   # item, quantity, unit, unit_price, monthly, currency
     prices: dict[str, Any]
+    seed_gib: float | None = None        # data to copy (None when a replicated disk's size is unknown)
+    ir_goal_met: bool | None = None      # None when the seed size is unknown
+    ir_mbps_for_goal: float | None = None  # the link that seeds everything within the goal beside delta replication
 
 
 def estate_series(vm_grid: SampleGrid) -> pd.DataFrame:
@@ -53,16 +56,27 @@ def seed_sizes(disks: pd.DataFrame, vms: pd.DataFrame) -> pd.DataFrame:
 
 def seed_and_cost(vm_grid: SampleGrid, assignment: Assignment, planned_mbps: float, config: PlanConfig,
                   estate_gib_day: float) -> Seeding:
-    """Seed batches within the IR goal on what delta replication leaves of the planned link; monthly cost."""
-    delta_mbps = estate_gib_day * GIB / SECONDS_PER_DAY * config.compression / BYTES_PER_MBPS
+    """Seed batches within the IR goal on what delta replication leaves of the planned link; monthly cost.
+
+    Compression applies to the seed as to the churn: seed and delta are in bytes written, on the link divided by
+    the compression (bytes sent per byte written).
+    """
+    c = config.compression
+    delta_mbps = estate_gib_day * GIB / SECONDS_PER_DAY / BYTES_PER_MBPS   # bytes written; x c on the wire
     replicas = replicated_disks(assignment)
     seed = seed_sizes(replicas, assignment.vms)
-    ir = initial_replication.batches(seed, planned_mbps, delta_mbps, config.ir_goal_hours)
-    hours = initial_replication.seed_hours(float(seed["size_gib"].sum()), planned_mbps, delta_mbps)
+    ir = initial_replication.batches(seed, planned_mbps / c, delta_mbps, config.ir_goal_hours)
+    seed_gib = float(seed["size_gib"].sum())
+    hours = initial_replication.seed_hours(seed_gib, planned_mbps / c, delta_mbps)
+    known = not bool(replicas["capacity_gib"].isna().any())
+    goal_mbps = (seed_gib * GIB / (config.ir_goal_hours * SECONDS_PER_HOUR) / BYTES_PER_MBPS + delta_mbps) * c
     if config.prices is not None:  # a dict handed in may come from anywhere; load_prices checks what it reads
         cost.check_prices(config.prices)
     prices = config.prices if config.prices is not None else cost.load_prices()
     n_protected = int(protected(assignment.vms).sum())
     in_store_units = replicas.rename(columns={"capacity_gib": "capacity_gb"})  # cost.monthly_cost's names
     lines = cost.monthly_cost(in_store_units, n_protected, estate_gib_day, prices)
-    return Seeding(estate_series(vm_grid), ir, hours if math.isfinite(hours) else None, lines, prices)
+    return Seeding(estate_series(vm_grid), ir, hours if math.isfinite(hours) and known else None, lines, prices,
+                   seed_gib=seed_gib if known else None,
+                   ir_goal_met=(math.isfinite(hours) and hours <= config.ir_goal_hours) if known else None,
+                   ir_mbps_for_goal=goal_mbps if known else None)

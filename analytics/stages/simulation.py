@@ -15,6 +15,7 @@ from churnplan.analytics import queue, rpo
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.stages.links import Link
 from churnplan.analytics.vocabulary import Scope
+from churnplan.core.units import SECONDS_PER_DAY
 
 CURVE_POINTS = 16
 WORKERS = min(8, os.cpu_count() or 1)
@@ -66,10 +67,23 @@ def simulate(churns: Mapping[str, rpo.PreparedChurn], links: Mapping[str, Link],
         if r == config.rpo_min:
             outcomes[scope] = w
     lag = pd.concat([w.lag.assign(scope=s) for s, w in outcomes.items()], ignore_index=True)
-    daily = pd.concat([w.daily.assign(scope=s) for s, w in outcomes.items()], ignore_index=True)
+    daily = pd.concat([whole_days(w.daily, w.lag, churns[s]).assign(scope=s) for s, w in outcomes.items()],
+                      ignore_index=True)
     return Simulation(rpo=pd.DataFrame(rows, columns=RPO_COLUMNS), outcomes=outcomes,
                       lag_series=lag[["ts", "scope", "lag_min", "backlog_mib"]],
                       daily_lag=daily[["date", "scope", "peak_lag_min", "violations_min"]])
+
+
+def whole_days(daily: pd.DataFrame, lag: pd.DataFrame, churn: rpo.PreparedChurn) -> pd.DataFrame:
+    """The daily rows of days holding at least half a day of samples: a day with a few samples (the window's
+    partial first or last day) is dropped from daily tables, not shown as a day."""
+    if daily.empty or lag.empty:
+        return daily
+    local = pd.to_datetime(lag["ts"], utc=True).dt.tz_convert(churn.timezone).dt.date
+    per_day = local.value_counts()
+    half_day = SECONDS_PER_DAY / churn.interval_s / 2
+    keep = daily["date"].map(lambda d: per_day.get(pd.Timestamp(d).date(), 0) >= half_day)
+    return daily[keep.to_numpy(bool)].reset_index(drop=True)
 
 
 def compliance_curve(curve: queue.Curve, top_mbps: float, rpo_min: float) -> pd.DataFrame:

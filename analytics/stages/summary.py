@@ -16,13 +16,16 @@ import numpy as np
 import pandas as pd
 
 from churnplan.analytics import churn, queue
+from churnplan.analytics.compatibility import UNKNOWN_WRITE_SIZE
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.facts import FACTS_VERSION, STORAGE_ACCOUNT_IOPS
 from churnplan.analytics.rpo import PreparedChurn, WhatIf
 from churnplan.analytics.stages.assignment import Assignment
 from churnplan.analytics.stages.bandwidth_table import BandwidthTable
 from churnplan.analytics.stages.seeding import Seeding
-from churnplan.analytics.vocabulary import Compatibility, ServerRole, protected
+from churnplan.analytics.stages.azure_targets import AzureTargets
+from churnplan.analytics.stages.coverage import Coverage
+from churnplan.analytics.vocabulary import Compatibility, ServerRole, of_protected_vms, protected
 from churnplan.core.units import SECONDS_PER_DAY, kibps_to_mibps
 
 
@@ -66,6 +69,21 @@ class PlanSummary:
     monthly_cost: float
     currency: str
     prices_date: str
+    architecture: str = "modernized"
+    replication_appliances: int = 0
+    coverage: dict[str, Any] | None = None      # protected VMs and churn, left-out VMs, remediated bandwidth
+    seed_gib: float | None = None
+    ir_goal_hours: float | None = None
+    ir_goal_met: bool | None = None
+    ir_mbps_for_goal: float | None = None
+    unknown_capacity_disks: int = 0
+    unknown_write_size_disks: int = 0
+    measured_peak_churn_mibps: float = 0.0      # the maximum of the measured estate series (no growth)
+    planned_churn_label: str = ""               # e.g. "p95 with 30 % growth"
+    throttle_schedule_compliance_pct: float | None = None   # the schedule's own compliance (a point of its own)
+    azure_cores_by_family: dict[str, int] | None = None     # vCPUs per quota family for the target region
+    cache_storage_accounts: int = 0
+    blocked_vms: list[dict[str, str]] | None = None         # name and the limits it hit, per incompatible VM
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as strict-JSON values (numpy scalars as Python ones, NaN and inf as None)."""
@@ -124,7 +142,8 @@ def _daily(estate: WhatIf) -> tuple[str | None, float | None, int]:
 
 def summarise(config: PlanConfig, timezone: str, times: np.ndarray, estate_churn: PreparedChurn,
               assignment: Assignment, table: BandwidthTable, planned_mbps: float, estate: WhatIf,
-              throttle_needed: dict[str, float | None] | None, seeding: Seeding) -> PlanSummary:
+              throttle_needed: dict[str, float | None] | None, seeding: Seeding,
+              cover: Coverage | None = None, azure: AzureTargets | None = None) -> PlanSummary:
     """The headline figures from the stages' results."""
     v, d, servers = assignment.vms, assignment.disks, assignment.servers
     protect = protected(v)
@@ -153,13 +172,54 @@ def summarise(config: PlanConfig, timezone: str, times: np.ndarray, estate_churn
         planned_mbps=planned_mbps, compliance_pct=estate.compliance_pct, max_lag_min=estate.max_lag_min,
         worst_day=worst_day, worst_day_peak_lag_min=worst_lag, days_with_violations=bad_days,
         throttle_work_mbps_needed_by_goal_pct=throttle_needed or None,
-        configuration_servers=int((servers["role"] == ServerRole.CONFIGURATION_SERVER).sum()) if len(servers) else 0,
-        process_servers=int(len(servers)), premium_disks=_premium_disks(d),
+        configuration_servers=_count(servers, ServerRole.CONFIGURATION_SERVER),
+        process_servers=int(len(servers)), premium_disks=_premium_disks(d[of_protected_vms(d, v)]),
         storage_accounts=max(1, math.ceil(float(v.loc[protect, "peak_iops"].sum()) / STORAGE_ACCOUNT_IOPS)),
         azure_cores=int(v.loc[protect, "num_cpu"].fillna(0).sum()) if "num_cpu" in v.columns else 0,
         ir_hours=seeding.ir_hours, ir_batches=int(len(seeding.initial_replication)),
         monthly_cost=float(seeding.cost["monthly"].sum()), currency=str(seeding.prices["currency"]),
-        prices_date=str(seeding.prices["date"]))
+        prices_date=str(seeding.prices["date"]), **_trust_figures(config, assignment, seeding, series, cover),
+        **_azure_figures(config, assignment, estate, azure))
+
+
+def _azure_figures(config: PlanConfig, assignment: Assignment, estate: WhatIf,
+                   azure: AzureTargets | None) -> dict[str, Any]:
+    """The schedule's own compliance, vCPUs per quota family, cache accounts and the blocked VMs (#9)."""
+    v = assignment.vms
+    blocked = v[~protected(v)]
+    cores = {} if azure is None else {str(f): int(n) for f, n in azure.cores_by_family.groupby("quota_family")[
+        "vcpus"].sum().items()} if len(azure.cores_by_family) else {}
+    return {"throttle_schedule_compliance_pct": estate.compliance_pct if config.throttle is not None else None,
+            "azure_cores_by_family": cores,
+            "cache_storage_accounts": 0 if azure is None else int(len(azure.accounts)),
+            "blocked_vms": [{"name": str(n), "limits": str(r)} for n, r in zip(blocked["name"], blocked["reasons"],
+                                                                                strict=True)]}
+
+
+def _count(servers: pd.DataFrame, role: ServerRole) -> int:
+    return int((servers["role"] == role).sum()) if len(servers) else 0
+
+
+def planned_label(config: PlanConfig) -> str:
+    """How planned churn figures were made: "p95 with 30 % growth" (measured figures carry no label)."""
+    return f"p{config.percentile:g} with {config.growth_pct:g} % growth"
+
+
+def _trust_figures(config: PlanConfig, assignment: Assignment, seeding: Seeding, series: np.ndarray,
+                   cover: Coverage | None) -> dict[str, Any]:
+    """Coverage, the initial-replication goal check, unknown sizes and the measured peak (#9)."""
+    d = assignment.disks[~assignment.disks["excluded"]]
+    return {"architecture": str(config.architecture),
+            "replication_appliances": _count(assignment.servers, ServerRole.REPLICATION_APPLIANCE),
+            "coverage": None if cover is None else {**asdict(cover), "statement": cover.statement()},
+            "seed_gib": seeding.seed_gib, "ir_goal_hours": config.ir_goal_hours, "ir_goal_met": seeding.ir_goal_met,
+            "ir_mbps_for_goal": seeding.ir_mbps_for_goal,
+            "unknown_capacity_disks": int(d["capacity_gib"].isna().sum()),
+            "unknown_write_size_disks": int(d["warnings"].astype(str).str.contains(UNKNOWN_WRITE_SIZE,
+                                                                                  regex=False).sum())
+            if "warnings" in d.columns else 0,
+            "measured_peak_churn_mibps": kibps_to_mibps(float(series.max())) if series.size else 0.0,
+            "planned_churn_label": planned_label(config)}
 
 
 def _premium_disks(disks: pd.DataFrame) -> int:

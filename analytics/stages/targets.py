@@ -24,11 +24,24 @@ def targets(profiles: Profiles) -> Targets:
     """Target disks and reasons per disk; compatibility per VM from its included disks and its own limits."""
     d = disk_types.target_disks(profiles.disks)
     d["reasons"] = compatibility.disk_reasons(d).to_numpy()
+    d["warnings"] = compatibility.disk_warnings(d).to_numpy()
     included = d[~d["excluded"]]   # excluded disks leave every limit
     v = profiles.vms.merge(compatibility.vm_compatibility(profiles.vms, included), on=VM_KEY, how="left")
     v["compatibility"] = v["compatibility"].fillna(Compatibility.YES.value)
     v["reasons"] = v["reasons"].fillna("")
+    v["notes"] = _with_warnings(v, included)
     counts = d.groupby(VM_KEY).agg(disks=("instance", "size"), excluded_disks=("excluded", "sum")).reset_index()
     v = v.merge(counts, on=VM_KEY, how="left")
     v[["disks", "excluded_disks"]] = v[["disks", "excluded_disks"]].fillna(0).astype(int)
     return Targets(disks=d, vms=v)
+
+
+def _with_warnings(vms: pd.DataFrame, disks: pd.DataFrame) -> pd.Series:
+    """Each VM's notes followed by its included disks' warnings ("scsi0:1: churn check unknown (...)")."""
+    warned = disks[disks["warnings"] != ""]
+    tags = (warned["instance"].astype(str) + ": " + warned["warnings"]).groupby(
+        [warned["vcenter"], warned["vm_id"]]).agg("; ".join).rename("disk_warnings").reset_index()
+    joined = vms[VM_KEY + ["notes"]].merge(tags, on=VM_KEY, how="left")
+    notes = joined["notes"].fillna("").astype(str).tolist()
+    extra = joined["disk_warnings"].fillna("").astype(str).tolist()
+    return pd.Series(["; ".join(filter(None, [n, w])) for n, w in zip(notes, extra, strict=True)], index=vms.index)

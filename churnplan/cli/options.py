@@ -55,12 +55,16 @@ PLAN_OPTIONS = [
     _option("work_hours", str | None, None, "--work-hours", "Throttle work hours, e.g. 09:00-18:00."),
     _option("work_mbps", float | None, None, "--work-mbps", "Throttle bandwidth in work hours (Mbps)."),
     _option("offhours_mbps", float | None, None, "--offhours-mbps", "Throttle bandwidth off hours (Mbps)."),
+    _option("workdays", str, "Mon-Fri", "--workdays",
+            "Days the throttle's work hours apply, e.g. Mon-Fri or Mon,Tue,Sat (other days are off-hours)."),
     _option("timezone", str, _DEFAULT.timezone, "--timezone", "Time zone of the work hours and daily figures."),
     _option("exclude_disks", list[str] | None, None, "--exclude-disks",
             "Glob on 'vmname/instance' or the disk label (repeatable)."),
     _option("start", str | None, None, "--start", "First sample time to use (ISO, UTC)."),
     _option("end", str | None, None, "--end", "Last sample time to use (ISO, UTC)."),
-    _option("architecture", str, _DEFAULT.architecture, "--architecture", "classic or modernized."),
+    _option("architecture", str, _DEFAULT.architecture, "--architecture",
+            "modernized (replication appliances, the default for new VMware deployments) or classic "
+            "(configuration + process servers)."),
     _option("ir_goal", str, f"{_DEFAULT.ir_goal_hours:g}h", "--ir-goal",
             "Goal to finish initial replication, e.g. 72h or 3d."),
     _option("interval", int | None, None, "--interval", "Sample interval in seconds (default: longest span)."),
@@ -128,6 +132,21 @@ def parse_work_hours(text: str) -> tuple[time, time]:
     return start, end
 
 
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_workdays(text: str) -> tuple[int, ...]:
+    """'Mon-Fri', 'Mon,Wed,Sat' or 'Sun-Tue' as weekday numbers (Monday = 0), sorted."""
+    days: set[int] = set()
+    for part in (text or "").lower().replace(" ", "").split(","):
+        ends = part.split("-")
+        if len(ends) > 2 or any(e[:3] not in _DAYS or len(e) < 3 for e in ends):
+            raise ValueError(f"--workdays {text!r}: use day names such as Mon-Fri or Mon,Wed,Sat")
+        a, b = _DAYS.index(ends[0][:3]), _DAYS.index(ends[-1][:3])
+        days.update((a + k) % 7 for k in range((b - a) % 7 + 1))
+    return tuple(sorted(days))
+
+
 def _when(text: str | None, flag: str) -> datetime | None:
     """An ISO date or time given to `flag` (None when not given)."""
     if text is None:
@@ -151,7 +170,8 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
                 raise ValueError("a throttle needs both --work-mbps and --offhours-mbps")
             ws, we = parse_work_hours(o["work_hours"] or "09:00-18:00")
             throttle = ThrottleSchedule(work_start=ws, work_end=we, work_mbps=o["work_mbps"],
-                                        offhours_mbps=o["offhours_mbps"], timezone=o["timezone"])
+                                        offhours_mbps=o["offhours_mbps"], timezone=o["timezone"],
+                                        workdays=parse_workdays(o.get("workdays") or "Mon-Fri"))
         if o["architecture"] not in tuple(Architecture):
             choices = " or ".join(repr(a.value) for a in Architecture)
             raise ValueError(f"--architecture {o['architecture']!r}: use {choices}")

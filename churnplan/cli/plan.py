@@ -33,29 +33,61 @@ def plan_cmd(
         console.print(f"wrote {p}")
 
 
-def _print_summary(s: PlanSummary) -> None:
-    table = Table(title="ASR replication plan", show_header=False)
-    table.add_column("item")
-    table.add_column("value", justify="right")
+def _servers_row(s: PlanSummary) -> tuple[str, str]:
+    """Appliances counted as such for the modernized architecture; configuration/process servers for classic."""
+    if s.architecture == "modernized":
+        return "replication appliances (modernized)", f"{s.replication_appliances}"
+    return "configuration servers / all process servers (classic)", f"{s.configuration_servers} / {s.process_servers}"
+
+
+def _ir_row(s: PlanSummary) -> tuple[str, str]:
+    goal = s.ir_goal_hours or 0.0
+    if s.seed_gib is None:
+        return "initial replication", "unknown (disk sizes unknown)"
+    if s.ir_hours is None:
+        return "initial replication", f"not possible at this bandwidth; {s.ir_mbps_for_goal or 0:,.0f} Mbps meets " \
+                                      f"the {goal:g} h goal"
+    text = f"{s.ir_hours:,.1f} h in {s.ir_batches} batch(es), goal {goal:g} h"
+    if s.ir_goal_met is False:
+        text += f" MISSED: {s.ir_mbps_for_goal or 0:,.0f} Mbps or the batches meet it"
+    return "initial replication", text
+
+
+def summary_rows(s: PlanSummary) -> list[tuple[str, str]]:
+    """The console's rows: every headline figure with its coverage beside it."""
+    cover = s.coverage or {}
+    remediated = (cover.get("required_mbps_if_remediated_by_goal_pct") or {}).get("100")
     rows = [
         ("days profiled", f"{s.days_profiled:.1f} at {s.interval_s:.0f} s"),
         ("VMs (Yes / Yes* / No)", f"{s.vms} ({s.compatible_vms} / {s.compatible_with_premium_vms} / "
                                   f"{s.incompatible_vms})"),
+        ("figures cover", str(cover.get("statement", ""))),
         ("disks (excluded)", f"{s.disks} ({s.excluded_disks})"),
-        ("typical churn/day", f"{s.typical_churn_gib_day:,.0f} GiB"),
-        ("bandwidth for RPO 100 % of the time", f"{s.required_mbps_100pct:,.1f} Mbps"),
-        ("planned bandwidth" + (" (throttle weekly average)" if s.config["throttle"] else ""),
-         f"{s.planned_mbps:,.1f} Mbps"),
-        ("RPO compliance / max lag", f"{s.compliance_pct:.2f} % / {s.max_lag_min:.1f} min"),
-        ("configuration servers / all process servers", f"{s.configuration_servers} / {s.process_servers}"),
-        ("premium disks", f"{s.premium_disks}"),
-        ("initial replication", "not possible at this bandwidth" if s.ir_hours is None
-         else f"{s.ir_hours:,.1f} h in {s.ir_batches} batch(es)"),
-        ("monthly cost", f"{s.monthly_cost:,.0f} {s.currency} (prices of {s.prices_date})"),
+        ("typical churn/day (protected VMs)", f"{s.typical_churn_gib_day:,.0f} GiB"),
+        (f"bandwidth for RPO 100 % of the time ({s.planned_churn_label})", f"{s.required_mbps_100pct:,.1f} Mbps"),
     ]
+    if remediated is not None and cover.get("left_out"):
+        rows.append(("  ... if the incompatible VMs were remediated", f"{remediated:,.1f} Mbps"))
     if s.required_mbps_90pct is not None:
-        rows.insert(5, ("bandwidth for RPO 90 % of the time", f"{s.required_mbps_90pct:,.1f} Mbps"))
-    for k, v in rows:
+        rows.append(("bandwidth for RPO 90 % of the time", f"{s.required_mbps_90pct:,.1f} Mbps"))
+    rows.append(("planned bandwidth" + (" (throttle weekly average)" if s.config["throttle"] else ""),
+                 f"{s.planned_mbps:,.1f} Mbps"))
+    for goal, mbps in (s.throttle_work_mbps_needed_by_goal_pct or {}).items():
+        rows.append((f"work-hours rate needed for {goal} %", "not reachable" if mbps is None else f"{mbps:,.1f} Mbps"))
+    rows += [("RPO compliance / max lag", f"{s.compliance_pct:.2f} % / {s.max_lag_min:.1f} min"),
+             _servers_row(s), ("premium disks (protected VMs)", f"{s.premium_disks}"), _ir_row(s),
+             ("monthly cost", f"{s.monthly_cost:,.0f} {s.currency} (prices of {s.prices_date})")]
+    if s.unknown_capacity_disks or s.unknown_write_size_disks:
+        rows.append(("unknown", f"{s.unknown_capacity_disks} disk size(s), {s.unknown_write_size_disks} write "
+                                "size(s) (see notes)"))
+    return rows
+
+
+def _print_summary(s: PlanSummary) -> None:
+    table = Table(title="ASR replication plan", show_header=False)
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    for k, v in summary_rows(s):
         table.add_row(k, v)
     Console().print(table)
 

@@ -125,7 +125,8 @@ def register(app: typer.Typer) -> None:
         no_dashboard: bool = typer.Option(False, "--no-dashboard", help="Stop after writing the reports."),
         port: int = typer.Option(8501, "--port", help="Dashboard port on 127.0.0.1."),
         bandwidth: float | None = typer.Option(
-            None, "--bandwidth", help="Bandwidth (Mbps) for the what-if; default: the plan's 95 % recommendation."),
+            None, "--bandwidth", help="Bandwidth (Mbps) for the what-if; default: the plan's own rule (the bandwidth "
+                                      "meeting the RPO 100 % of the time), as plan and report use."),
         tz: str | None = typer.Option(None, "--tz", help="Time zone for displayed times."),
     ) -> None:
         """Sample estate -> store -> plan -> reports -> dashboard, in one go."""
@@ -146,13 +147,7 @@ def register(app: typer.Typer) -> None:
                 progress.update(task, description=f"store {db}: {counts.vms} VMs, {counts.disks} disks, "
                                                   f"{counts.samples:,} samples")
             config = PlanConfig(bandwidth_mbps=bandwidth, timezone=zone)
-            plan = read_and_plan(db, config, None, progress)
-            if bandwidth is None:
-                chosen = plan.required_mbps(goal_pct=95.0)  # the planner's usual figure
-                if chosen:
-                    progress.console.print(f"what-if at the plan's recommendation: {chosen:,.0f} Mbps "
-                                           f"(RPO {plan.config.rpo_min:g} min met 95 % of the time)")
-                    plan = read_and_plan(db, replace(config, bandwidth_mbps=chosen), None, progress)
+            plan = read_and_plan(db, config, None, progress)  # one planned-bandwidth rule: plan's and report's
             written = write_all(plan, out, zone, db, progress)
         for kind, path in written.items():
             typer.echo(f"{kind}: {path}")
