@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from churnplan.analytics.facts import COMPATIBILITY, CRASH_CONSISTENT_INTERVAL_MIN
+from churnplan.core.units import GIB_PER_TIB
 
 MAX_RETENTION_H = 15 * 24.0                 # modernized VMware: retention up to 15 days
 DEFAULT_RETENTION_H = 24.0                  # default 1 day
@@ -92,4 +93,4 @@ def window_gib(churn_gib: np.ndarray, interval_s: float, policy: RetentionPolicy
 
 def over_snapshot_limit(peak_gib: np.ndarray) -> np.ndarray:
     """True where a VM's retained snapshot data would pass the planner's 10 TB snapshot-storage limit."""
-    return np.asarray(peak_gib, dtype=float) > COMPATIBILITY.snapshot_storage_tb * 1024.0
+    return np.asarray(peak_gib, dtype=float) > COMPATIBILITY.snapshot_storage_tib * GIB_PER_TIB

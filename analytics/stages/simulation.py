@@ -75,14 +75,15 @@ def simulate(churns: Mapping[str, rpo.PreparedChurn], links: Mapping[str, Link],
 
 
 def whole_days(daily: pd.DataFrame, lag: pd.DataFrame, churn: rpo.PreparedChurn) -> pd.DataFrame:
-    """The daily rows of days holding at least half a day of samples: a day with a few samples (the window's
-    partial first or last day) is dropped from daily tables, not shown as a day."""
+    """The daily rows of days holding at least half the samples of the fullest day: a day with a few samples (the
+    window's partial first or last day, e.g. a 15th day of one sample after 14 whole days) is dropped from daily
+    tables, not shown as a day. A profile shorter than a day keeps its one day."""
     if daily.empty or lag.empty:
         return daily
     local = pd.to_datetime(lag["ts"], utc=True).dt.tz_convert(churn.timezone).dt.date
     per_day = local.value_counts()
-    half_day = SECONDS_PER_DAY / churn.interval_s / 2
-    keep = daily["date"].map(lambda d: per_day.get(pd.Timestamp(d).date(), 0) >= half_day)
+    half = min(float(per_day.max()), SECONDS_PER_DAY / churn.interval_s) / 2
+    keep = daily["date"].map(lambda d: per_day.get(pd.Timestamp(d).date(), 0) >= half)
     return daily[keep.to_numpy(bool)].reset_index(drop=True)
 
 

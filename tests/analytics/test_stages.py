@@ -76,7 +76,7 @@ def test_targets_grade_yes_yes_star_and_no():
     assert status == {"a": Compatibility.YES, "b": Compatibility.YES_PREMIUM, "c": Compatibility.NO}
     tiers = dict(zip(t.disks["vm_id"] + "/" + t.disks["instance"], t.disks["target_tier"], strict=True))
     assert tiers["a/scsi0:0"] == "Standard" and tiers["b/scsi0:0"] == "P20"
-    assert "data disk 40,960 GB > 32,768 GB" in t.vms.set_index("vm_id").loc["c", "reasons"]
+    assert "data disk 40,960 GiB > 32,768 GiB" in t.vms.set_index("vm_id").loc["c", "reasons"]
     assert protected(t.vms).tolist() == [True, True, False]
 
 

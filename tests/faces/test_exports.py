@@ -82,7 +82,7 @@ def test_incompatible_sheet_names_the_vm_and_its_reason(workbook: Path) -> None:
     ws = openpyxl.load_workbook(workbook)["Incompatible VMs"]
     values = [v for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)]
     assert "web01" in values
-    assert any("40,960 GB" in v for v in values)
+    assert any("40,960 GiB" in v for v in values)
     compatible = openpyxl.load_workbook(workbook)["Compatible VMs"]
     assert "web01" not in [v for row in compatible.iter_rows(values_only=True) for v in row]
 
