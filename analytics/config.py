@@ -7,6 +7,7 @@ from datetime import datetime, time
 from typing import Any
 
 from churnplan.analytics.facts import PLANNER_DEFAULTS as _D
+from churnplan.analytics.pricing import PriceBook
 from churnplan.analytics.vocabulary import Architecture
 
 
@@ -41,3 +42,8 @@ class PlanConfig:
     prices: dict[str, Any] | None = None         # parsed price file; None = the shipped example
     rpo_targets_min: tuple[float, ...] = _D.rpo_targets_min
     compliance_goals_pct: tuple[float, ...] = (100.0, 99.0, 95.0, 90.0)
+    outage_h: float | None = None                # link outage to recover from (--outage); None = not asked
+    retention_h: float = 24.0                    # recovery-point retention (--retention)
+    app_consistent_h: float | None = None        # app-consistent snapshot frequency (--app-consistent-hours)
+    standard_disks: str = "standard_hdd"         # replica family of standard targets: standard_hdd or standard_ssd
+    price_book: PriceBook | None = None          # billed prices (own JSON or Retail Prices export); None = example

@@ -17,6 +17,7 @@ from churnplan.analytics.stages.azure_targets import azure_targets
 from churnplan.analytics.stages.cache import size_caches
 from churnplan.analytics.stages.churn_by_scope import churn_by_scope
 from churnplan.analytics.stages.coverage import coverage
+from churnplan.analytics.stages.estimates import estimates
 from churnplan.analytics.stages.links import links, planned_mbps
 from churnplan.analytics.stages.profiles import profile
 from churnplan.analytics.stages.seeding import seed_and_cost
@@ -75,8 +76,9 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
     seeding = seed_and_cost(profiles.vm_grid, placed, planned, config, estate_gib_day)
     cover = coverage(profiles.vm_grid, placed, config, factor, table, config.compliance_goals_pct)
     azure = azure_targets(profiles.vm_grid, placed, config)
+    est = estimates(samples, profiles.disk_grid, placed, churns[Scope.ESTATE], config, planned)
     summary = summarise(config, tz, profiles.times, churns[Scope.ESTATE], placed, table, planned, sim.estate,
-                        needed, seeding, cover, azure)
+                        needed, seeding, cover, azure, est)
     estate_curve = next(s.curve for s in per_scope if s.scope == Scope.ESTATE)
     curve = compliance_curve(estate_curve, table.required(Scope.ESTATE, config.rpo_min, 100.0) or 0.0,
                              config.rpo_min)
@@ -85,7 +87,7 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
                 process_servers=size_caches(placed.servers, churns, sim.outcomes, table, config),
                 bandwidth=table, rpo=sim.rpo, summary=summary, estate_series=seeding.estate_series,
                 lag_series=sim.lag_series, daily_lag=sim.daily_lag, initial_replication=seeding.initial_replication,
-                cost=seeding.cost, compliance_curve=curve, vm_sizes=azure.vm_sizes,
+                cost=est.cost.lines, compliance_curve=curve, vm_sizes=azure.vm_sizes,
                 cores_by_family=azure.cores_by_family, storage_accounts=azure.accounts)
 
 

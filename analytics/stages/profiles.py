@@ -23,6 +23,7 @@ class Profiles:
     vms: pd.DataFrame       # inventory (memory_mib) with the churn profile of the VM's included disks
     vm_grid: SampleGrid     # per-VM sums over included disks, in the window: what the queues replicate
     times: np.ndarray       # epoch seconds of the window's sample times (all disks)
+    disk_grid: SampleGrid | None = None  # per-disk samples (rows may be reordered: fit for percentiles only)
 
 
 def epoch(x: datetime | None) -> float | None:
@@ -82,4 +83,4 @@ def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.D
     d = _with_profile(_sampled_only(disks, d_prof, vms), d_prof, DISK_KEY)
     d = d.merge(vms[VM_KEY + ["name", "firmware"]].rename(columns={"name": "vm_name"}), on=VM_KEY, how="left")
     v = _with_profile(vms, churn.profiles(vm_grid, config.percentile, config.growth_pct), VM_KEY)
-    return Profiles(disks=d, vms=v, vm_grid=vm_grid, times=grid.times)
+    return Profiles(disks=d, vms=v, vm_grid=vm_grid, times=grid.times, disk_grid=grid)

@@ -25,6 +25,7 @@ from churnplan.analytics.stages.bandwidth_table import BandwidthTable
 from churnplan.analytics.stages.seeding import Seeding
 from churnplan.analytics.stages.azure_targets import AzureTargets
 from churnplan.analytics.stages.coverage import Coverage
+from churnplan.analytics.stages.estimates import Estimates
 from churnplan.analytics.vocabulary import Compatibility, ServerRole, of_protected_vms, protected
 from churnplan.core.units import SECONDS_PER_DAY, kibps_to_mibps
 
@@ -84,6 +85,15 @@ class PlanSummary:
     azure_cores_by_family: dict[str, int] | None = None     # vCPUs per quota family for the target region
     cache_storage_accounts: int = 0
     blocked_vms: list[dict[str, str]] | None = None         # name and the limits it hit, per incompatible VM
+    first_month_cost: float | None = None                   # licence free for 31 days
+    prices_source: str = ""
+    prices_are_example: bool = True
+    unpriced_disks: int = 0                                 # replica disks of unknown size: not in the cost
+    snapshot_gib: float = 0.0                               # recovery-point data held on average
+    retention_h: float = 24.0
+    telemetry: dict[str, Any] | None = None                 # coverage, gaps, counters; confidence 1-5 and reasons
+    outage_catchup: list[dict[str, object]] | None = None   # per scope after --outage hours without link
+    outage_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as strict-JSON values (numpy scalars as Python ones, NaN and inf as None)."""
@@ -143,7 +153,8 @@ def _daily(estate: WhatIf) -> tuple[str | None, float | None, int]:
 def summarise(config: PlanConfig, timezone: str, times: np.ndarray, estate_churn: PreparedChurn,
               assignment: Assignment, table: BandwidthTable, planned_mbps: float, estate: WhatIf,
               throttle_needed: dict[str, float | None] | None, seeding: Seeding,
-              cover: Coverage | None = None, azure: AzureTargets | None = None) -> PlanSummary:
+              cover: Coverage | None = None, azure: AzureTargets | None = None,
+              est: Estimates | None = None) -> PlanSummary:
     """The headline figures from the stages' results."""
     v, d, servers = assignment.vms, assignment.disks, assignment.servers
     protect = protected(v)
@@ -177,9 +188,19 @@ def summarise(config: PlanConfig, timezone: str, times: np.ndarray, estate_churn
         storage_accounts=max(1, math.ceil(float(v.loc[protect, "peak_iops"].sum()) / STORAGE_ACCOUNT_IOPS)),
         azure_cores=int(v.loc[protect, "num_cpu"].fillna(0).sum()) if "num_cpu" in v.columns else 0,
         ir_hours=seeding.ir_hours, ir_batches=int(len(seeding.initial_replication)),
-        monthly_cost=float(seeding.cost["monthly"].sum()), currency=str(seeding.prices["currency"]),
-        prices_date=str(seeding.prices["date"]), **_trust_figures(config, assignment, seeding, series, cover),
-        **_azure_figures(config, assignment, estate, azure))
+        **_rough_cost(seeding, est), **_trust_figures(config, assignment, seeding, series, cover),
+        **_azure_figures(config, assignment, estate, azure), **_estimate_figures(config, est))
+
+
+def _estimate_figures(config: PlanConfig, est: Estimates | None) -> dict[str, Any]:
+    """The billed cost (replacing the rough one), telemetry confidence and outage catch-up (#13)."""
+    if est is None:
+        return {}
+    c = est.cost
+    return {"monthly_cost": c.monthly, "first_month_cost": c.first_month, "currency": c.currency,
+            "prices_date": c.prices_date, "prices_source": c.prices_source, "prices_are_example": c.prices_example,
+            "unpriced_disks": c.unpriced_disks, "snapshot_gib": est.snapshot_gib, "retention_h": config.retention_h,
+            "telemetry": est.quality, "outage_catchup": est.outage, "outage_note": est.outage_note}
 
 
 def _azure_figures(config: PlanConfig, assignment: Assignment, estate: WhatIf,
@@ -194,6 +215,14 @@ def _azure_figures(config: PlanConfig, assignment: Assignment, estate: WhatIf,
             "cache_storage_accounts": 0 if azure is None else int(len(azure.accounts)),
             "blocked_vms": [{"name": str(n), "limits": str(r)} for n, r in zip(blocked["name"], blocked["reasons"],
                                                                                 strict=True)]}
+
+
+def _rough_cost(seeding: Seeding, est: Estimates | None) -> dict[str, Any]:
+    """The rough cost's figures, when no billed estimate was made."""
+    if est is not None:
+        return {}   # _estimate_figures gives the billed cost
+    return {"monthly_cost": float(seeding.cost["monthly"].sum()), "currency": str(seeding.prices["currency"]),
+            "prices_date": str(seeding.prices["date"])}
 
 
 def _count(servers: pd.DataFrame, role: ServerRole) -> int:

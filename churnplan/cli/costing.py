@@ -28,11 +28,11 @@ GIB = 2.0 ** 30
 def cost_cmd(
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file (opened read-only)."),
     out: Path | None = typer.Option(None, "--out", help="Directory for cost.csv, cost_licence.csv, cost.json."),
-    standard: str = typer.Option("hdd", "--standard-disks", help="Replica disk type of standard targets: hdd or ssd."),
     **options: Any,
 ) -> None:
     """Monthly cost as Azure bills it: replica disks by tier, ASR licence after the free 31 days (first month and
     steady state), recovery-point snapshots from churn and --retention, cache storage."""
+    standard = options["standard_disks"]
     prices_file = options.pop("prices")
     options["prices"] = None  # the plan's own rough cost keeps its default prices; the book below is this one
     try:
@@ -52,7 +52,7 @@ def cost_cmd(
         ["vcenter", "vm_id", "instance", "peak_mbps_rw"]].astype({"vcenter": str, "vm_id": str, "instance": str})
     protected = protected.astype({"vcenter": str, "vm_id": str, "instance": str}).merge(
         load, on=["vcenter", "vm_id", "instance"], how="left")
-    replicas = cost.replica_disks_from_targets(protected, "standard_hdd" if standard == "hdd" else "standard_ssd")
+    replicas = cost.replica_disks_from_targets(protected.rename(columns={"capacity_gib": "capacity_gb"}), "standard_hdd" if standard == "hdd" else "standard_ssd")
     vm_gib = prepared.vm_bytes * growth / GIB           # per sample and protected VM, with growth
     mean, peak = recovery_points.window_gib(vm_gib, prepared.interval_s, policy)
     days = prepared.times.size * prepared.interval_s / 86_400.0 if prepared.times.size else 1.0

@@ -68,7 +68,15 @@ PLAN_OPTIONS = [
     _option("ir_goal", str, f"{_DEFAULT.ir_goal_hours:g}h", "--ir-goal",
             "Goal to finish initial replication, e.g. 72h or 3d."),
     _option("interval", int | None, None, "--interval", "Sample interval in seconds (default: longest span)."),
-    _option("prices", Path | None, None, "--prices", "Price JSON (default: the shipped dated example)."),
+    _option("prices", Path | None, None, "--prices",
+            "Prices: churnplan JSON or an Azure Retail Prices API export (default: the shipped dated example)."),
+    _option("outage", str | None, None, "--outage", "Link outage to recover from, e.g. 4h (catch-up and cache)."),
+    _option("retention", str, "24h", "--retention", "Recovery-point retention, e.g. 24h or 3d (ASR: up to 15 days)."),
+    _option("app_consistent_hours", float | None, None, "--app-consistent-hours",
+            "App-consistent snapshot frequency in hours (1-12; default: off)."),
+    _option("region", str | None, None, "--region",
+            "Region of a Retail Prices API export holding several (armRegionName, e.g. westeurope)."),
+    _option("standard_disks", str, "hdd", "--standard-disks", "Replica disk type of standard targets: hdd or ssd."),
 ]
 
 
@@ -98,8 +106,10 @@ def with_options(*extra: list[inspect.Parameter]) -> Callable[[Callable[..., Non
     """Like with_plan_options, with `extra` option lists between the command's own parameters and the plan's."""
     def wrap(func: Callable[..., None]) -> Callable[..., None]:
         own = [p for p in inspect.signature(func).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        added = [p for group in extra for p in group]
+        names = {p.name for p in own + added}   # an extra option replaces the plan option of its name
         func.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            own + [p for group in extra for p in group] + PLAN_OPTIONS)
+            own + added + [p for p in PLAN_OPTIONS if p.name not in names])
         return func
     return wrap
 
@@ -157,9 +167,22 @@ def _when(text: str | None, flag: str) -> datetime | None:
         raise ValueError(f"{flag} {text!r}: use an ISO date or time, e.g. 2026-11-09 or 2026-11-09T08:00") from exc
 
 
+def _estimate_settings(o: dict[str, Any]) -> dict[str, Any]:
+    """The #13 estimate settings of a PlanConfig: outage, retention, prices, standard replica disks."""
+    from churnplan.analytics.pricing import load_price_book
+
+    if o.get("standard_disks", "hdd") not in ("hdd", "ssd"):
+        raise ValueError(f"--standard-disks {o['standard_disks']!r}: use hdd or ssd")
+    outage = o.get("outage")
+    return {"outage_h": hours_option(outage, "--outage") if outage else None,
+            "retention_h": hours_option(o.get("retention") or "24h", "--retention"),
+            "app_consistent_h": o.get("app_consistent_hours"),
+            "standard_disks": f"standard_{o.get('standard_disks', 'hdd')}",
+            "price_book": load_price_book(o["prices"], o.get("region")) if o.get("prices") else None}
+
+
 def config_from_options(options: dict[str, Any]) -> PlanConfig:
     """A PlanConfig from the parsed PLAN_OPTIONS; bad values raise typer.Exit(2) with a plain message."""
-    from churnplan.analytics.cost import load_prices
 
     o = options
     try:
@@ -181,7 +204,7 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
             exclude_disks=tuple(o["exclude_disks"] or ()),
             start=_when(o["start"], "--start"), end=_when(o["end"], "--end"),
             architecture=Architecture(o["architecture"]),
-            ir_goal_hours=_ir_goal_hours(o["ir_goal"]), prices=load_prices(o["prices"]) if o["prices"] else None)
+            ir_goal_hours=_ir_goal_hours(o["ir_goal"]), **_estimate_settings(o))
     except ValueError as exc:
         raise fail(str(exc)) from exc
 

@@ -51,7 +51,7 @@ def vm_sizes_cmd(
     try:
         sized = azure_vm_size.pick_sizes(needs, tuple(f.strip() for f in families.split(",") if f.strip()))
         per_vm = storage_accounts.load_from_disks(
-            protected.assign(avg_churn_mbps=protected["avg_write_kbps"] / 1024.0), account)
+            protected.assign(avg_churn_mbps=protected["avg_write_kibps"] / 1024.0), account)
         placement, accounts = storage_accounts.place(per_vm, account)
     except ValueError as exc:
         raise fail(str(exc)) from exc

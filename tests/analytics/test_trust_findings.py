@@ -181,3 +181,26 @@ def test_10_azure_size_per_vm_cores_per_family_and_what_blocks_each_vm():
     assert sum(p.summary.azure_cores_by_family.values()) >= 2
     assert p.summary.blocked_vms == [{"name": "db", "limits": p.vms.set_index("name").loc["db", "reasons"]}]
     assert len(p.storage_accounts) >= 1
+
+
+def test_13_disks_known_only_from_samples_have_unknown_size_and_unknown_seeding():
+    vms, disks, samples = two_vm_estate()
+    p = build_plan(vms, disks.iloc[:0], samples, PlanConfig(percentile=50))   # a store filled from Get-Stat only
+    assert len(p.disks) == 4 and p.disks["capacity_gib"].isna().all()
+    assert set(p.disks["size_tier"]) == {"unknown"}
+    assert p.disks["warnings"].str.contains("capacity unknown").all()
+    s = p.summary
+    assert s.unknown_capacity_disks == 4
+    assert s.seed_gib is None and s.ir_hours is None and s.ir_goal_met is None   # unknown, not 0 h
+    assert s.unpriced_disks == 4                                               # not priced as 0 GiB
+
+
+def test_13_plan_carries_confidence_outage_catch_up_and_the_billed_cost():
+    p = plan(PlanConfig(percentile=50, outage_h=2.0, bandwidth_mbps=200.0))
+    s = p.summary
+    assert 1 <= s.telemetry["confidence"] <= 5 and any("under 7" in w for w in s.telemetry["telemetry_warnings"])
+    estate_run = s.outage_catchup[0]
+    assert estate_run["scope"] == "estate" and estate_run["outage_h"] == 2.0 and estate_run["cache_gib"] > 0
+    assert s.first_month_cost < s.monthly_cost            # the licence is free for the first 31 days
+    assert "replica disks" in " ".join(p.cost["item"]) and "first_month" in p.cost.columns
+    assert s.prices_are_example is True
