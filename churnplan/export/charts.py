@@ -55,8 +55,10 @@ def lag_over_time(lag: pd.DataFrame, tz: str, rpo_min: float, title: str = "Repl
     x = to_local(lag["ts"], tz)
     fig = go.Figure(go.Scattergl(x=x, y=lag["lag_min"], mode="lines", name="lag (min)", line=dict(width=1)))
     if "backlog_mib" in lag:
-        fig.add_trace(go.Scattergl(x=x, y=mib_to_gib(lag["backlog_mib"]), mode="lines", name="backlog (GiB)",
-                                   yaxis="y2", line=dict(width=1, dash="dot")))
+        # the backlog is a grey filled area, so it never reads as the red dashed RPO line
+        fig.add_trace(go.Scatter(x=x, y=mib_to_gib(lag["backlog_mib"]), mode="lines", name="backlog (GiB)",
+                                 yaxis="y2", fill="tozeroy", line=dict(width=0.5, color="#9e9e9e"),
+                                 fillcolor="rgba(158,158,158,0.25)"))
         fig.update_layout(yaxis2=dict(title="backlog GiB", overlaying="y", side="right", showgrid=False))
     fig.add_hline(y=rpo_min, line_dash="dash", line_color="red", annotation_text=f"RPO {rpo_min:g} min")
     fig.update_layout(title=title, xaxis_title=f"local time ({tz})", yaxis_title="lag (min)",
@@ -65,15 +67,23 @@ def lag_over_time(lag: pd.DataFrame, tz: str, rpo_min: float, title: str = "Repl
 
 
 def compliance_curve(curve: pd.DataFrame, chosen_mbps: float | None = None,
-                     title: str = "RPO compliance by bandwidth") -> go.Figure:
-    """Compliance % against bandwidth from bandwidth_mbps/compliance_pct (one line per scope if present)."""
+                     title: str = "RPO compliance by bandwidth",
+                     schedule: tuple[float, float] | None = None) -> go.Figure:
+    """Compliance % against bandwidth from bandwidth_mbps/compliance_pct (one line per scope if present).
+
+    `schedule` (weekly average Mbps, compliance %) marks a throttle schedule as a point of its own: a schedule
+    with that average does not meet what a constant link of that rate meets."""
     fig = go.Figure()
     groups = curve.groupby("scope", sort=False) if "scope" in curve else [(Scope.ESTATE.value, curve)]
     for scope, part in groups:
         part = part.sort_values("bandwidth_mbps")
         fig.add_trace(go.Scatter(x=part["bandwidth_mbps"], y=part["compliance_pct"], mode="lines+markers",
                                  name=str(scope)))
-    if chosen_mbps:
+    if schedule is not None:
+        fig.add_trace(go.Scatter(x=[schedule[0]], y=[schedule[1]], mode="markers+text", name="throttle schedule",
+                                 marker=dict(size=12, symbol="diamond", color="#d62728"), textposition="top center",
+                                 text=[f"schedule: {schedule[1]:.1f} % (weekly average {schedule[0]:,.0f} Mbps)"]))
+    elif chosen_mbps:
         fig.add_vline(x=chosen_mbps, line_dash="dash", line_color="gray",
                       annotation_text=f"{chosen_mbps:g} Mbps")
     fig.update_layout(title=title, xaxis_title="bandwidth (Mbps)", yaxis_title="time within RPO (%)",

@@ -17,8 +17,8 @@ from xlsxwriter.worksheet import Worksheet
 from churnplan.analytics.model import Plan
 from churnplan.export import tables
 
-SHEETS = ("On-premises summary", "Recommendations", "What-if", "VM-disk placement", "Compatible VMs",
-          "Incompatible VMs", "Process servers", "Initial replication", "Cost")
+SHEETS = ("What to buy", "On-premises summary", "Recommendations", "What-if", "VM-disk placement", "Compatible VMs",
+          "Incompatible VMs", "Process servers", "Initial replication", "Cost", "Azure VM sizes")
 MAX_WIDTH = 60
 
 

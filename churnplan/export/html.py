@@ -21,7 +21,7 @@ from plotly.offline import get_plotlyjs
 from churnplan.analytics.model import Plan
 from churnplan.analytics.vocabulary import protected
 from churnplan import __version__
-from churnplan.export import charts, tables
+from churnplan.export import buy, charts, tables
 
 TEMPLATE = "report.html.j2"
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("churnplan", "templates"),
@@ -69,8 +69,9 @@ def _figure(fig: go.Figure) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
 
 
-VM_COLUMNS = ("name", "compatibility", "reasons", "notes", "process_server", "guest_os", "disks", "size_gib",
-              "churn_gib_day", "peak_churn_mibps", "peak_iops")
+VM_COLUMNS = ("name", "compatibility", "reasons", "notes", "process_server", "fair_share_compliance_pct",
+              "fair_share_max_lag_min", "guest_os", "disks", "size_gib", "churn_gib_day", "peak_churn_mibps",
+              "max_write_kibps", "peak_iops")
 HEADLINES = ("vms", "disks", "days_profiled", "compatible_vms", "compatible_with_premium_vms", "incompatible_vms",
              "typical_churn_gib_day", "required_mbps_100pct", "required_mbps_90pct", "planned_mbps", "compliance_pct",
              "max_lag_min", "process_servers", "ir_hours", "monthly_cost")
@@ -118,25 +119,61 @@ def sections(plan: Plan, tz: str) -> list[Section]:
                               table(tables.localise(daily, tz))))
     else:
         result.append(Section("Replication lag", [tables.what_if_caption(plan)]))
-    curve = [_figure(charts.compliance_curve(plan.compliance_curve, mbps))] \
+    schedule = (plan.summary.planned_mbps, plan.summary.compliance_pct) if cfg.throttle is not None else None
+    curve = [_figure(charts.compliance_curve(plan.compliance_curve, mbps, schedule=schedule))] \
         if not plan.compliance_curve.empty else []
     result.append(Section("Bandwidth and RPO compliance",
                           [f"Bandwidth needed to meet each RPO target for a share of the time "
-                           f"(churn at the {cfg.percentile:g}th percentile, {cfg.growth_pct:g} % growth)."],
+                           f"(churn {plan.summary.planned_churn_label}). "
+                           f"{(plan.summary.coverage or {}).get('statement', '')}."] + _throttle_notes(plan),
                           curve, table(tables.recommendations(plan))))
     vms = tables.plain(plan.vms)
     vms = vms[[c for c in VM_COLUMNS if c in vms.columns]]
     ok = protected(plan.vms).to_numpy()
     result += [
-        Section("Process servers", table=table(tables.plain(plan.process_servers))),
+        Section("Process servers" if cfg.architecture == "classic" else "Replication appliances",
+                table=table(tables.plain(plan.process_servers))),
         Section("Incompatible VMs", ["Every column is in the workbook and vms.csv."], table=table(vms[~ok]),
                 empty="Every VM is compatible."),
         Section("Compatible VMs", ["Yes* = a disk's workload needs a larger premium tier than its size gives."],
                 table=table(vms[ok]), empty="No VM is compatible."),
-        Section("Initial replication", table=table(tables.plain(plan.initial_replication))),
+        Section("Target disks", ["One row per source disk: its target managed disk and tier, the reasons it blocks "
+                                 "and what could not be checked."], table=table(tables.plain(_disk_targets(plan)))),
+        Section("Azure VM sizes", [f"vCPUs per quota family: {plan.summary.azure_cores_by_family or {}}."],
+                table=table(tables.plain(plan.vm_sizes)), empty="No protected VM."),
+        Section("Initial replication", [_ir_note(plan)], table=table(tables.plain(plan.initial_replication))),
         Section("Estimated monthly cost", table=table(tables.plain(plan.cost))),
     ]
     return result
+
+
+DISK_TARGET_COLUMNS = ("vm_name", "instance", "label", "capacity_gib", "is_os_disk", "excluded", "churn_gib_day",
+                       "avg_write_io_kib", "size_tier", "target_type", "target_tier", "reasons", "warnings")
+
+
+def _disk_targets(plan: Plan) -> pd.DataFrame:
+    return plan.disks[[c for c in DISK_TARGET_COLUMNS if c in plan.disks.columns]]
+
+
+def _throttle_notes(plan: Plan) -> list[str]:
+    """The work-hours rate each goal needs at the schedule's off-hours rate, and the schedule's own compliance."""
+    s = plan.summary
+    if plan.config.throttle is None:
+        return []
+    needed = ", ".join(f"{g} %: {'not reachable' if m is None else f'{m:,.0f} Mbps'}"
+                       for g, m in (s.throttle_work_mbps_needed_by_goal_pct or {}).items())
+    return [f"Work-hours rate needed per goal: {needed}.",
+            f"The schedule itself meets the RPO {s.compliance_pct:.1f} % of the time (the diamond), although its "
+            f"weekly average is {s.planned_mbps:,.0f} Mbps."]
+
+
+def _ir_note(plan: Plan) -> str:
+    s = plan.summary
+    if s.seed_gib is None:
+        return "Initial replication unknown: replicated disk sizes are unknown."
+    state = "met" if s.ir_goal_met else "MISSED"
+    return (f"Goal {s.ir_goal_hours or 0:g} h: {state}. {s.ir_mbps_for_goal or 0:,.0f} Mbps seeds everything within "
+            f"the goal beside delta replication. Compression {plan.config.compression:g} applies to the seed.")
 
 
 def render_report(plan: Plan, tz: str = "UTC", store_path: str | Path | None = None,
@@ -145,7 +182,8 @@ def render_report(plan: Plan, tz: str = "UTC", store_path: str | Path | None = N
     return _ENV.get_template(TEMPLATE).render(
         title=title or (Path(store_path).name if store_path else "churnplan store"),
         generated=datetime.now(UTC).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
-        tz=tz, version=__version__, plotly_js=get_plotlyjs(), figures=_figures(plan), sections=sections(plan, tz))
+        tz=tz, version=__version__, plotly_js=get_plotlyjs(), figures=_figures(plan), sections=sections(plan, tz),
+        buy=buy.what_to_buy(plan), assumptions=buy.assumptions(plan, tz))
 
 
 def write_report(plan: Plan, path: str | Path, tz: str = "UTC", store_path: str | Path | None = None) -> Path:

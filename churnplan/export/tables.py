@@ -16,6 +16,7 @@ import pandas as pd
 
 from churnplan.analytics.model import Plan
 from churnplan.analytics.vocabulary import Scope, protected
+from churnplan.export import buy
 
 UNITS_NOTE = "Churn in KiB/s or MiB/s and sizes in GiB (1024-based); link rates in Mbps (10^6 bit/s)."
 
@@ -151,6 +152,9 @@ def workbook_tables(plan: Plan, tz: str) -> dict[str, SheetTable]:
     estate_days = int((daily["scope"] == Scope.ESTATE).sum()) if "scope" in daily else None
     rpo_table = localise(plan.rpo, tz)
     return {
+        "What to buy": SheetTable(buy.frame(buy.what_to_buy(plan)), "What to buy",
+                                  ("Read top to bottom: what to order and configure, and what it covers.",),
+                                  extra=[("Units and assumptions", buy.frame(buy.assumptions(plan, tz)))]),
         "On-premises summary": SheetTable(summary_table(plan), "On-premises summary",
                                           (f"Times in {tz}. {UNITS_NOTE}",)),
         "Recommendations": SheetTable(
@@ -169,6 +173,9 @@ def workbook_tables(plan: Plan, tz: str) -> dict[str, SheetTable]:
         "Initial replication": SheetTable(plain(plan.initial_replication), "Initial replication batches",
                                           (f"Goal: finish within {cfg.ir_goal_hours:g} h.",)),
         "Cost": SheetTable(plain(plan.cost), "Estimated monthly cost"),
+        "Azure VM sizes": SheetTable(plain(plan.vm_sizes), "Azure VM size per protected VM",
+                                     extra=[("vCPUs per family", plan.cores_by_family),
+                                            ("Cache storage accounts", plain(plan.storage_accounts))]),
     }
 
 
@@ -182,14 +189,16 @@ def what_if_caption(plan: Plan) -> str:
     cfg = plan.config
     if cfg.throttle is not None:
         th = cfg.throttle
-        return (f"Replay of the measured churn through a throttle of {th.work_mbps:g} Mbps in work hours "
-                f"({th.work_start:%H:%M}-{th.work_end:%H:%M} {th.timezone}) and {th.offhours_mbps:g} Mbps off-hours, "
-                f"RPO {cfg.rpo_min:g} min.")
+        days = ",".join(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][d] for d in th.workdays)
+        return (f"Replay of the measured churn with {cfg.growth_pct:g} % growth through a throttle of "
+                f"{th.work_mbps:g} Mbps in work hours ({th.work_start:%H:%M}-{th.work_end:%H:%M} {days}, "
+                f"{th.timezone}) and {th.offhours_mbps:g} Mbps off-hours, RPO {cfg.rpo_min:g} min.")
     mbps = what_if_bandwidth(plan)
     if not mbps:
         return "No lag replay in this plan."
     given = "" if cfg.bandwidth_mbps else " (no --bandwidth given: the bandwidth for RPO met 100 % of the time)"
-    return f"Replay of the measured churn through {mbps:,.0f} Mbps{given} at RPO {cfg.rpo_min:g} min."
+    return (f"Replay of the measured churn with {cfg.growth_pct:g} % growth through {mbps:,.0f} Mbps{given} "
+            f"at RPO {cfg.rpo_min:g} min.")
 
 
 def _daily_chart(daily: pd.DataFrame) -> tuple[str, tuple[str, ...]] | None:

@@ -45,7 +45,7 @@ def test_report_with_a_throttle_schedule(tiny_store: Path, tmp_path: Path) -> No
                                  "--timezone", "Europe/Amsterdam"])
     assert result.exit_code == 0, result.output
     html = (tmp_path / "churnplan-report.html").read_text(encoding="utf-8")
-    assert "throttle of 5 Mbps in work hours (08:00-17:00 Europe/Amsterdam) and 40 Mbps off-hours" in html
+    assert "throttle of 5 Mbps in work hours (08:00-17:00 Mon,Tue,Wed,Thu,Fri, Europe/Amsterdam) and 40 Mbps off-hours" in html
     assert json.loads((tmp_path / "summary.json").read_text())["config"]["timezone"] == "Europe/Amsterdam"
 
 
@@ -75,7 +75,8 @@ def test_demo_without_dashboard_builds_store_plan_and_reports(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == EXPECTED
     summary = json.loads((out / "summary.json").read_text())
-    # the what-if ran at the plan's own recommendation for the estate at RPO 15 min, 95 % of the time
-    assert summary["config"]["bandwidth_mbps"] is not None
-    assert summary["compliance_pct"] >= 95.0 - 1e-6
+    # one planned-bandwidth rule (#9): demo plans as plan and report do, at the 100 % figure
+    assert summary["config"]["bandwidth_mbps"] is None
+    assert summary["planned_mbps"] == pytest.approx(summary["required_mbps_100pct"])
+    assert summary["compliance_pct"] == pytest.approx(100.0)
     assert "http://127.0.0.1" not in result.output  # no server was started

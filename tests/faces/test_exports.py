@@ -108,7 +108,8 @@ def test_html_is_self_contained_with_plotly_once(report_html: str) -> None:
     assert not re.search(r"<link[^>]+href=\"?https?:", report_html)
     assert report_html.count("* plotly.js v") == 1  # the library, inlined once for every chart
     for title in ("Churn by hour and weekday", "Estate churn over time", "Replication lag at 10 Mbps",
-                  "Bandwidth and RPO compliance", "Incompatible VMs", "Process servers"):
+                  "Bandwidth and RPO compliance", "Incompatible VMs", "Replication appliances", "What to buy",
+                  "Target disks", "Azure VM sizes"):
         assert f"<h2>{title}</h2>" in report_html
     assert report_html.count('class="plotly-graph-div"') == 5  # heatmap, churn, lag, daily, curve
 
