@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churnplan.core.units import GIB_PER_TIB, SECONDS_PER_DAY, STORE_COLUMNS_IN_UNITS, gib_to_tib, kibps_to_gib_day
-from churnplan.export import charts
+from churnplan.export import buy, charts
 from churnplan.dashboard import context, data, display
 
 ctx = context.current()
@@ -29,6 +29,14 @@ cols[2].metric("Provisioned", f"{gib_to_tib(disks['capacity_gib'].sum()):,.1f} T
 cols[3].metric("Days profiled", f"{span_days:,.1f}")
 cols[4].metric("Churn per day", f"{gib_to_tib(churn_gib_day):,.2f} TiB" if churn_gib_day >= GIB_PER_TIB
                else f"{churn_gib_day:,.0f} GiB", help="Mean write churn per day over the whole estate")
+
+st.subheader("What to buy")
+st.caption("The plan under the sidebar's settings on one page: read it top to bottom (see README, "
+           "'Reading the What to buy page').")
+plan = ctx.plan()
+st.table(buy.frame(buy.what_to_buy(plan)).set_index("what"))
+with st.expander("Units and assumptions"):
+    st.table(buy.frame(buy.assumptions(plan, ctx.tz))[["what", "answer"]].set_index("what"))
 
 st.plotly_chart(charts.churn_over_time(series, ctx.tz, f"Estate write churn ({interval} s samples)"))
 st.plotly_chart(charts.churn_heatmap(series, ctx.tz))

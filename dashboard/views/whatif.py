@@ -7,13 +7,22 @@ from datetime import time
 
 import streamlit as st
 
-from churnplan.analytics import rpo
+from churnplan.analytics import outage, queue, rpo
+from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.model import ThrottleSchedule
 from churnplan.core.units import STORE_COLUMNS_IN_UNITS, kibps_to_mbps, mib_to_gib
 from churnplan.export import charts
 from churnplan.dashboard import context, data, display
 
 RPO_CHOICES = (5, 10, 15, 30, 60, 120, 240)
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+GOALS_PCT = (100.0, 99.0, 95.0, 90.0)
+
+
+def _hours(h: float) -> str:
+    return f"{h:,.1f} h" if math.isfinite(h) else "not within the profile"
+
+
 ctx = context.current()
 st.title("RPO what-if")
 info = data.overview(ctx.db, ctx.version)
@@ -45,6 +54,9 @@ with right:
     compression = st.slider("Bytes sent per byte written", 0.2, 1.0, 1.0, step=0.05, key="wi_compression",
                             help="1.0 = no compression; 0.5 halves the traffic.")
     throttled = st.toggle("Throttle schedule (work / off-hours)", key="wi_throttle")
+    outage_h = st.slider("Link outage to recover from (h)", 0, 24, 0, key="wi_outage",
+                         help="0 = none. After this many hours without link: when is the lag back within the RPO, "
+                              "and what cache does the backlog need?")
 
 throttle = None
 if throttled:
@@ -52,8 +64,11 @@ if throttled:
     work_mbps = a.slider("Work-hours Mbps", 1, top, max(1, bandwidth // 2), key="wi_work_mbps")
     off_mbps = b.slider("Off-hours Mbps", 1, top, bandwidth, key="wi_off_mbps")
     hours = c.slider("Work hours (local)", 0, 23, (9, 18), key="wi_hours")
+    days = st.multiselect("Workdays", WEEKDAYS, WEEKDAYS[:5], key="wi_workdays",
+                          help="Days the work-hours rate applies; other days are off-hours all day.")
     throttle = ThrottleSchedule(work_start=time(hours[0]), work_end=time(hours[1]),
-                                work_mbps=float(work_mbps), offhours_mbps=float(off_mbps), timezone=ctx.tz)
+                                work_mbps=float(work_mbps), offhours_mbps=float(off_mbps), timezone=ctx.tz,
+                                workdays=tuple(WEEKDAYS.index(d) for d in days))
 
 result = rpo.what_if(prepared, bandwidth_mbps=float(bandwidth), throttle=throttle, rpo_min=float(rpo_min),
                      growth_pct=float(growth), compression=float(compression), scope=scope)
@@ -63,6 +78,28 @@ m[0].metric("Time within RPO", f"{result.compliance_pct:.2f} %")
 m[1].metric("Worst lag", f"{result.max_lag_min:,.1f} min")
 m[2].metric("Peak backlog", f"{mib_to_gib(result.max_backlog_mib):,.2f} GiB")
 m[3].metric("Days with violations", f"{int((result.daily['violations_min'] > 0).sum())} / {len(result.daily)}")
+
+if throttle is not None:
+    needed_by_goal = bw.throttle_needed(prepared.for_scope(scope), throttle, float(rpo_min), GOALS_PCT,
+                                        (1.0 + growth / 100.0) * compression) or {}
+    st.caption(f"This schedule meets the RPO {result.compliance_pct:.1f} % of the time. Work-hours rate needed at "
+               f"{off_mbps} Mbps off hours: " + ", ".join(
+                   f"{g} %: {'not reachable' if m is None else f'{m:,.0f} Mbps'}" for g, m in needed_by_goal.items()))
+    cols = st.columns(len(needed_by_goal) or 1)
+    for col, (g, m) in zip(cols, needed_by_goal.items(), strict=False):
+        col.metric(f"Work-hours Mbps for {g} %", "not reachable" if m is None else f"{m:,.0f}")
+
+if outage_h:
+    capacity = queue.Capacity(None if throttle is not None else float(bandwidth), throttle)
+    try:
+        run = outage.catch_up(prepared, float(outage_h), capacity, float(rpo_min), float(growth), float(compression),
+                              scope, step_h=max(1.0, float(outage_h)))
+        o = st.columns(3)
+        o[0].metric("Back within RPO (worst start)", _hours(run.worst.catchup_h))
+        o[1].metric("Back within RPO (typical start)", _hours(run.typical.catchup_h))
+        o[2].metric("Cache for the backlog", f"{run.cache_gib:,.1f} GiB")
+    except ValueError as exc:
+        st.warning(str(exc))
 
 st.plotly_chart(charts.lag_over_time(result.lag, ctx.tz, float(rpo_min), "Lag and backlog over time"))
 st.plotly_chart(charts.daily_peaks(result.daily, float(rpo_min)))
