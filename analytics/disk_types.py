@@ -66,7 +66,8 @@ def target_disks(disks: pd.DataFrame) -> pd.DataFrame:
     tier_issue = np.where(perf >= len(_TIERS), "IOPS or throughput beyond every premium tier", "")
     tier = np.maximum(tier, np.minimum(perf, len(_TIERS) - 1))
     unknown = out["capacity_gib"].isna().to_numpy()
-    out["size_tier"] = [("unknown" if u else _TIERS[b] if b >= 0 else "none") for b, u in zip(band, unknown, strict=True)]
+    out["size_tier"] = [("unknown" if u else _TIERS[b] if b >= 0 else "none")
+                        for b, u in zip(band, unknown, strict=True)]
     out["needs_premium"] = ~fits_standard
     out["target_tier"] = np.where(fits_standard, "Standard", np.array(_TIERS, dtype=object)[tier])
     out["target_type"] = np.where(fits_standard, "Standard HDD", "Premium SSD")

@@ -52,7 +52,9 @@ def cost_cmd(
         ["vcenter", "vm_id", "instance", "peak_mbps_rw"]].astype({"vcenter": str, "vm_id": str, "instance": str})
     protected = protected.astype({"vcenter": str, "vm_id": str, "instance": str}).merge(
         load, on=["vcenter", "vm_id", "instance"], how="left")
-    replicas = cost.replica_disks_from_targets(protected.rename(columns={"capacity_gib": "capacity_gb"}), "standard_hdd" if standard == "hdd" else "standard_ssd")
+    replicas = cost.replica_disks_from_targets(
+        protected.rename(columns={"capacity_gib": "capacity_gb"}),
+        "standard_hdd" if standard == "hdd" else "standard_ssd")
     vm_gib = prepared.vm_bytes * growth / GIB           # per sample and protected VM, with growth
     mean, peak = recovery_points.window_gib(vm_gib, prepared.interval_s, policy)
     days = prepared.times.size * prepared.interval_s / 86_400.0 if prepared.times.size else 1.0

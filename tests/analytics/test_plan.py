@@ -48,7 +48,8 @@ def test_vm_peak_lies_between_its_busiest_disk_and_the_sum_of_disk_maxima(rows, 
     vm = churn.vm_profiles(samples, pct, 30.0)
     dk = churn.disk_profiles(samples, pct, 30.0)
     tol = 1e-9 * (1 + dk["max_write_kibps"].sum())
-    assert dk["peak_write_kibps"].max() - tol <= vm["peak_write_kibps"].iloc[0] <= dk["max_write_kibps"].sum() * 1.3 + tol
+    grown_max = dk["max_write_kibps"].sum() * 1.3   # the maxima are measured; the percentile carries the growth
+    assert dk["peak_write_kibps"].max() - tol <= vm["peak_write_kibps"].iloc[0] <= grown_max + tol
     assert vm["max_write_kibps"].iloc[0] <= dk["max_write_kibps"].sum() + tol
     assert vm["avg_write_kibps"].iloc[0] == pytest.approx(dk["avg_write_kibps"].sum(), rel=1e-9, abs=1e-9)
 
@@ -100,7 +101,8 @@ def test_disk_tiers_follow_size_bands_and_the_yes_star_rule():
     assert out["target_tier"].tolist() == ["Standard", "P20", "P10", "P20", "P20"]
     assert out["bumped"].tolist() == [False, True, False, False, True]
     reasons = compatibility.disk_reasons(out.assign(is_os_disk=False, firmware="bios", avg_write_iops=10.0))
-    assert reasons.tolist()[:4] == ["", "", "", ""] and reasons.iloc[4] == "churn 30.0 MiB/s > 20.0 MiB/s at 64 KiB writes"
+    assert reasons.tolist()[:4] == ["", "", "", ""]
+    assert reasons.iloc[4] == "churn 30.0 MiB/s > 20.0 MiB/s at 64 KiB writes"
 
 
 def test_size_bands_are_the_planners_with_inclusive_upper_bounds():

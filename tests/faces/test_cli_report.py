@@ -45,7 +45,8 @@ def test_report_with_a_throttle_schedule(tiny_store: Path, tmp_path: Path) -> No
                                  "--timezone", "Europe/Amsterdam"])
     assert result.exit_code == 0, result.output
     html = (tmp_path / "churnplan-report.html").read_text(encoding="utf-8")
-    assert "throttle of 5 Mbps in work hours (08:00-17:00 Mon,Tue,Wed,Thu,Fri, Europe/Amsterdam) and 40 Mbps off-hours" in html
+    assert ("throttle of 5 Mbps in work hours (08:00-17:00 Mon,Tue,Wed,Thu,Fri, Europe/Amsterdam) and 40 Mbps "
+            "off-hours") in html
     assert json.loads((tmp_path / "summary.json").read_text())["config"]["timezone"] == "Europe/Amsterdam"
 
 
