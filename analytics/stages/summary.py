@@ -94,6 +94,7 @@ class PlanSummary:
     telemetry: dict[str, Any] | None = None                 # coverage, gaps, counters; confidence 1-5 and reasons
     outage_catchup: list[dict[str, object]] | None = None   # per scope after --outage hours without link
     outage_note: str = ""
+    needs_telemetry: list[str] | None = None   # churn-based figures a plan on inventory alone cannot give
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as strict-JSON values (numpy scalars as Python ones, NaN and inf as None)."""
@@ -225,6 +226,10 @@ def _rough_cost(seeding: Seeding, est: Estimates | None) -> dict[str, Any]:
             "prices_date": str(seeding.prices["date"])}
 
 
+NEEDS_TELEMETRY = ["churn per day", "bandwidth and RPO compliance", "churn limits", "premium tiers for churn",
+                   "initial-replication time", "recovery-point storage", "cache", "outage catch-up"]
+
+
 def _count(servers: pd.DataFrame, role: ServerRole) -> int:
     return int((servers["role"] == role).sum()) if len(servers) else 0
 
@@ -248,6 +253,7 @@ def _trust_figures(config: PlanConfig, assignment: Assignment, seeding: Seeding,
                                                                                   regex=False).sum())
             if "warnings" in d.columns else 0,
             "measured_peak_churn_mibps": kibps_to_mibps(float(series.max())) if series.size else 0.0,
+            "needs_telemetry": None if series.size else NEEDS_TELEMETRY,
             "planned_churn_label": planned_label(config)}
 
 

@@ -224,9 +224,12 @@ def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: 
             samples = store.load_samples_polars(con, interval, config.start, config.end)
         finally:
             con.close()
+        if len(samples) == 0 and len(vms) == 0:
+            raise fail(f"{db}: no inventory and no samples to plan from (run `churnplan collect`, "
+                       "`churnplan import` or `churnplan samples`)")
         if len(samples) == 0:
-            raise fail(f"{db}: no samples to plan from (run `churnplan collect`, `churnplan import` or "
-                       "`churnplan samples`)")
+            console.print("[yellow]warning:[/] no samples: planning from the inventory alone (compatibility by size "
+                          "and count, target disks by size, cost skeleton); churn figures need telemetry")
         progress.update(task, description=f"read {len(vms)} VMs, {len(disks)} disks, {len(samples):,} samples")
     with progress_step(progress, "planning") as task:
         try:

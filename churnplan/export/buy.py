@@ -24,6 +24,9 @@ class BuyItem:
 
 def _link(plan: Plan) -> BuyItem:
     s, cfg = plan.summary, plan.config
+    if s.needs_telemetry:
+        return BuyItem("Link", "needs telemetry", "a plan on inventory alone: collect or import samples for "
+                                                  + ", ".join(s.needs_telemetry))
     cover = s.coverage or {}
     remediated = (cover.get("required_mbps_if_remediated_by_goal_pct") or {}).get("100")
     extra = f"; if the incompatible VMs were remediated: {remediated:,.0f} Mbps" if cover.get("left_out") \
@@ -72,6 +75,9 @@ def _initial_replication(plan: Plan) -> BuyItem:
     goal = f"goal {s.ir_goal_hours or 0:g} h"
     if s.seed_gib is None:
         return BuyItem("Initial replication", f"unknown ({goal})", "disk sizes unknown: the seed size is unknown")
+    if s.needs_telemetry:
+        return BuyItem("Initial replication", f"{s.seed_gib:,.0f} GiB to seed ({goal})",
+                       "the time needs telemetry (the link the plan counts on comes from the churn)")
     need = f"{s.ir_mbps_for_goal or 0:,.0f} Mbps meets the goal, or seed in the {s.ir_batches} batch(es) listed"
     if s.ir_hours is None:
         return BuyItem("Initial replication", f"not possible on this link ({goal})", need)

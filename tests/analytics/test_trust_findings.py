@@ -204,3 +204,33 @@ def test_13_plan_carries_confidence_outage_catch_up_and_the_billed_cost():
     assert s.first_month_cost < s.monthly_cost            # the licence is free for the first 31 days
     assert "replica disks" in " ".join(p.cost["item"]) and "first_month" in p.cost.columns
     assert s.prices_are_example is True
+
+
+def test_13_a_plan_on_inventory_alone_sizes_what_needs_no_churn():
+    vms, disks, samples = two_vm_estate()
+    disks.loc[3, "capacity_gb"] = 40_960.0                 # db's data disk: above the 32 TiB limit
+    p = build_plan(vms, disks, samples.iloc[:0], PlanConfig())
+    assert p.vms.set_index("name")["compatibility"].to_dict() == {"web": "Yes", "db": "No"}
+    assert set(p.disks["size_tier"]) >= {"P10", "P15"} and p.summary.seed_gib == 260.0
+    assert p.summary.needs_telemetry and "bandwidth and RPO compliance" in p.summary.needs_telemetry
+    assert p.summary.monthly_cost > 0 and "replica disks" in " ".join(p.cost["item"])   # the cost skeleton
+
+
+def test_13_plan_command_on_inventory_without_samples(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from churnplan.cli import app
+    from churnplan.core import store
+
+    vms, disks, _ = two_vm_estate()
+    con = store.connect(tmp_path / "inv.duckdb")
+    store.upsert_vms(con, vms)
+    store.upsert_disks(con, disks)
+    con.close()
+    result = CliRunner().invoke(app, ["plan", "--db", str(tmp_path / "inv.duckdb"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "planning from the inventory alone" in result.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["needs_telemetry"] and summary["protected_vms"] == 2
