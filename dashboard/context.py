@@ -51,8 +51,9 @@ class Context:
 
 def sidebar(db: str) -> None:
     """Draw the shared sidebar (time zone, plan settings) and remember the choices in session state."""
-    if "tz" not in st.session_state:
-        st.session_state["tz"] = local_zone()
+    if "tz" not in st.session_state:   # the estate's recorded zone, else this machine's
+        recorded = data.overview(db)["estate_timezone"] if Path(db).exists() else None
+        st.session_state["tz"] = recorded if recorded in ZONES else local_zone()
     st.sidebar.selectbox("Display time zone", ZONES, key="tz",
                          help="Times are stored in UTC and shown in this zone.")
     with st.sidebar.expander("Plan settings"):

@@ -62,7 +62,8 @@ def overview(db: str, version: tuple[float, int] | None = None) -> dict[str, Any
             """SELECT source, target, started_at, ended_at, status, vms, disks, samples_added, detail
                FROM collection_runs ORDER BY started_at DESC LIMIT 20""").df()
         return {"counts": store.counts(con), "intervals": store.sample_intervals(con),
-                "default_interval": store.default_interval(con), "runs": runs}
+                "default_interval": store.default_interval(con), "runs": runs,
+                "estate_timezone": store.estate_timezone(con)}
     return read(db, _read)
 
 

@@ -234,6 +234,7 @@ def load_into(con: duckdb.DuckDBPyConnection, directory: Path = DEFAULT_DIR) -> 
         frames = read(directory)
         with store.transaction(con):
             store.upsert_vcenter(con, VCENTER, version="8.0.2", stats_level=2)
+            store.set_estate_timezone(con, SITE_TZ, overwrite=False)
             store.upsert_vms(con, frames["vms"])
             store.upsert_disks(con, frames["disks"])
             added = 0

@@ -20,7 +20,7 @@ from churnplan.cli import sizing as cmd_sizing
 from churnplan.core import store
 
 from churnplan import __version__
-from churnplan.cli.errors import connect_or_fail
+from churnplan.cli.errors import connect_or_fail, fail
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan Azure Site Recovery replication of VMware estates from measured disk churn.")
@@ -41,12 +41,26 @@ def _main(version: bool = typer.Option(False, "--version", help="Show the versio
 
 
 @app.command()
-def init(db: Path = DbOption) -> None:
-    """Create (or migrate) the store and show what it holds."""
+def init(db: Path = DbOption,
+         timezone: str | None = typer.Option(None, "--timezone",
+                                             help="Record the estate's time zone (IANA, e.g. Europe/Amsterdam); "
+                                                  "the report and dashboard default to it.")) -> None:
+    """Create (or migrate) the store, optionally record the estate's time zone, and show what it holds."""
+    from churnplan.core.zones import check_zone
+
+    if timezone is not None:
+        try:
+            check_zone(timezone)
+        except ValueError as exc:
+            raise fail(f"--timezone: {exc}") from exc
     con = connect_or_fail(db)
+    if timezone is not None:
+        store.set_estate_timezone(con, timezone)
     c = store.counts(con)
+    zone = store.estate_timezone(con)
     con.close()
-    console.print(f"store {db}: schema v{store.SCHEMA_VERSION}, {c.vms} VMs, {c.disks} disks, {c.samples:,} samples")
+    console.print(f"store {db}: schema v{store.SCHEMA_VERSION}, {c.vms} VMs, {c.disks} disks, {c.samples:,} samples"
+                  + (f", estate time zone {zone}" if zone else ""))
 
 
 for _module in _COMMAND_MODULES:

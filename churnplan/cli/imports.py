@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
@@ -81,10 +81,15 @@ def import_powercli(
         check_zone(timezone)
     except ValueError as exc:
         raise fail(exc)
+    def one(con: Any, batch: list[Path], step: Any) -> Any:
+        result = powercli.import_file(con, batch[0], vcenter=vcenter, timezone=timezone, dayfirst=dayfirst,
+                                      date_format=date_format, progress=step)
+        if timezone != "UTC":   # the export's local zone is the estate's, unless one was recorded already
+            store.set_estate_timezone(con, timezone, overwrite=False)
+        return result
+
     _import_each(
-        db, [[f] for f in files],
-        lambda con, batch, step: powercli.import_file(con, batch[0], vcenter=vcenter, timezone=timezone,
-                                                      dayfirst=dayfirst, date_format=date_format, progress=step),
+        db, [[f] for f in files], one,
         lambda _label, result: _report_powercli(result))
 
 

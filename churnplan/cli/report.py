@@ -47,6 +47,18 @@ def _zone(tz: str | None) -> str:
         raise fail(f"--tz: {exc}") from exc
 
 
+def _estate_zone(db: Path) -> str | None:
+    """The estate's time zone recorded in the store (by import or `init --timezone`), if any."""
+    try:
+        con = store.connect(db, read_only=True, retries=10)
+    except store.StoreError:
+        return None   # read_and_plan names the problem
+    try:
+        return store.estate_timezone(con)
+    finally:
+        con.close()
+
+
 def run_dashboard(db: Path, port: int) -> int:
     """Serve the dashboard on 127.0.0.1 until interrupted; returns Streamlit's exit code."""
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
@@ -101,7 +113,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write the Excel workbook, the offline HTML report and the CSV recommendations."""
         config = config_from_options(options)
-        zone = _zone(tz or (options["timezone"] if options["timezone"] != PlanConfig().timezone else None))
+        zone = _zone(tz or (options["timezone"] if options["timezone"] != PlanConfig().timezone else None)
+                     or _estate_zone(db))
         config = replace(config, timezone=zone)  # daily lag counted in the days the report labels
         with progress_bar() as progress:
             plan = read_and_plan(db, config, options["interval"], progress)
@@ -132,7 +145,7 @@ def register(app: typer.Typer) -> None:
         """Sample estate -> store -> plan -> reports -> dashboard, in one go."""
         from churnplan.ingest import sample_estate as samples
 
-        zone = _zone(tz)
+        zone = _zone(tz or samples.SITE_TZ)   # the sample estate's zone, as the store records it
         with progress_bar() as progress:
             with progress_step(progress, f"loading the sample estate into {db}") as task:
                 try:

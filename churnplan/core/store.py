@@ -415,3 +415,20 @@ def load_samples_polars(con: duckdb.DuckDBPyConnection, interval_s: int | None =
     return rows.select(
         *(pl.col(f"_{k}").cast(pl.Series(dtype=e).to_physical().dtype).cat.to(e).alias(k) for k, e in enums.items()),
         pl.col("ts").dt.replace_time_zone("UTC"), *SAMPLE_COLUMNS[4:])
+
+
+ESTATE_TIMEZONE = "estate_timezone"
+
+
+def estate_timezone(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The estate's time zone as recorded by import, collect or `init --timezone` (None when never recorded)."""
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [ESTATE_TIMEZONE]).fetchone()
+    return str(row[0]) if row else None
+
+
+def set_estate_timezone(con: duckdb.DuckDBPyConnection, zone: str, overwrite: bool = True) -> None:
+    """Record the estate's time zone (IANA name); with overwrite=False only when none is recorded yet."""
+    if not overwrite and estate_timezone(con) is not None:
+        return
+    con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [ESTATE_TIMEZONE, zone])
