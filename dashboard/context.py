@@ -49,11 +49,21 @@ class Context:
         return data.plan(self.db, self.config_key, self.config, self.version)
 
 
+def _estate_zone(db: str) -> str | None:
+    """The zone recorded in the store, or None (none recorded, no store yet, or the store busy or damaged)."""
+    if not Path(db).exists():
+        return None
+    try:
+        recorded = data.overview(db)["estate_timezone"]
+    except (data.StoreBusy, store.StoreError):
+        return None
+    return recorded if recorded in ZONES else None
+
+
 def sidebar(db: str) -> None:
     """Draw the shared sidebar (time zone, plan settings) and remember the choices in session state."""
     if "tz" not in st.session_state:   # the estate's recorded zone, else this machine's
-        recorded = data.overview(db)["estate_timezone"] if Path(db).exists() else None
-        st.session_state["tz"] = recorded if recorded in ZONES else local_zone()
+        st.session_state["tz"] = _estate_zone(db) or local_zone()
     st.sidebar.selectbox("Display time zone", ZONES, key="tz",
                          help="Times are stored in UTC and shown in this zone.")
     with st.sidebar.expander("Plan settings"):

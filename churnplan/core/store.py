@@ -422,8 +422,8 @@ ESTATE_TIMEZONE = "estate_timezone"
 
 def estate_timezone(con: duckdb.DuckDBPyConnection) -> str | None:
     """The estate's time zone as recorded by import, collect or `init --timezone` (None when never recorded)."""
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [ESTATE_TIMEZONE]).fetchone()
-    return str(row[0]) if row else None
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [ESTATE_TIMEZONE]).fetchall()
+    return str(rows[0][0]) if rows else None
 
 
 def set_estate_timezone(con: duckdb.DuckDBPyConnection, zone: str, overwrite: bool = True) -> None:

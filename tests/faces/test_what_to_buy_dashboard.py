@@ -29,3 +29,8 @@ def test_what_if_throttle_shows_the_work_hours_rate_per_goal(tiny_store, monkeyp
     assert not at.exception
     m = metrics(at)
     assert {"Work-hours Mbps for 100 %", "Work-hours Mbps for 90 %"} <= set(m)
+
+
+def test_the_dashboard_defaults_to_the_estates_time_zone(sample_store_master, monkeypatch) -> None:
+    at = open_app(sample_store_master, monkeypatch)
+    assert at.session_state["tz"] == "Europe/Amsterdam"   # recorded by the sample estate (#13)

@@ -58,13 +58,19 @@ def test_each_rule_in_order(stored):
         ("powercli", "vm-6", "name")]
 
 
-def test_names_do_not_match_across_contradicting_morefs_uuids_or_duplicates(stored):
+def test_names_do_not_match_across_contradicting_uuids_or_duplicates(stored):
     incoming = _incoming([
-        ("vc-x", "vm-77", "delta", "vm-77", None),             # delta is vm-6: different moref
         ("vc-x", "name:echo", "echo", None, "uuid-other"),     # echo has another UUID
         ("vc-x", "name:twin", "twin", None, None),             # two stored VMs are called twin
     ])
     assert match_vms(stored, incoming)["matched_by"].isna().all()
+
+
+def test_a_unique_name_matches_when_the_ids_differ(stored):
+    # #9: an RVTools export whose VM ids differ from the Get-Stat ones (names equal) is the same VM, not a second
+    incoming = _incoming([("vc-x", "vm-77", "delta", "vm-77", None)])   # delta is stored as vm-6
+    got = match_vms(stored, incoming)
+    assert list(zip(got["match_vm_id"], got["matched_by"])) == [("vm-6", "name (ids differ)")]
 
 
 def test_a_stored_vm_is_claimed_once_and_scope_limits_the_search(stored):
