@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 WINDOW = (1400, 1000)
+LOGIN_ENV_PREFIX = "CHURNPLAN_DASHBOARD_"  # the login's settings (password hash, hash file, OIDC)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,13 +38,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 class Dashboard:
     """`churnplan dashboard --db DB --port P [extra options]` in its own process group, logging to `log`.
 
-    `bind` is the --address given (default: loopback only); `url` is always a loopback address, since the
-    tests never connect anywhere else."""
+    `bind` is the --address given (default: loopback only); `url` is always 127.0.0.1, since the tests never
+    connect anywhere else. The login's environment variables are cleared unless `env` sets them."""
 
     def __init__(self, db: Path, log: Path, *extra: str, bind: str | None = None, scheme: str = "http",
-                 env: dict[str, str] | None = None, connect: str = "127.0.0.1") -> None:
-        self.port = free_port(connect)
-        self.url = f"{scheme}://{connect}:{self.port}"
+                 env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self._log_path = log
         self._log = open(log, "wb")
         address = ["--address", bind] if bind else []
@@ -51,7 +52,7 @@ class Dashboard:
             [sys.executable, "-c", "from churnplan.cli import app; app()", "dashboard", "--db", str(db),
              "--port", str(self.port), *address, *extra],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
-            env={**os.environ, **(env or {})})
+            env={**{k: v for k, v in os.environ.items() if not k.startswith(LOGIN_ENV_PREFIX)}, **(env or {})})
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Until Streamlit's health endpoint answers (certificate not checked: it is the test's own)."""

@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.wait import WebDriverWait
 
-from churnplan.dashboard import auth, passwords
+from churnplan.dashboard import passwords
 from served import Dashboard, chromium, chromium_available, wait_for
 
 pytestmark = [pytest.mark.browser,
@@ -60,8 +60,7 @@ def served(sample_store_master: Path, tmp_path_factory: pytest.TempPathFactory):
     hash_file = folder / "dashboard.hash"
     hash_file.write_text(passwords.make(PASSWORD) + "\n")
     app = Dashboard(sample_store_master, folder / "streamlit.log", "--tls-cert", str(cert), "--tls-key", str(key),
-                    "--password-hash-file", str(hash_file), bind="0.0.0.0", scheme="https",
-                    env={auth.HASH_ENV: ""})
+                    "--password-hash-file", str(hash_file), bind="0.0.0.0", scheme="https")
     browser = None
     try:
         app.wait_ready()

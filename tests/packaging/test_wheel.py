@@ -63,6 +63,11 @@ def test_version_comes_from_one_place(dist: dict[str, Path], installed: Path, tm
     assert run([str(installed / "churnplan"), "--version"], cwd=tmp_path).stdout.strip() == churnplan.__version__
 
 
+def test_shell_completion_is_on(installed: Path, tmp_path: Path) -> None:
+    script = run([str(installed / "churnplan"), "--show-completion", "bash"], cwd=tmp_path).stdout
+    assert "_CHURNPLAN_COMPLETE=complete_bash" in script
+
+
 def test_sample_estate_ships_in_both_archives(dist: dict[str, Path]) -> None:
     wheel_names = set(zipfile.ZipFile(dist["wheel"]).namelist())
     assert {f"churnplan/sample_data/{f}" for f in SAMPLE_FILES} <= wheel_names
