@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pandas as pd
 import polars as pl
 
@@ -21,7 +19,7 @@ from churnplan.analytics.stages.estimates import estimates
 from churnplan.analytics.stages.links import links, planned_mbps
 from churnplan.analytics.stages.profiles import profile
 from churnplan.analytics.stages.seeding import seed_and_cost
-from churnplan.analytics.stages.simulation import WORKERS, compliance_curve, simulate
+from churnplan.analytics.stages.simulation import compliance_curve, simulate
 from churnplan.analytics.stages.summary import summarise
 from churnplan.analytics.stages.targets import targets
 from churnplan.analytics.vocabulary import Scope, protected
@@ -59,33 +57,23 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
     profiles = profile(vms, disks, samples, config)
     placed = assign(targets(profiles), config.architecture)
     churns = churn_by_scope(profiles.vm_grid, placed, tz)
-    rpos = bw.rpo_targets(config)
-    factor = (1.0 + config.growth_pct / 100.0) * config.compression
-
-    def scope_row(scope: str) -> bw.ScopeBandwidth:
-        return bw.scope_bandwidth(churns[scope], scope, rpos, config.compliance_goals_pct, factor)
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:  # scopes are independent; numpy releases the GIL
-        per_scope = list(pool.map(scope_row, placed.scopes))
-    table = bw.BandwidthTable.of(per_scope)
+    bands = bw.bandwidth_table(churns, config)
     estate_gib_day = float(placed.vms.loc[protected(placed.vms), "churn_gib_day"].sum())
-    planned = planned_mbps(config, table)
-    sim = simulate(churns, links(config, placed.servers, table, estate_gib_day), rpos, config)
-    needed = bw.throttle_needed(churns[Scope.ESTATE], config.throttle, config.rpo_min, config.compliance_goals_pct,
-                                factor)
+    sim = simulate(churns, links(config, placed.servers, bands.table, estate_gib_day), bw.rpo_targets(config), config)
+    planned = planned_mbps(config, bands.table)
     seeding = seed_and_cost(profiles.vm_grid, placed, planned, config, estate_gib_day)
-    cover = coverage(profiles.vm_grid, placed, config, factor, table, config.compliance_goals_pct)
+    estate = churns[Scope.ESTATE]
+    cover = coverage(profiles.vm_grid, placed, config, bw.write_factor(config), bands.table,
+                     config.compliance_goals_pct)
     azure = azure_targets(profiles.vm_grid, placed, config)
-    est = estimates(samples, profiles.disk_grid, placed, churns[Scope.ESTATE], config, planned)
-    summary = summarise(config, tz, profiles.times, churns[Scope.ESTATE], placed, table, planned, sim.estate,
-                        needed, seeding, cover, azure, est)
-    estate_curve = next(s.curve for s in per_scope if s.scope == Scope.ESTATE)
-    curve = compliance_curve(estate_curve, table.required(Scope.ESTATE, config.rpo_min, 100.0) or 0.0,
-                             config.rpo_min)
+    est = estimates(samples, profiles.disk_grid, placed, estate, config, planned)
+    summary = summarise(config, tz, profiles.times, estate, placed, bands.table, planned, sim.estate,
+                        bw.throttle_needed(estate, config), seeding, cover, azure, est)
+    curve = compliance_curve(bands.curves[Scope.ESTATE], summary.required_mbps_100pct, config.rpo_min)
     return Plan(config=config, vms=_vm_frame(placed, sim.estate.vm_misses, config),
                 disks=_disk_frame(placed),
-                process_servers=size_caches(placed.servers, churns, sim.outcomes, table, config),
-                bandwidth=table, rpo=sim.rpo, summary=summary, estate_series=seeding.estate_series,
+                process_servers=size_caches(placed.servers, churns, sim.outcomes, bands.table, config),
+                bandwidth=bands.table, rpo=sim.rpo, summary=summary, estate_series=seeding.estate_series,
                 lag_series=sim.lag_series, daily_lag=sim.daily_lag, initial_replication=seeding.initial_replication,
                 cost=est.cost.lines, compliance_curve=curve, vm_sizes=azure.vm_sizes,
                 cores_by_family=azure.cores_by_family, storage_accounts=azure.accounts)

@@ -3,7 +3,6 @@ compliance-by-bandwidth curve."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,11 +13,11 @@ import pandas as pd
 from churnplan.analytics import queue, rpo
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.stages.links import Link
+from churnplan.analytics.stages.workers import WORKERS
 from churnplan.analytics.vocabulary import Scope
 from churnplan.core.units import SECONDS_PER_DAY
 
 CURVE_POINTS = 16
-WORKERS = min(8, os.cpu_count() or 1)
 RPO_COLUMNS = ["scope", "bandwidth_mbps", "rpo_min", "compliance_pct", "max_lag_min"]
 
 
