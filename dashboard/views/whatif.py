@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import time
 
 import streamlit as st
@@ -80,8 +81,9 @@ m[2].metric("Peak backlog", f"{mib_to_gib(result.max_backlog_mib):,.2f} GiB")
 m[3].metric("Days with violations", f"{int((result.daily['violations_min'] > 0).sum())} / {len(result.daily)}")
 
 if throttle is not None:
-    needed_by_goal = bw.throttle_needed(prepared.for_scope(scope), throttle, float(rpo_min), GOALS_PCT,
-                                        (1.0 + growth / 100.0) * compression) or {}
+    asked = replace(ctx.config, throttle=throttle, rpo_min=float(rpo_min), growth_pct=float(growth),
+                    compression=float(compression), compliance_goals_pct=GOALS_PCT)
+    needed_by_goal = bw.throttle_needed(prepared.for_scope(scope), asked) or {}
     st.caption(f"This schedule meets the RPO {result.compliance_pct:.1f} % of the time. Work-hours rate needed at "
                f"{off_mbps} Mbps off hours: " + ", ".join(
                    f"{g} %: {'not reachable' if m is None else f'{m:,.0f} Mbps'}" for g, m in needed_by_goal.items()))
