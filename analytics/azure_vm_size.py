@@ -100,7 +100,7 @@ def needs_from_inventory(vms: pd.DataFrame, disks: pd.DataFrame, load: pd.DataFr
     out["memory_gib"] = vms["memory_mb"].astype(float).to_numpy() / 1024.0
     out["nics"] = vms["num_nics"].astype(float).to_numpy()
     data = disks.assign(data=~disks["is_os_disk"].fillna(False).astype(bool)).groupby(key)["data"].sum()
-    out["data_disks"] = out.set_index(key).index.map(data).to_numpy(float)
+    out["data_disks"] = out.set_index(key).index.map(data.to_dict()).to_numpy(float)
     out["data_disks"] = out["data_disks"].fillna(0.0)
     if load is None:
         out["iops"], out["mbps"], out["premium"] = np.nan, np.nan, False
@@ -108,9 +108,9 @@ def needs_from_inventory(vms: pd.DataFrame, disks: pd.DataFrame, load: pd.DataFr
         per = load.groupby(key).agg(iops=("peak_iops", "sum"), mbps=("peak_mbps_rw", "sum"),
                                     premium=("premium", "any"))
         idx = out.set_index(key).index
-        out["iops"] = idx.map(per["iops"]).to_numpy(float)
-        out["mbps"] = idx.map(per["mbps"]).to_numpy(float)
-        out["premium"] = idx.map(per["premium"]).fillna(False).to_numpy(bool)
+        out["iops"] = idx.map(per["iops"].to_dict()).to_numpy(float)
+        out["mbps"] = idx.map(per["mbps"].to_dict()).to_numpy(float)
+        out["premium"] = idx.map(per["premium"].to_dict()).fillna(False).to_numpy(bool)
     return out
 
 

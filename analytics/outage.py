@@ -43,7 +43,8 @@ class OutageCapacity(queue.Capacity):
         t = np.asarray(t, dtype=float)
         lo, hi = max(t0, self.outage_start), max(t0, self.outage_end)
         lost = super().cumulative(np.clip(t, lo, hi), t0) - super().cumulative(np.array([lo]), t0)
-        return super().cumulative(t, t0) - lost
+        sent: np.ndarray = super().cumulative(t, t0) - lost
+        return sent
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ class Capacity:
         def at(clock: time) -> np.ndarray:
             local = days + pd.Timedelta(hours=clock.hour, minutes=clock.minute, seconds=clock.second)
             utc = local.tz_localize(th.timezone, ambiguous="NaT", nonexistent="shift_forward")
-            return np.where(utc.isna(), np.nan, to_epoch(utc.fillna(pd.Timestamp(0, tz="UTC"))))
+            return np.where(utc.isna(), np.nan, to_epoch(pd.DatetimeIndex(utc.fillna(pd.Timestamp(0, tz="UTC")))))
 
         ws, we = at(th.work_start), at(th.work_end)
         ok = ~(np.isnan(ws) | np.isnan(we)) & (we > ws)

@@ -9,6 +9,8 @@ of their own so their heavier churn does not crowd the others.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,7 +65,7 @@ def place(vms: pd.DataFrame, account: str = "V2", separate_premium: bool = True)
     share = np.maximum(iops / STORAGE_ACCOUNT_IOPS, churn / cap_churn)
     order = np.lexsort((-share, premium))
     names = np.empty(len(vms), dtype=object)
-    accounts: list[dict] = []
+    accounts: list[dict[str, Any]] = []
     for i in order:  # first-fit decreasing over VMs (a VM's disks share one account)
         home = next((a for a in accounts if a["premium"] == premium[i]
                      and a["iops"] + iops[i] <= STORAGE_ACCOUNT_IOPS and a["churn"] + churn[i] <= cap_churn), None)

@@ -132,10 +132,10 @@ def _disk_table(p: pl.DataFrame, iv: float, t0: float, t1: float, expected: int)
     d["days_covered"] = (last - first + 1) * iv / 86_400.0
     for c in COUNTERS:
         d[f"{c}_present_pct"] = 100.0 * np.bincount(row, weights=p[c].is_not_null().to_numpy(), minlength=n) / samples
-    present = d[[f"{c}_present_pct" for c in COUNTERS]].to_numpy()
+    present_pct = d[[f"{c}_present_pct" for c in COUNTERS]].to_numpy()
     labels = np.array(list(COUNTERS.values()), dtype=object)
-    d["missing_counters"] = [", ".join(labels[row_ == 0]) for row_ in present]
-    d["partial_counters"] = [", ".join(labels[(row_ > 0) & (row_ < 100)]) for row_ in present]
+    d["missing_counters"] = [", ".join(labels[row_ == 0]) for row_ in present_pct]
+    d["partial_counters"] = [", ".join(labels[(row_ > 0) & (row_ < 100)]) for row_ in present_pct]
     return d.sort_values(KEYS, ignore_index=True)
 
 

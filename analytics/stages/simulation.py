@@ -12,6 +12,7 @@ import pandas as pd
 
 from churnplan.analytics import queue, rpo
 from churnplan.analytics.config import PlanConfig
+from churnplan.analytics.rpo import WhatIf
 from churnplan.analytics.stages.links import Link
 from churnplan.analytics.stages.workers import WORKERS
 from churnplan.analytics.vocabulary import Scope
@@ -26,12 +27,12 @@ class Simulation:
     """Every scope's outcome: compliance per RPO, and lag and daily figures at the desired RPO."""
 
     rpo: pd.DataFrame                   # scope, bandwidth_mbps (NaN under a throttle), rpo_min, compliance_pct, ...
-    outcomes: Mapping[str, rpo.WhatIf]  # per scope, at the desired RPO
+    outcomes: Mapping[str, WhatIf]      # per scope, at the desired RPO
     lag_series: pd.DataFrame            # ts, scope, lag_min, backlog_mib
     daily_lag: pd.DataFrame             # date, scope, peak_lag_min, violations_min
 
     @property
-    def estate(self) -> rpo.WhatIf:
+    def estate(self) -> WhatIf:
         """The estate's outcome at the desired RPO."""
         return self.outcomes[Scope.ESTATE]
 

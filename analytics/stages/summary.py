@@ -147,7 +147,7 @@ def _daily(estate: WhatIf) -> tuple[str | None, float | None, int]:
     d = estate.daily
     if d.empty:
         return None, None, 0
-    return str(d.loc[d["peak_lag_min"].idxmax(), "date"]), float(d["peak_lag_min"].max()), \
+    return str(d["date"].iloc[int(d["peak_lag_min"].to_numpy().argmax())]), float(d["peak_lag_min"].max()), \
         int((d["violations_min"] > 0).sum())
 
 
