@@ -64,7 +64,8 @@ def summary_rows(s: PlanSummary) -> list[tuple[str, str]]:
         ("figures cover", str(cover.get("statement", ""))),
         ("disks (excluded)", f"{s.disks} ({s.excluded_disks})"),
         ("typical churn/day (protected VMs)", f"{s.typical_churn_gib_day:,.0f} GiB"),
-        (f"bandwidth for RPO 100 % of the time ({s.planned_churn_label})", f"{s.required_mbps_100pct:,.1f} Mbps"),
+        (f"bandwidth for RPO 100 % of the time (with {s.config['growth_pct']:g} % growth)",
+         f"{s.required_mbps_100pct:,.1f} Mbps"),
     ]
     if remediated is not None and cover.get("left_out"):
         rows.append(("  ... if the incompatible VMs were remediated", f"{remediated:,.1f} Mbps"))

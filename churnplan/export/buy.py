@@ -44,7 +44,8 @@ def _link(plan: Plan) -> BuyItem:
     given = "the bandwidth given" if cfg.bandwidth_mbps is not None else "RPO met 100 % of the time"
     return BuyItem("Link", f"{s.planned_mbps:,.0f} Mbps ({given}, RPO {cfg.rpo_min:g} min, "
                            f"{s.compliance_pct:.1f} % compliance)",
-                   f"churn {s.planned_churn_label}; {cover.get('statement', '')}{extra}")
+                   f"replay of the protected VMs' churn with {cfg.growth_pct:g} % growth (compatibility at "
+                   f"p{cfg.percentile:g}); {cover.get('statement', '')}{extra}")
 
 
 def _servers(plan: Plan) -> BuyItem:

@@ -124,7 +124,8 @@ def sections(plan: Plan, tz: str) -> list[Section]:
         if not plan.compliance_curve.empty else []
     result.append(Section("Bandwidth and RPO compliance",
                           [f"Bandwidth needed to meet each RPO target for a share of the time "
-                           f"(churn {plan.summary.planned_churn_label}). "
+                           f"(replay of the churn with {cfg.growth_pct:g} % growth; compatibility at "
+                           f"p{cfg.percentile:g}). "
                            f"{(plan.summary.coverage or {}).get('statement', '')}."] + _throttle_notes(plan),
                           curve, table(tables.recommendations(plan))))
     vms = tables.plain(plan.vms)
