@@ -47,4 +47,6 @@ class Plan:
     def tables(self) -> dict[str, pd.DataFrame]:
         """The frames exported as CSV recommendations, by file stem."""
         return {"vms": self.vms, "disks": self.disks, "process_servers": self.process_servers,
-                "bandwidth": self.bandwidth.frame, "rpo": self.rpo}
+                "bandwidth": self.bandwidth.frame, "rpo": self.rpo, "vm_sizes": self.vm_sizes,
+                "cores_by_family": self.cores_by_family, "cache_accounts": self.storage_accounts,
+                "cost": self.cost}

@@ -21,7 +21,8 @@ def said(result) -> str:
 
 
 EXPECTED = {"churnplan-report.xlsx", "churnplan-report.html", "vms.csv", "disks.csv", "process_servers.csv",
-            "bandwidth.csv", "rpo.csv", "summary.json"}
+            "bandwidth.csv", "rpo.csv", "vm_sizes.csv", "cores_by_family.csv", "cache_accounts.csv", "cost.csv",
+            "summary.json"}
 
 
 def test_report_writes_workbook_html_and_csvs(tiny_store: Path, tmp_path: Path) -> None:

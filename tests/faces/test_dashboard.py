@@ -173,7 +173,8 @@ def test_downloads_offer_workbook_html_and_csvs(sample_db, monkeypatch) -> None:
     labels = [b.label for b in at.get("download_button")]
     assert labels[:2] == ["Excel workbook (.xlsx)", "HTML report"]
     assert {label.split(" ")[0] for label in labels[2:]} == {"vms.csv", "disks.csv", "process_servers.csv",
-                                                            "bandwidth.csv", "rpo.csv"}
+                                                            "bandwidth.csv", "rpo.csv", "vm_sizes.csv",
+                                                            "cores_by_family.csv", "cache_accounts.csv", "cost.csv"}
 
 
 def test_plan_settings_follow_the_sidebar_and_date_days_in_the_display_zone() -> None:
