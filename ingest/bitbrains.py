@@ -89,14 +89,13 @@ def import_traces(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> int:
     """
     added = 0
     for path in paths:
-        run = store.start_run(con, "bitbrains", str(path))
-        with store.run_failure_recorded(con, run):
+        with store.run(con, "bitbrains", str(path)) as run:
             vm, samples = read_trace(path)
             with store.transaction(con):
                 store.upsert_vcenter(con, VCENTER)
                 store.upsert_vms(con, vm)
                 new = store.insert_samples(con, samples)
-        store.finish_run(con, run, "ok", vms=1, disks=0, samples_added=new, samples_skipped=len(samples) - new,
-                         window_start=samples["ts"].min(), window_end=samples["ts"].max())
+            run.vms, run.disks, run.samples_added, run.samples_skipped = 1, 0, new, len(samples) - new
+            run.window_start, run.window_end = samples["ts"].min(), samples["ts"].max()
         added += new
     return added

@@ -17,6 +17,8 @@ import re
 import duckdb
 import pandas as pd
 
+from churnplan.core import store
+
 VM_TOTAL_INSTANCE = "vm-total"  # instance of VM-level aggregates (all disks together), as disk.* counters give them
 
 _MOREF = re.compile(r"^vm-\d+$")
@@ -51,8 +53,7 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
     out["match_vcenter"] = None
     out["match_vm_id"] = None
     out["matched_by"] = None
-    stored = con.execute(
-        "SELECT vcenter, vm_id, uuid, name FROM vms WHERE ? IS NULL OR vcenter = ?", [vcenter, vcenter]).df()
+    stored = store.vm_identities(con, vcenter)
     if stored.empty or out.empty:
         return out
     # plain lists of str-or-None: pandas may turn None into NaN, which is truthy
@@ -108,11 +109,6 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
             continue
         claim(i, stored_by_name[n], "name")
     return out
-
-
-def vms_with_samples(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
-    """Keys of VMs holding telemetry (read from the watermarks, which track every stored series)."""
-    return set(con.execute("SELECT DISTINCT vcenter, vm_id FROM watermarks").fetchall())
 
 
 def _differ(a: object, b: object) -> bool:

@@ -24,7 +24,7 @@ import pandas as pd
 from churnplan.core import store
 from churnplan.ingest.csv_layout import sniff
 from churnplan.ingest.errors import IngestError
-from churnplan.ingest.identity import VM_TOTAL_INSTANCE, disk_instance, match_vms, vms_with_samples
+from churnplan.ingest.identity import VM_TOTAL_INSTANCE, disk_instance, match_vms
 
 DEFAULT_VCENTER = "rvtools"
 SHEETS = ("vInfo", "vDisk", "vPartition")
@@ -71,16 +71,15 @@ def import_files(con: duckdb.DuckDBPyConnection, paths: list[str | Path] | str |
     vCenters without that column need distinct `vcenter` keys, or their morefs ('vm-41') would collide.
     """
     files = tuple(Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths))
-    run_id = store.start_run(con, "rvtools", ", ".join(str(f) for f in files))
     step = progress or (lambda _msg: None)
-    with store.run_failure_recorded(con, run_id):
+    with store.run(con, "rvtools", ", ".join(str(f) for f in files)) as run:
         step("reading")
         sheets = read_export(files)
         step("matching")
-        result = _import(con, sheets, files, run_id, vcenter)
-    store.finish_run(con, run_id, "ok", vms=result.vms, disks=result.disks, samples_added=0,
-                     detail=f"disks from {result.disks_from}; {result.templates_skipped} templates skipped; "
-                            f"{len(result.inventory_without_telemetry)} VMs without telemetry")
+        result = _import(con, sheets, files, run.run_id, vcenter)
+        run.vms, run.disks, run.samples_added = result.vms, result.disks, 0
+        run.detail = (f"disks from {result.disks_from}; {result.templates_skipped} templates skipped; "
+                      f"{len(result.inventory_without_telemetry)} VMs without telemetry")
     return result
 
 
@@ -315,11 +314,11 @@ def _import(con: duckdb.DuckDBPyConnection, sheets: dict[str, Sheet], files: tup
         for key in vm_rows["vcenter"].unique():
             store.upsert_vcenter(con, key)
 
-    telemetry = vms_with_samples(con)
+    telemetry = store.vms_with_samples(con)
     keys = set(zip(vms["vcenter"], vms["vm_id"]))
     no_telemetry = sorted(n for n, k in zip(vms["name"], zip(vms["vcenter"], vms["vm_id"])) if k not in telemetry)
     orphans = sorted(k for k in telemetry - keys if vcenter is None or k[0] == vcenter)
-    names = dict(((v, k), n) for v, k, n in con.execute("SELECT vcenter, vm_id, name FROM vms").fetchall())
+    names = store.vm_names(con)
     return RvtoolsImport(
         files, run_id, n_vms, n_disks, templates, disks_from,
         matched["matched_by"].value_counts().to_dict(), no_telemetry,

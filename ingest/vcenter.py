@@ -77,9 +77,7 @@ def _store(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _watermarks(db: Path, vcenter: str, interval_s: int) -> dict[str, datetime]:
     with _store(db) as con:
-        rows = con.execute("SELECT vm_id, last_ts FROM watermarks WHERE vcenter = ? AND interval_s = ?",
-                           [vcenter, interval_s]).fetchall()
-    return {vm_id: ts.replace(tzinfo=UTC) for vm_id, ts in rows}
+        return store.watermarks(con, vcenter, interval_s)
 
 
 class Collector:
@@ -103,27 +101,20 @@ class Collector:
     def run(self) -> Summary:
         """Collect; the collection_runs record ends 'ok', 'failed' or 'interrupted' whatever happens."""
         started = self.clock()
-        with _store(self.o.db) as con:
-            run_id = store.start_run(con, "vcenter", self.o.vcenter, started,
-                                     started + timedelta(seconds=self.o.duration_s))
-        summary = Summary(run_id)
-        status, detail = "failed", None
+        summary = Summary("")
         try:
-            self._collect(summary)
-            status = "ok"
-        except KeyboardInterrupt:
-            status, detail = "interrupted", "stopped by the user; run again to resume from the watermarks"
-            raise
-        except Exception as exc:
-            detail = f"{type(exc).__name__}: {exc}"
-            raise
+            with store.run(lambda: _store(self.o.db), "vcenter", self.o.vcenter, started,
+                           started + timedelta(seconds=self.o.duration_s)) as run:
+                summary.run_id = run.run_id
+                try:
+                    self._collect(summary)
+                finally:
+                    summary.reconnects = self.session.reconnects
+                    run.vms, run.disks = summary.vms, summary.disks
+                    run.samples_added, run.samples_skipped = summary.added, summary.offered - summary.added
+                    run.window_start, run.window_end = summary.window_start, summary.window_end
         finally:
-            summary.reconnects = self.session.reconnects
             self.session.logout()
-            with _store(self.o.db) as con:
-                store.finish_run(con, run_id, status, vms=summary.vms, disks=summary.disks,
-                                 samples_added=summary.added, samples_skipped=summary.offered - summary.added,
-                                 window_start=summary.window_start, window_end=summary.window_end, detail=detail)
         return summary
 
     def _collect(self, summary: Summary) -> None:
