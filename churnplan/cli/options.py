@@ -18,6 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from churnplan.analytics.model import Plan, PlanConfig, ThrottleSchedule
 from churnplan.analytics.process_servers import ARCHITECTURES
 from churnplan.core import store
+from churnplan.cli import validators as v
 from churnplan.cli.errors import fail
 from churnplan.core.durations import parse_duration
 from churnplan.core.zones import check_zone
@@ -39,31 +40,42 @@ def progress_step(progress: Progress, description: str) -> Iterator[TaskID]:
     progress.update(task, completed=1, total=1)
 
 
-def _option(name: str, annotation: Any, default: Any, flag: str, help: str) -> inspect.Parameter:
+def _option(name: str, annotation: Any, default: Any, flag: str, help: str,
+            callback: Callable[..., Any] | None = None) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                             default=typer.Option(default, flag, help=help))
+                             default=typer.Option(default, flag, help=help, callback=callback))
 
 
 PLAN_OPTIONS = [
-    _option("rpo", float, _DEFAULT.rpo_min, "--rpo", "Desired RPO in minutes."),
-    _option("percentile", float, _DEFAULT.percentile, "--percentile", "Percentile of churn/IOPS used as the peak."),
-    _option("growth", float, _DEFAULT.growth_pct, "--growth", "Growth factor in percent applied to churn."),
-    _option("bandwidth", Optional[float], None, "--bandwidth", "Available bandwidth in Mbps (what-if)."),
+    _option("rpo", float, _DEFAULT.rpo_min, "--rpo", "Desired RPO in minutes.", v.positive("min")),
+    _option("percentile", float, _DEFAULT.percentile, "--percentile", "Percentile of churn/IOPS used as the peak.",
+            v.percentile()),
+    _option("growth", float, _DEFAULT.growth_pct, "--growth", "Growth factor in percent applied to churn.",
+            v.non_negative("%")),
+    _option("bandwidth", Optional[float], None, "--bandwidth", "Available bandwidth in Mbps (what-if).",
+            v.positive("Mbps")),
     _option("compression", float, _DEFAULT.compression, "--compression",
-            "Bytes sent per byte written (0.5 halves it)."),
+            "Bytes sent per byte written (0.5 halves it).", v.positive()),
     _option("work_hours", Optional[str], None, "--work-hours", "Throttle work hours, e.g. 09:00-18:00."),
-    _option("work_mbps", Optional[float], None, "--work-mbps", "Throttle bandwidth in work hours (Mbps)."),
-    _option("offhours_mbps", Optional[float], None, "--offhours-mbps", "Throttle bandwidth off hours (Mbps)."),
-    _option("timezone", str, _DEFAULT.timezone, "--timezone", "Time zone of the work hours and daily figures."),
+    _option("work_mbps", Optional[float], None, "--work-mbps", "Throttle bandwidth in work hours (Mbps).",
+            v.paired_rate("offhours_mbps")),
+    _option("offhours_mbps", Optional[float], None, "--offhours-mbps", "Throttle bandwidth off hours (Mbps).",
+            v.paired_rate("work_mbps")),
+    _option("timezone", str, _DEFAULT.timezone, "--timezone", "Time zone of the work hours and daily figures.",
+            v.zone()),
     _option("exclude_disks", Optional[list[str]], None, "--exclude-disks",
             "Glob on 'vmname/instance' or the disk label (repeatable)."),
-    _option("start", Optional[str], None, "--start", "First sample time to use (ISO, UTC)."),
-    _option("end", Optional[str], None, "--end", "Last sample time to use (ISO, UTC)."),
+    _option("start", Optional[str], None, "--start", "First sample time to use (ISO, UTC).",
+            v.when("end")),
+    _option("end", Optional[str], None, "--end", "Last sample time to use (ISO, UTC).",
+            v.when("start", later=True)),
     _option("architecture", str, _DEFAULT.architecture, "--architecture", "classic or modernized."),
     _option("ir_goal", str, f"{_DEFAULT.ir_goal_hours:g}h", "--ir-goal",
-            "Goal to finish initial replication, e.g. 72h or 3d."),
-    _option("interval", Optional[int], None, "--interval", "Sample interval in seconds (default: longest span)."),
-    _option("prices", Optional[Path], None, "--prices", "Price JSON (default: the shipped dated example)."),
+            "Goal to finish initial replication, e.g. 72h or 3d.", v.duration("h")),
+    _option("interval", Optional[int], None, "--interval", "Sample interval in seconds (default: longest span).",
+            v.positive("s")),
+    _option("prices", Optional[Path], None, "--prices", "Price JSON (default: the shipped dated example).",
+            v.input_file()),
 ]
 
 
