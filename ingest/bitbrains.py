@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from churnplan.core import store
+from churnplan.ingest.csv_layout import refuse_non_text
 from churnplan.ingest.errors import IngestError
 from churnplan.ingest.identity import VM_TOTAL_INSTANCE
 
@@ -40,6 +41,11 @@ def read_trace(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One trace file -> (vms row, samples) frames in store columns; IngestError on bad input."""
     path = Path(path)
     vm_id = path.name.split(".")[0]
+    if path.is_dir():
+        raise IngestError(path, None, None, "is a folder, not a file; give the trace files in it")
+    if path.suffix != ".gz" and path.is_file():
+        with open(path, "rb") as fh:
+            refuse_non_text(path, fh.read(4096))
     try:
         with _open(path) as fh:
             raw = pd.read_csv(fh, sep=";", skipinitialspace=True, dtype=str)

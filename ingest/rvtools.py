@@ -108,15 +108,25 @@ def _read_xlsx(path: Path) -> dict[str, Sheet]:
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # zip/xml damage: openpyxl raises many kinds
-        raise IngestError(path, None, None, f"not a readable xlsx workbook ({exc})") from exc
+        raise IngestError(path, None, None, f"not a readable xlsx workbook ({_reason(exc)})") from None
     wanted = {n.lower(): n for n in SHEETS}
     out = {}
     with book:
         for actual in book.sheet_names:
             if actual.lower() in wanted:
                 name = wanted[actual.lower()]
-                out[name] = _sheet(name, pd.read_excel(book, sheet_name=actual, dtype=object), path)
+                try:
+                    frame = pd.read_excel(book, sheet_name=actual, dtype=object)
+                except Exception as exc:  # a sheet's XML cut short or garbled: lxml/openpyxl raise many kinds
+                    raise IngestError(path, None, name, f"sheet cannot be read; the workbook is damaged or cut short "
+                                                        f"({_reason(exc)})") from None
+                out[name] = _sheet(name, frame, path)
     return out
+
+
+def _reason(exc: Exception) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 def _read_csv(path: Path) -> dict[str, Sheet]:

@@ -107,8 +107,8 @@ def choose_reading(con: duckdb.DuckDBPyConnection, table: str, column: str,
     if dayfirst is None:
         if day_ev is not None and month_ev is not None:
             early, late = sorted((day_ev, month_ev))
-            raise fail(late, f"timestamp {shorten(value(late))} contradicts line {line_of(early)} ({shorten(value(early))}): "
-                             "one reads day-first, the other month-first")
+            raise fail(late, f"timestamp {shorten(value(late))} contradicts line {line_of(early)} "
+                             f"({shorten(value(early))}): one reads day-first, the other month-first")
         if day_ev is None and month_ev is None:
             dayfirst = _by_span(con, table, column)
             if dayfirst is None:

@@ -219,14 +219,16 @@ def _check_length(con: duckdb.DuckDBPyConnection, path: str) -> None:
     whose blocks the file does not hold yet."""
     if path == ":memory:" or Path(path + ".wal").exists():
         return
-    row = con.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchone()
+    row = con.execute("SELECT block_size, used_blocks FROM pragma_database_size()").fetchone()
     if row is None:
         return
-    need = _HEADER_BYTES + int(row[0]) * int(row[1])
+    # Free blocks at the end need not be on disk; the used ones must be, wherever they sit.
+    block_size, used = int(row[0]), int(row[1])
+    need = _HEADER_BYTES + block_size * used
     have = os.path.getsize(path)
-    if int(row[1]) > 0 and have < need:
-        raise StoreDamaged(f"{path}: store file is cut short: {have:,} bytes where its {int(row[1])} blocks need "
-                           f"{need:,} (truncated copy?); restore it from a copy")
+    if used > 0 and have < need:
+        raise StoreDamaged(f"{path}: store file is cut short: {have:,} bytes where its {used} used blocks need at "
+                           f"least {need:,} (truncated copy?); restore it from a copy")
 
 
 def ensure(con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> int:
