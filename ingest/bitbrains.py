@@ -17,9 +17,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from churnplan.core import store
+from churnplan.core import plausibility, store
 from churnplan.ingest.csv_layout import refuse_non_text
-from churnplan.ingest.errors import IngestError
+from churnplan.ingest.errors import IngestError, shorten
 from churnplan.ingest.identity import VM_TOTAL_INSTANCE
 
 VCENTER = "bitbrains"
@@ -64,9 +64,10 @@ def read_trace(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         bad = values.isna() | (values < 0)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise IngestError(path, row + 2, source, f"{text.iloc[row]!r} is not a non-negative number")
+            raise IngestError(path, row + 2, source, f"{shorten(text.iloc[row])} is not a non-negative number")
         frame[col] = values
     seconds = frame["ts"].to_numpy(dtype=float)
+    _check_plausible(path, frame.assign(ts=pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")), text_of=raw)
     steps = np.rint(np.diff(seconds) / INTERVAL_S)
     if (steps <= 0).any():
         row = int(np.flatnonzero(steps <= 0)[0]) + 1
@@ -79,6 +80,7 @@ def read_trace(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         "write_kbps": frame["write_kbps"].to_numpy(), "read_kbps": frame["read_kbps"].to_numpy(),
         "write_iops": np.nan, "read_iops": np.nan,
     })
+    _check_plausible(path, samples, text_of=raw)
     vm = pd.DataFrame([{
         "vcenter": VCENTER, "vm_id": vm_id, "name": f"bitbrains-rnd-{vm_id}",
         "num_cpu": int(frame["num_cpu"].max()) if len(frame) else None,
@@ -86,6 +88,19 @@ def read_trace(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         "power_state": "poweredOn",
     }])
     return vm, samples
+
+
+_FIELDS = {"ts": "Timestamp [ms]", "write_kbps": "Disk write throughput [KB/s]",
+           "read_kbps": "Disk read throughput [KB/s]", "interval_s": "Timestamp [ms]"}
+
+
+def _check_plausible(path: Path, samples: pd.DataFrame, text_of: pd.DataFrame) -> None:
+    """Refuse the file at its first implausible cell (see core.plausibility), naming line and column."""
+    fault = plausibility.first_fault(samples[[c for c in _FIELDS if c in samples]])
+    if fault is not None:
+        field = _FIELDS[fault.field]
+        cell = text_of[field].iloc[fault.row] if field in text_of else ""
+        raise IngestError(path, fault.row + 2, field, f"{shorten(str(cell).strip())}: {fault.message}")
 
 
 def import_traces(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> int:

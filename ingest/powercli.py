@@ -21,7 +21,7 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
-from churnplan.core import store
+from churnplan.core import plausibility, store
 from churnplan.ingest.csv_layout import CsvLayout, sniff
 from churnplan.ingest.errors import IngestError, shorten
 from churnplan.ingest.identity import VM_TOTAL_INSTANCE, match_vms
@@ -197,17 +197,20 @@ def _type(con: duckdb.DuckDBPyConnection, reading: TimestampReading, tz: str) ->
                    m.col, m.how, m.needs, m.level, u.unit_kind, u.factor,
                    try_cast(CASE WHEN contains(trim(r."Value"), '.') THEN trim(r."Value")
                                  ELSE replace(trim(r."Value"), ',', '.') END AS DOUBLE) AS value,
-                   try_cast(trim(r."IntervalSecs") AS INTEGER) AS interval_s,
+                   try_cast(trim(r."IntervalSecs") AS DOUBLE) AS interval_d,
+                   CASE WHEN interval_d = floor(interval_d) AND interval_d BETWEEN 1 AND $max_interval
+                        THEN interval_d::INTEGER END AS interval_s,
                    tt.ts, tt.ts_repeat,
                    NOT (m.level = 'disk' AND coalesce(trim(r."Instance"), '') <> '') AS keep
             FROM _pc_raw r
             LEFT JOIN _pc_metrics m ON lower(trim(r."MetricId")) = m.metric_id
             LEFT JOIN _pc_units u ON trim(r."Unit") = u.unit
-            LEFT JOIN _pc_times tt ON trim(r."Timestamp") = tt.t""")
+            LEFT JOIN _pc_times tt ON trim(r."Timestamp") = tt.t""", {"max_interval": plausibility.MAX_INTERVAL_S})
 
 
 def _check_rows(con: duckdb.DuckDBPyConnection, layout: CsvLayout, reading: TimestampReading) -> None:
-    """Fail on the earliest row holding any bad cell."""
+    """Fail on the earliest row holding any bad cell, plausibility (core.plausibility's bounds) included."""
+    window = plausibility.Window.from_env()
     known = ", ".join(METRICS)
     checks: list[tuple[str, str, str]] = [  # (condition, field, message with {v} for the cell)
         ("metric_id IS NULL OR col IS NULL", "MetricId",
@@ -217,7 +220,21 @@ def _check_rows(con: duckdb.DuckDBPyConnection, layout: CsvLayout, reading: Time
         ("value IS NULL", "Value", "{v} is not a number"),
         ("NOT isfinite(value)", "Value", "{v} is not a finite number"),
         ("value < 0", "Value", "negative value {v}: rates and counts cannot be below zero"),
-        ("interval_s IS NULL OR interval_s <= 0", "IntervalSecs", "{v} is not a positive whole number of seconds"),
+        ("interval_d IS NULL OR NOT isfinite(interval_d) OR interval_d <= 0", "IntervalSecs",
+         "{v} is not a positive whole number of seconds"),
+        ("interval_d <> floor(interval_d)", "IntervalSecs",
+         "{v} is not a whole number of seconds (intervals are refused, not rounded)"),
+        ("interval_d > $max_interval", "IntervalSecs", "{v} is longer than one day, vCenter's longest interval"),
+        ("unit_kind = 'rate' AND value * factor > $max_rate", "Value",
+         "{v} is above 100 GiB/s, beyond any storage path (corrupt cell or wrong unit?)"),
+        ("unit_kind = 'count' AND how = 'average' AND value > $max_iops", "Value",
+         "{v} I/O per second is beyond any storage (corrupt cell or wrong unit?)"),
+        ("unit_kind = 'count' AND how = 'summation' AND interval_s > 0 AND value / interval_s > $max_iops", "Value",
+         "{v} I/Os per interval is beyond any storage (corrupt cell or wrong unit?)"),
+        ("ts < $earliest", "Timestamp", "{v} is before " + f"{window.earliest:%Y-%m-%d}"
+         + f" (set ${plausibility.EARLIEST_ENV} to accept older data)"),
+        ("ts > $latest", "Timestamp", "{v} lies in the future (after now plus "
+         + f"{window.skew.total_seconds():g} s): a clock or export fault (set ${plausibility.SKEW_ENV} to allow more)"),
         ("unit_kind IS NULL", "Unit", "unknown unit {v}; accepted: " + ", ".join(UNITS)),
         ("needs IS NOT NULL AND unit_kind IS NOT NULL AND needs <> unit_kind", "Unit",
          "unit {v} does not fit this metric (rates need KBps/MBps, counts need num)"),
@@ -226,7 +243,9 @@ def _check_rows(con: duckdb.DuckDBPyConnection, layout: CsvLayout, reading: Time
         ("ts IS NULL", "Timestamp", "cannot read timestamp {v} as " + reading.describe),
     ]
     cols = ", ".join(f"min(rec) FILTER (WHERE {cond})" for cond, _, _ in checks)
-    firsts = one(con, f"SELECT {cols} FROM _pc_typed")  # noqa: S608 -- conditions are the fixed checks above
+    bounds = {"max_interval": plausibility.MAX_INTERVAL_S, "max_rate": plausibility.MAX_RATE_KBPS,
+              "max_iops": plausibility.MAX_IOPS, "earliest": window.earliest, "latest": window.latest()}
+    firsts = one(con, f"SELECT {cols} FROM _pc_typed", bounds)  # noqa: S608 -- conditions are the fixed checks above
     failed = [(rec, i) for i, rec in enumerate(firsts) if rec is not None]
     if not failed:
         return

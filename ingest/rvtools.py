@@ -21,9 +21,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from churnplan.core import store
+from churnplan.core import plausibility, store
 from churnplan.ingest.csv_layout import sniff
-from churnplan.ingest.errors import IngestError
+from churnplan.ingest.errors import IngestError, shorten
 from churnplan.ingest.identity import VM_TOTAL_INSTANCE, disk_instance, match_vms
 
 DEFAULT_VCENTER = "rvtools"
@@ -191,8 +191,20 @@ def _number(sheet: Sheet, column: str, integer: bool = False) -> pd.Series:
     bad = text.notna() & (values.isna() | (values < 0))
     if bad.any():
         i = bad.index[bad][0]
-        raise sheet.fail(i, column, f"{text[i]!r} is not a non-negative number")
+        raise sheet.fail(i, column, f"{shorten(text[i])} is not a non-negative number")
+    kind, scale = _BOUNDED.get(column, ("count", 1.0))
+    for i in values.index[values.notna()]:  # inventory rows number in the thousands at most
+        why = plausibility.inventory_fault(float(values[i]) * scale, kind) if kind != "count" else \
+            (None if np.isfinite(values[i]) and values[i] < 1e12 else "not a plausible count")
+        if why:
+            raise sheet.fail(i, column, f"{shorten(text[i])}: {why}")
     return values.round().astype("Int64") if integer else values.astype(float)
+
+
+# Columns with a plausibility bound (core.plausibility): column -> (kind, factor to the kind's unit).
+_BOUNDED = {"CPUs": ("cpus", 1.0), "Memory": ("memory_mb", 1.0), "Provisioned MB": ("disk_gb", 1 / 1024),
+            "In Use MB": ("disk_gb", 1 / 1024), "Capacity MB": ("disk_gb", 1 / 1024),
+            "Consumed MB": ("disk_gb", 1 / 1024)}
 
 
 def _flag(sheet: Sheet, column: str) -> pd.Series:

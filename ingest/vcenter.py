@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from churnplan.analytics.facts import VCENTER
-from churnplan.core import store
+from churnplan.core import plausibility, store
 from churnplan.ingest import vcenter_perf as perf
 from churnplan.ingest.vcenter_inventory import Inventory, discover
 from churnplan.ingest.vcenter_session import Backoff, CollectorError, Credentials, VCenterSession
@@ -231,6 +231,12 @@ class Collector:
                                "timestamps and were left out")
         samples = perf.pivot(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
                              self.o.vcenter, interval_s)
+        implausible = plausibility.implausible_rows(samples, now=self.clock()) if len(samples) else None
+        if implausible is not None and implausible.any():
+            fault = plausibility.first_fault(samples[implausible], now=self.clock())
+            self.console.print(f"[yellow]warning:[/] {int(implausible.sum())} implausible sample(s) left out "
+                               f"(e.g. {fault.field if fault else '?'}: {fault.message if fault else ''})")
+            samples = samples[~implausible]
         with _store(self.o.db) as con, store.transaction(con):
             added = store.insert_samples(con, samples)
         summary.added += added
