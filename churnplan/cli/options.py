@@ -149,11 +149,11 @@ def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: 
     """Read the store (read-only, retrying while a writer holds it, closed again at once) and plan it."""
     from churnplan.analytics.plan import build_plan
 
+    try:  # checked before the first progress line, so a refused store shows one line and nothing else
+        con = store.connect(db, read_only=True, retries=10)
+    except store.StoreError as exc:
+        raise fail(str(exc)) from None
     with progress_step(progress, f"reading {db}") as task:
-        try:
-            con = store.connect(db, read_only=True, retries=10)
-        except store.StoreError as exc:
-            raise fail(str(exc)) from exc
         try:
             con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it
             vms, disks = store.load_vms(con), store.load_disks(con)

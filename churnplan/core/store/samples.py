@@ -142,9 +142,10 @@ def load_samples_polars(con: duckdb.DuckDBPyConnection, interval_s: int | None =
                  AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)""", params=params).pl()
     finally:
         con.unregister("_sample_keys")
-    return rows.select(
+    out: pl.DataFrame = rows.select(
         *(pl.col(f"_{k}").cast(pl.Series(dtype=e).to_physical().dtype).cat.to(e).alias(k) for k, e in enums.items()),
         pl.col("ts").dt.replace_time_zone("UTC"), *SAMPLE_COLUMNS[4:])
+    return out
 
 
 def estate_series(con: duckdb.DuckDBPyConnection, interval_s: int) -> pd.DataFrame:
