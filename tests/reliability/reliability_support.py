@@ -39,7 +39,8 @@ def held(path: Path) -> tuple:
     try:
         return con.execute("""SELECT (SELECT count(*) FROM vms), (SELECT count(*) FROM disks),
                                      (SELECT count(*) FROM samples), (SELECT sum(write_kbps) FROM samples),
-                                     (SELECT count(*) FROM watermarks), (SELECT max(last_ts) FROM watermarks)""").fetchone()
+                                     (SELECT count(*) FROM watermarks), (SELECT max(last_ts) FROM watermarks)"""
+                           ).fetchone()
     finally:
         con.close()
 

@@ -21,7 +21,8 @@ from churnplan.core.store import RunStatus
 def _runs(path: Path) -> list[tuple]:
     con = store.connect(path, read_only=True)
     try:
-        return con.execute("SELECT source, status, detail, pid, host FROM collection_runs ORDER BY started_at").fetchall()
+        return con.execute("SELECT source, status, detail, pid, host FROM collection_runs "
+                           "ORDER BY started_at").fetchall()
     finally:
         con.close()
 
