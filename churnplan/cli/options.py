@@ -36,7 +36,11 @@ def progress_bar() -> Progress:
 def progress_step(progress: Progress, description: str) -> Iterator[TaskID]:
     """One unsized progress line, shown done when the block finishes; yields its task id."""
     task = progress.add_task(description, total=None)
-    yield task
+    try:
+        yield task
+    except BaseException:
+        progress.remove_task(task)  # a refusal is its one error line, not a half-drawn step
+        raise
     progress.update(task, completed=1, total=1)
 
 
