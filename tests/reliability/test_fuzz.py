@@ -99,7 +99,8 @@ def test_getstat_rows_with_extreme_cells(tmp_path_factory, value, ts, interval) 
     db = _store(tmp_path_factory)
     before = held(db)
     path = db.parent / "getstat.csv"
-    q = lambda s: s.replace('"', '""')  # noqa: E731
+    def q(cell: str) -> str:
+        return cell.replace('"', '""')
     path.write_text('"Value","Timestamp","MetricId","Unit","Entity","EntityId","IntervalSecs","Instance"\n'
                     f'"{q(value)}","{q(ts)}","virtualdisk.write.average","KBps","app01","VirtualMachine-vm-9",'
                     f'"{q(interval)}","scsi0:0"\n', encoding="utf-8")

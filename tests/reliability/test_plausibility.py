@@ -78,7 +78,8 @@ HEADER = '"Value","Timestamp","MetricId","Unit","Entity","EntityId","IntervalSec
 
 def _getstat(tmp_path: Path, value: str = "100", ts: str = "2026-11-24T15:15:00Z", interval: str = "300") -> Path:
     path = tmp_path / "getstat.csv"
-    good = f'"50","2026-11-24T15:10:00Z","virtualdisk.write.average","KBps","app01","VirtualMachine-vm-201","300","scsi0:0"\n'
+    good = ('"50","2026-11-24T15:10:00Z","virtualdisk.write.average","KBps","app01","VirtualMachine-vm-201",'
+            '"300","scsi0:0"\n')
     path.write_text(HEADER + good + f'"{value}","{ts}","virtualdisk.write.average","KBps","app01",'
                     f'"VirtualMachine-vm-201","{interval}","scsi0:1"\n')
     return path
