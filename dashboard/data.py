@@ -17,12 +17,11 @@ import pandas as pd
 import polars as pl
 import streamlit as st
 
-from churnplan.analytics.churn import KB_PER_GB
+from churnplan.analytics.churn import KB_PER_GB, SECONDS_PER_DAY
 from churnplan.core import store
 
 OPEN_RETRIES = 4
 KIB_PER_MIB = 1024.0
-SECONDS_PER_DAY = 86400
 OPEN_WAIT_S = 0.25
 
 

@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from churnplan.core.errors import OptionError
 from churnplan.ingest.errors import IngestError, shorten
 from churnplan.ingest.sql import one
 
@@ -151,9 +152,13 @@ def convert_distinct(con: duckdb.DuckDBPyConnection, reading: TimestampReading, 
     else:
         local, given = "try_strptime(t, $fmts)", "NULL::TIMESTAMP"
         params = {"fmts": list(reading.formats)}
-    texts = con.execute(
-        f"""SELECT t, {local} AS local, {given} AS given
-            FROM (SELECT DISTINCT trim("{column}") AS t FROM {table})""", params).df()  # noqa: S608 -- staging names checked by _names
+    try:
+        texts = con.execute(
+            f"""SELECT t, {local} AS local, {given} AS given
+                FROM (SELECT DISTINCT trim("{column}") AS t FROM {table})""", params).df()  # noqa: S608 -- staging names checked by _names
+    except duckdb.InvalidInputException as exc:  # a format DuckDB's strptime does not take
+        raise OptionError("--date-format", f"{reading.describe}: DuckDB cannot use it ({str(exc).strip()[:120]})"
+                          ) from None
     local_ts = pd.to_datetime(texts["local"]).dt.as_unit("us")
     first = _to_utc(local_ts, tz, summer=True)
     second = _to_utc(local_ts, tz, summer=False)
