@@ -2,7 +2,7 @@
 
 Times are stored as naive TIMESTAMP holding UTC; loaders hand back tz-aware UTC columns. A sample's timestamp is
 the END of its interval, so it covers [ts - interval_s, ts). A watermark is the newest sample end stored per VM
-and interval; it never moves past now, whatever the data says.
+and interval; it never moves past now (plus the clock skew core.plausibility allows), whatever the data says.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pandas as pd
 import polars as pl
 
 from churnplan.core.store.inventory import frame_with
-from churnplan.core.store.runs import naive_utc, utcnow
+from churnplan.core.plausibility import Window
+from churnplan.core.store.runs import naive_utc
 
 SAMPLE_COLUMNS = [
     "vcenter", "vm_id", "instance", "ts", "interval_s",
@@ -35,7 +36,8 @@ def insert_samples(con: duckdb.DuckDBPyConnection, samples: pd.DataFrame | duckd
     """Insert samples not already stored (same vcenter, vm, instance, interval, end time); returns rows added.
 
     `samples` is a frame with SAMPLE_COLUMNS, or a DuckDB relation with them (an importer's staging table).
-    Timestamps must be UTC (tz-aware or naive-UTC). Watermarks move forward with the data, never past now.
+    Timestamps must be UTC (tz-aware or naive-UTC). Watermarks move forward with the data, never past now
+    plus the allowed clock skew.
     """
     if isinstance(samples, pd.DataFrame):
         if samples.empty:
@@ -58,7 +60,7 @@ def insert_samples(con: duckdb.DuckDBPyConnection, samples: pd.DataFrame | duckd
                SELECT vcenter, vm_id, interval_s, least(max(ts), ?::TIMESTAMP) FROM _samples_in
                GROUP BY ALL
                ON CONFLICT (vcenter, vm_id, interval_s) DO UPDATE
-                 SET last_ts = greatest(watermarks.last_ts, excluded.last_ts)""", [utcnow()])
+                 SET last_ts = greatest(watermarks.last_ts, excluded.last_ts)""", [Window.from_env().latest()])
     finally:
         con.unregister("_samples_in")
     return int(row[0]) if row else 0
