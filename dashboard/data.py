@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from collections.abc import Callable
 
 import duckdb
@@ -20,6 +20,7 @@ import streamlit as st
 from churnplan.analytics.churn import KB_PER_GB, SECONDS_PER_DAY
 from churnplan.core import store
 
+T = TypeVar("T")
 OPEN_RETRIES = 4
 KIB_PER_MIB = 1024.0
 OPEN_WAIT_S = 0.25
@@ -34,7 +35,7 @@ def stamp(db: str) -> tuple[float, int]:
     return stat.st_mtime, stat.st_size
 
 
-def read(db: str, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+def read(db: str, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     """Run `fn` on a fresh read-only connection and close it; StoreBusy while a writer holds the lock."""
     con = store.connect(db, read_only=True, retries=OPEN_RETRIES, retry_wait_s=OPEN_WAIT_S)
     try:

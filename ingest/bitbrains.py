@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import numpy as np
@@ -33,7 +34,7 @@ _COLUMNS = {
 }
 
 
-def _open(path: Path):
+def _open(path: Path) -> IO[str]:
     return gzip.open(path, "rt") if path.suffix == ".gz" else open(path, newline="")
 
 
