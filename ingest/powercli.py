@@ -106,7 +106,7 @@ def import_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, vcenter: st
 
 def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
     for table in (_RAW, _TYPED, _OUT, _TIMES, _REJECTS, _SCANS):
-        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        con.execute(f"DROP TABLE IF EXISTS temp.{table}")  # this module's staging constants, no input
     for view in ("_pc_metrics", "_pc_units", "_pc_vmmap"):
         try:
             con.unregister(view)

@@ -150,3 +150,9 @@ def test_the_store_fixture_is_untouched_by_a_refusal(filled_store: Path, tmp_pat
         powercli.import_file(con, _getstat(tmp_path, interval="300.5"))
     con.close()
     assert held(filled_store) == before
+
+
+def test_the_collector_mask_drops_exactly_the_implausible_rows() -> None:
+    frame = pd.concat([_frame(), _frame(ts=pd.Timestamp("9999-01-01", tz="UTC")), _frame(write_kbps=1e300),
+                       _frame(read_iops=np.nan)], ignore_index=True)
+    assert plausibility.implausible_rows(frame, Window(), now=NOW).tolist() == [False, True, True, False]

@@ -208,7 +208,7 @@ _PROBES = {
     "vcenters": "SELECT count(*), max(last_seen) FROM vcenters",
     "vms": "SELECT count(*), max(name) FROM vms",
     "disks": "SELECT count(*), max(capacity_gb) FROM disks",
-    "samples": "SELECT count(*), max(ts), max(write_kbps) FROM samples",
+    "samples": "SELECT count(*), max(ts) FROM samples",
     "collection_runs": "SELECT count(*), max(started_at) FROM collection_runs",
     "watermarks": "SELECT count(*), max(last_ts) FROM watermarks",
 }
