@@ -198,3 +198,45 @@ def test_ir_goal_and_out_are_checked(tmp_path_factory, ir_goal, out_is_file) -> 
     assert "--ir-goal" in line or "--out" in line or "no samples" in line, line
     if out_is_file:
         assert out.read_text() == "keep me"
+
+
+def _workbook(tmp_path_factory) -> bytes:
+    base = tmp_path_factory.getbasetemp() / "fuzz-export.xlsx"
+    if not base.exists():
+        import pandas as pd
+
+        with pd.ExcelWriter(base) as writer:
+            for name in ("vInfo", "vDisk"):
+                pd.read_csv(DATA / f"rvtools_tab{name}.csv").to_excel(writer, sheet_name=name, index=False)
+    return base.read_bytes()
+
+
+@FUZZ
+@given(cut=st.floats(0.0, 1.0), flips=st.lists(st.tuples(st.floats(0.0, 0.999), st.integers(0, 255)), max_size=4),
+       sheet_xml_cut=st.floats(0.05, 0.95))
+def test_damaged_workbooks_are_refused_in_one_line(tmp_path_factory, cut, flips, sheet_xml_cut) -> None:
+    import io
+    import zipfile
+
+    db = _store(tmp_path_factory)
+    before = held(db)
+    data = bytearray(_workbook(tmp_path_factory))
+    if flips:  # damage the zip itself
+        for where, byte in flips:
+            data[int(len(data) * where)] = byte
+        data = data[: max(1, int(len(data) * cut))]
+    else:  # a well-formed zip whose sheet XML is cut short
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as zin, zipfile.ZipFile(out, "w") as zout:
+            for item in zin.infolist():
+                body = zin.read(item.filename)
+                if item.filename.startswith("xl/worksheets/"):
+                    body = body[: int(len(body) * sheet_xml_cut)]
+                zout.writestr(item, body)
+        data = bytearray(out.getvalue())
+    path = db.parent / "export.xlsx"
+    path.write_bytes(bytes(data))
+    result = _import("rvtools", path, db)
+    assert "Traceback" not in result.output
+    if result.exit_code != 0:
+        assert "export.xlsx" in _refused_cleanly(result, db, before)
