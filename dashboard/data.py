@@ -17,12 +17,10 @@ import pandas as pd
 import polars as pl
 import streamlit as st
 
-from churnplan.analytics.churn import KB_PER_GB, SECONDS_PER_DAY
-from churnplan.core import store
+from churnplan.core import store, units
 
 T = TypeVar("T")
 OPEN_RETRIES = 4
-KIB_PER_MIB = 1024.0
 OPEN_WAIT_S = 0.25
 
 
@@ -74,8 +72,9 @@ def top_churners(db: str, interval_s: int, limit: int = 15,
     df = read(db, lambda con: store.disk_write_stats(con, interval_s, limit))
     return pd.DataFrame({
         **{c: df[c] for c in ("vm", "vcenter", "vm_id", "instance", "label", "capacity_gb")},
-        "mean_write_mbs": df["mean_write_kbps"] / KIB_PER_MIB, "peak_write_mbs": df["peak_write_kbps"] / KIB_PER_MIB,
-        "churn_gb_per_day": df["mean_write_kbps"] * SECONDS_PER_DAY / KB_PER_GB,
+        "mean_write_mbs": units.kibps_to_mibps(df["mean_write_kbps"]),
+        "peak_write_mbs": units.kibps_to_mibps(df["peak_write_kbps"]),
+        "churn_gb_per_day": units.kibps_to_gib_day(df["mean_write_kbps"]),
         "peak_write_iops": df["peak_write_iops"]})
 
 
@@ -106,8 +105,9 @@ def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float
     """analytics.rpo.prepare over the plan's protected VMs (by process server) and included disks, kept for
     fast what-if reruns."""
     from churnplan.analytics import rpo
+    from churnplan.analytics.vocabulary import protected
 
-    vms = _plan.vms[_plan.vms["compatibility"] != "No"]
+    vms = _plan.vms[protected(_plan.vms)]
     excluded = _plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
     return rpo.prepare(samples(db, None, version), assignment=vms[["vcenter", "vm_id", "name", "process_server"]],
                        excluded=excluded, timezone=tz)
