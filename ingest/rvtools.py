@@ -264,7 +264,8 @@ def _disks_from_vdisk(vms: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
     label_col, ctrl_col = _text(sheet, "Label"), _text(sheet, "Controller")
     unit = _number(sheet, "Unit #", integer=True)
     instance = pd.Series([disk_instance(lbl, u) or disk_instance(c, u)
-                          for lbl, c, u in zip(label_col, ctrl_col, unit)], index=sheet.frame.index, dtype=object)
+                          for lbl, c, u in zip(label_col, ctrl_col, unit, strict=True)],
+                         index=sheet.frame.index, dtype=object)
     controller = ctrl_col.where(instance.notna() & (ctrl_col.map(lambda c: disk_instance(c, 0)).isna()), label_col)
     disk_label = _text(sheet, "Disk")
     instance = instance.fillna(disk_label)  # no controller/unit columns: the disk's own label is all there is
@@ -337,8 +338,9 @@ def _import(con: duckdb.DuckDBPyConnection, sheets: dict[str, Sheet], files: tup
             store.upsert_vcenter(con, key)
 
     telemetry = store.vms_with_samples(con)
-    keys = set(zip(vms["vcenter"], vms["vm_id"]))
-    no_telemetry = sorted(n for n, k in zip(vms["name"], zip(vms["vcenter"], vms["vm_id"])) if k not in telemetry)
+    keys = set(zip(vms["vcenter"], vms["vm_id"], strict=True))
+    no_telemetry = sorted(n for n, k in zip(vms["name"], zip(vms["vcenter"], vms["vm_id"], strict=True), strict=True)
+                          if k not in telemetry)
     orphans = sorted(k for k in telemetry - keys if vcenter is None or k[0] == vcenter)
     names = store.vm_names(con)
     return RvtoolsImport(

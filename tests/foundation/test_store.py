@@ -140,7 +140,7 @@ def test_disk_upsert_refreshes_by_vm_and_instance_and_keeps_the_last_of_a_batch(
     assert store.upsert_disks(con, pd.DataFrame([disk, {**disk, "instance": "scsi0:1"}])) == 2
     assert store.upsert_disks(con, pd.DataFrame([{**disk, "capacity_gb": 60.0}, {**disk, "capacity_gb": 80.0}])) == 1
     got = store.load_disks(con)
-    assert list(zip(got["instance"], got["capacity_gb"])) == [("scsi0:0", 80.0), ("scsi0:1", 40.0)]
+    assert list(zip(got["instance"], got["capacity_gb"], strict=True)) == [("scsi0:0", 80.0), ("scsi0:1", 40.0)]
 
 
 def test_a_store_in_a_missing_folder_is_not_called_locked(tmp_path):
