@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from churnplan.analytics.facts import VCENTER
-from churnplan.core import store
+from churnplan.core import plausibility, store
 from churnplan.ingest import vcenter_perf as perf
 from churnplan.ingest.vcenter_inventory import Inventory, discover
 from churnplan.ingest.vcenter_session import Backoff, CollectorError, Credentials, VCenterSession
@@ -77,9 +77,7 @@ def _store(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _watermarks(db: Path, vcenter: str, interval_s: int) -> dict[str, datetime]:
     with _store(db) as con:
-        rows = con.execute("SELECT vm_id, last_ts FROM watermarks WHERE vcenter = ? AND interval_s = ?",
-                           [vcenter, interval_s]).fetchall()
-    return {vm_id: ts.replace(tzinfo=UTC) for vm_id, ts in rows}
+        return store.watermarks(con, vcenter, interval_s)
 
 
 class Collector:
@@ -103,33 +101,26 @@ class Collector:
     def run(self) -> Summary:
         """Collect; the collection_runs record ends 'ok', 'failed' or 'interrupted' whatever happens."""
         started = self.clock()
-        with _store(self.o.db) as con:
-            run_id = store.start_run(con, "vcenter", self.o.vcenter, started,
-                                     started + timedelta(seconds=self.o.duration_s))
-        summary = Summary(run_id)
-        status, detail = "failed", None
+        summary = Summary("")
         try:
-            self._collect(summary)
-            status = "ok"
-        except KeyboardInterrupt:
-            status, detail = "interrupted", "stopped by the user; run again to resume from the watermarks"
-            raise
-        except Exception as exc:
-            detail = f"{type(exc).__name__}: {exc}"
-            raise
+            with store.run(lambda: _store(self.o.db), "vcenter", self.o.vcenter, started,
+                           started + timedelta(seconds=self.o.duration_s)) as run:
+                summary.run_id = run.run_id
+                try:
+                    self._collect(summary)
+                finally:
+                    summary.reconnects = self.session.reconnects
+                    run.vms, run.disks = summary.vms, summary.disks
+                    run.samples_added, run.samples_skipped = summary.added, summary.offered - summary.added
+                    run.window_start, run.window_end = summary.window_start, summary.window_end
         finally:
-            summary.reconnects = self.session.reconnects
             self.session.logout()
-            with _store(self.o.db) as con:
-                store.finish_run(con, run_id, status, vms=summary.vms, disks=summary.disks,
-                                 samples_added=summary.added, samples_skipped=summary.offered - summary.added,
-                                 window_start=summary.window_start, window_end=summary.window_end, detail=detail)
         return summary
 
     def _collect(self, summary: Summary) -> None:
         self.session.call(lambda content: None)
         self._refresh_inventory(summary)
-        self.counters = self.session.call(lambda c: perf.counter_keys(c.perfManager))
+        self.counters = self.session.call(lambda c: perf.counter_keys(perf.perf_manager(c)))
         self.limit = self.session.call(perf.max_query_metrics)
         self.console.print(f"{self.o.vcenter}: {summary.vms} VMs, {summary.disks} disks; "
                            f"up to {self.limit} metrics per query")
@@ -171,8 +162,8 @@ class Collector:
             raise CollectorError(f"{self.o.vcenter}: no VMs to collect"
                                  + (" (none of the listed names exist)" if self.o.vm_names else ""))
         about, stats_level = self.session.call(
-            lambda c: (c.about.fullName, min((i.level for i in c.perfManager.historicalInterval or []
-                                               if i.enabled), default=None)))
+            lambda c: (c.about.fullName, min((i.level for i in perf.perf_manager(c).historicalInterval or []
+                                               if i.enabled and i.level is not None), default=None)))
         with _store(self.o.db) as con, store.transaction(con):
             store.upsert_vcenter(con, self.o.vcenter, about, stats_level)
             store.upsert_vms(con, inventory.vms)
@@ -182,7 +173,7 @@ class Collector:
         summary.vms, summary.disks = len(inventory.vms), len(inventory.disks)
 
     def _backfill(self, summary: Summary) -> None:
-        intervals = self.session.call(lambda c: list(c.perfManager.historicalInterval or []))
+        intervals = self.session.call(lambda c: list(perf.perf_manager(c).historicalInterval or []))
         usable = [i for i in intervals if i.enabled]
         if not usable:
             self.console.print(f"[yellow]warning:[/] {self.o.vcenter} keeps no historical statistics intervals; "
@@ -190,7 +181,7 @@ class Collector:
             return
         with self._progress() as progress:
             for interval in sorted(usable, key=lambda i: i.samplingPeriod):
-                if interval.level < VCENTER.disk_counter_min_level:
+                if interval.level is None or interval.level < VCENTER.disk_counter_min_level:
                     self.console.print(
                         f"[yellow]warning:[/] statistics level for '{interval.name}' ({interval.samplingPeriod} s) "
                         f"is {interval.level}; vCenter keeps per-disk counters only at level "
@@ -218,6 +209,7 @@ class Collector:
         """Ask every powered-on VM for its samples since its watermark; store them; return rows added."""
         end = perf.aligned_end(self.clock(), interval_s)
         inventory = self.inventory
+        assert inventory is not None  # _collect discovers before it polls
         instances = inventory.disks.groupby("vm_id")["instance"].agg(tuple).to_dict()
         vm_ids = [v for v in inventory.powered_on_ids() if instances.get(v)]
         starts, gaps = perf.start_times(vm_ids, _watermarks(self.o.db, self.o.vcenter, interval_s), end,
@@ -240,6 +232,12 @@ class Collector:
                                "timestamps and were left out")
         samples = perf.pivot(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
                              self.o.vcenter, interval_s)
+        implausible = plausibility.implausible_rows(samples, now=self.clock()) if len(samples) else None
+        if implausible is not None and implausible.any():
+            fault = plausibility.first_fault(samples[implausible], now=self.clock())
+            self.console.print(f"[yellow]warning:[/] {int(implausible.sum())} implausible sample(s) left out "
+                               f"(e.g. {fault.field if fault else '?'}: {fault.message if fault else ''})")
+            samples = samples[~implausible]
         with _store(self.o.db) as con, store.transaction(con):
             added = store.insert_samples(con, samples)
         summary.added += added

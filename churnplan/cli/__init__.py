@@ -20,9 +20,9 @@ from churnplan.cli import sizing as cmd_sizing
 from churnplan.core import store
 
 from churnplan import __version__
-from churnplan.cli.errors import connect_or_fail, fail
+from churnplan.cli.errors import CatchingGroup, connect_or_fail, fail
 
-app = typer.Typer(add_completion=True, no_args_is_help=True,
+app = typer.Typer(cls=CatchingGroup, add_completion=True, no_args_is_help=True,
                   help="Plan Azure Site Recovery replication of VMware estates from measured disk churn.")
 console = Console(stderr=True)
 
