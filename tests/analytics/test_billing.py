@@ -149,7 +149,7 @@ def test_retail_price_errors_name_the_file_and_the_meter(tmp_path):
 
 def test_the_plans_rough_cost_refuses_a_retail_export_plainly():
     with pytest.raises(ValueError, match="retail-prices-example.json: an Azure Retail Prices API export; "
-                                         "`churnplan cost --prices` reads it"):
+                                         "plan, report and cost read it as a price book"):
         cost.load_prices(pricing.EXAMPLE_RETAIL_PRICES)
 
 

@@ -82,7 +82,7 @@ def test_cost_from_a_retail_prices_export(sample_db, tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (("--retention", "16d"), "0 to 360 h"),
-    (("--prices", "absent.json"), "absent.json: cannot read price file"),
+    (("--prices", "absent.json"), "absent.json: no such file"),
     (("--app-consistent-hours", "30"), "every 1 to 12 h"),
 ])
 def test_cost_refuses_bad_input_in_one_line(sample_db, args, message):
