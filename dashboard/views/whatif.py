@@ -86,10 +86,10 @@ if throttle is not None:
     needed_by_goal = bw.throttle_needed(prepared.for_scope(scope), asked) or {}
     st.caption(f"This schedule meets the RPO {result.compliance_pct:.1f} % of the time. Work-hours rate needed at "
                f"{off_mbps} Mbps off hours: " + ", ".join(
-                   f"{g} %: {'not reachable' if m is None else f'{m:,.0f} Mbps'}" for g, m in needed_by_goal.items()))
+                   f"{g} %: {'not reachable' if r is None else f'{r:,.0f} Mbps'}" for g, r in needed_by_goal.items()))
     cols = st.columns(len(needed_by_goal) or 1)
-    for col, (g, m) in zip(cols, needed_by_goal.items(), strict=False):
-        col.metric(f"Work-hours Mbps for {g} %", "not reachable" if m is None else f"{m:,.0f}")
+    for col, (g, rate) in zip(cols, needed_by_goal.items(), strict=False):
+        col.metric(f"Work-hours Mbps for {g} %", "not reachable" if rate is None else f"{rate:,.0f}")
 
 if outage_h:
     capacity = queue.Capacity(None if throttle is not None else float(bandwidth), throttle)

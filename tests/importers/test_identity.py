@@ -70,7 +70,7 @@ def test_a_unique_name_matches_when_the_ids_differ(stored):
     # #9: an RVTools export whose VM ids differ from the Get-Stat ones (names equal) is the same VM, not a second
     incoming = _incoming([("vc-x", "vm-77", "delta", "vm-77", None)])   # delta is stored as vm-6
     got = match_vms(stored, incoming)
-    assert list(zip(got["match_vm_id"], got["matched_by"])) == [("vm-6", "name (ids differ)")]
+    assert list(zip(got["match_vm_id"], got["matched_by"], strict=True)) == [("vm-6", "name (ids differ)")]
 
 
 def test_a_stored_vm_is_claimed_once_and_scope_limits_the_search(stored):

@@ -26,7 +26,8 @@ from churnplan.core.store.schema import DEFAULT_DB, SCHEMA_VERSION, ensure, expe
 __all__ = [
     "DEFAULT_DB", "DISK_COLUMNS", "SAMPLE_COLUMNS", "SCHEMA_VERSION", "VM_COLUMNS", "Counts", "Run", "RunStatus",
     "StoreBusy", "StoreDamaged", "StoreError", "add_named_vms", "connect", "counts", "default_interval",
-    "disk_series", "disk_write_stats", "estate_series", "estate_timezone", "set_estate_timezone", "expected_columns", "insert_samples", "load_disks",
+    "disk_series", "disk_write_stats", "estate_series", "estate_timezone", "set_estate_timezone",
+    "expected_columns", "insert_samples", "load_disks",
     "load_samples", "load_samples_polars", "load_vms", "mark_abandoned", "recent_runs", "run", "sample_intervals",
     "transaction", "upsert_disks", "upsert_vcenter", "upsert_vms", "vm_identities", "vm_names",
     "vms_with_samples", "watermarks",
