@@ -16,7 +16,7 @@ from churnplan.analytics.stages.assignment import Assignment, assign
 from churnplan.analytics.stages.cache import size_caches
 from churnplan.analytics.stages.churn_by_scope import churn_by_scope
 from churnplan.analytics.stages.links import links, planned_mbps
-from churnplan.analytics.stages.profiles import profile
+from churnplan.analytics.stages.profiles import Profiles, profile
 from churnplan.analytics.stages.seeding import seed_and_cost
 from churnplan.analytics.stages.simulation import WORKERS, compliance_curve, simulate
 from churnplan.analytics.stages.summary import summarise
@@ -52,8 +52,12 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
                config: PlanConfig) -> Plan:
     """Plan ASR replication of `vms`/`disks` from `samples` (pandas or polars frames as churnplan.core.store loads them)."""
     check(config)
+    return plan_from_profiles(profile(vms, disks, samples, config), config)
+
+
+def plan_from_profiles(profiles: Profiles, config: PlanConfig) -> Plan:
+    """The stages after profiling (an engine that profiles block by block enters here)."""
     tz = config.throttle.timezone if config.throttle is not None else config.timezone
-    profiles = profile(vms, disks, samples, config)
     placed = assign(targets(profiles), config.architecture)
     churns = churn_by_scope(profiles.vm_grid, placed, tz)
     rpos = bw.rpo_targets(config)

@@ -1,0 +1,170 @@
+"""Samples read from the store block by block: whole VMs at a time, as dense disk x time matrices on one time axis.
+
+Planning never holds every sample: `SampleReader.blocks` yields one `SampleBlock` per set of whole VMs of
+about `rows_per_block` samples. When the samples table is clustered by VM (each disk's and each VM's rows
+adjacent, as `sample_layout.cluster_samples` leaves them), a block is one rowid range, so DuckDB reads only
+its row groups and no key string is materialised per sample; otherwise each block is a join against its
+disks' keys (a scan of the table per block: correct, slower). DuckDB's own memory and threads are capped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+DISK_KEY = ["vcenter", "vm_id", "instance"]
+VM_KEY = ["vcenter", "vm_id"]
+DEFAULT_ROWS_PER_BLOCK = 2_000_000
+_NS_PER_US = 1_000
+
+
+@dataclass(frozen=True)
+class SampleBlock:
+    """The samples of whole VMs: per disk (rows, sorted by DISK_KEY) and time (the reader's axis), NaN = none."""
+
+    keys: pd.DataFrame         # vcenter, vm_id, instance
+    write_kbps: np.ndarray     # shape (len(keys), len(times))
+    write_iops: np.ndarray
+    iops: np.ndarray           # write + read IOPS
+    rw_kbps: np.ndarray        # write + read KBps
+
+
+def cap_memory(con: duckdb.DuckDBPyConnection, memory_limit: str = "1GB", threads: int | None = 2) -> None:
+    """Bound DuckDB's own buffer memory (and its threads) on this connection."""
+    con.execute(f"SET memory_limit = '{_size(memory_limit)}'")  # SET takes no parameters: the size is checked
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
+
+
+def _size(text: str) -> str:
+    """A memory size such as '1GB' or '512MB', checked (SET takes no parameters)."""
+    num = text.rstrip("KMGTBkmgtib ")
+    unit = text[len(num):].strip().upper()
+    if not num.replace(".", "", 1).isdigit() or unit not in {"", "B", "KB", "MB", "GB", "TB", "KIB", "MIB", "GIB"}:
+        raise ValueError(f"memory limit must look like 1GB or 512MB, got {text!r}")
+    return f"{num}{unit}"
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return pd.Timestamp(value).tz_convert("UTC").tz_localize(None).to_pydatetime()
+
+
+class SampleReader:
+    """One interval's samples within [start, end] (inclusive), read per block of whole VMs."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, interval_s: int, start: datetime | None = None,
+                 end: datetime | None = None, rows_per_block: int = DEFAULT_ROWS_PER_BLOCK) -> None:
+        self._con = con
+        self.interval_s = float(interval_s)
+        self._params = [int(interval_s), _naive_utc(start), _naive_utc(end)]
+        self._where = ("s.interval_s = $1 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) "
+                       "AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)")
+        self.rows_per_block = max(1, int(rows_per_block))
+        self._stats()
+
+    def _stats(self) -> None:
+        """One scan: the distinct sample times, and each disk's sample count and rowid span."""
+        rows = self._con.execute(
+            f"""SELECT vcenter, vm_id, instance, epoch_us(ts) AS ts_us, count(*) AS n,
+                       min(rowid) AS lo, max(rowid) AS hi, GROUPING(ts) AS by_disk
+                FROM samples s WHERE {self._where}
+                GROUP BY GROUPING SETS ((vcenter, vm_id, instance), (ts))""", self._params).df()
+        ts_us = np.sort(rows.loc[rows["by_disk"] == 0, "ts_us"].to_numpy(np.int64))
+        self.times_us = ts_us
+        self.times = ts_us * _NS_PER_US / 1e9          # epoch seconds, as analytics.sample_grid codes them
+        disks = rows.loc[rows["by_disk"] == 1, DISK_KEY + ["n", "lo", "hi"]]
+        self.disks = _sorted_keys(disks).reset_index(drop=True)
+        self.samples = int(self.disks["n"].sum()) if len(self.disks) else 0
+        self.clustered = self._is_clustered()
+
+    def _is_clustered(self) -> bool:
+        """Each disk's rows, and each VM's, fill one rowid range with no other row of this selection in it."""
+        d = self.disks
+        if d.empty:
+            return True
+        if not ((d["hi"] - d["lo"] + 1) == d["n"]).all():
+            return False
+        vm = d.groupby(VM_KEY, sort=False).agg(n=("n", "sum"), lo=("lo", "min"), hi=("hi", "max"))
+        return bool(((vm["hi"] - vm["lo"] + 1) == vm["n"]).all())
+
+    def vm_keys(self) -> pd.DataFrame:
+        """VMs with samples, sorted (vcenter, vm_id): the row order of the per-VM grids of all blocks together."""
+        return self.disks[VM_KEY].drop_duplicates().reset_index(drop=True)
+
+    def blocks(self) -> Iterator[SampleBlock]:
+        """Blocks of whole VMs in sorted VM order, each about rows_per_block samples (at least one VM)."""
+        d = self.disks
+        if d.empty:
+            return
+        vm_start = np.ones(len(d), dtype=bool)
+        vm_start[1:] = ((d["vcenter"].to_numpy()[1:] != d["vcenter"].to_numpy()[:-1])
+                        | (d["vm_id"].to_numpy()[1:] != d["vm_id"].to_numpy()[:-1]))
+        starts = np.nonzero(vm_start)[0]
+        ends = np.append(starts[1:], len(d))
+        rows_before = np.concatenate([[0], np.cumsum(d["n"].to_numpy())])
+        lo = 0
+        while lo < starts.size:
+            hi = lo + 1   # at least one VM; then VMs while the block stays within budget
+            while hi < starts.size and rows_before[ends[hi]] - rows_before[starts[lo]] <= self.rows_per_block:
+                hi += 1
+            part = d.iloc[starts[lo]:ends[hi - 1]].reset_index(drop=True)
+            yield self._read(part)
+            lo = hi
+
+    def _read(self, disks: pd.DataFrame) -> SampleBlock:
+        """The samples of `disks` (whole VMs, sorted) as matrices on the reader's time axis."""
+        if self.clustered:
+            params = self._params + [int(disks["lo"].min()), int(disks["hi"].max())]
+            t = self._con.sql(
+                f"""SELECT rowid AS r, epoch_us(ts) AS ts_us, write_kbps, read_kbps, write_iops, read_iops
+                    FROM samples s WHERE rowid BETWEEN $4 AND $5 AND {self._where}""", params=params).to_arrow_table()
+            rid = t.column("r").to_numpy()
+            order = np.argsort(disks["lo"].to_numpy(), kind="stable")
+            row = order[np.searchsorted(disks["lo"].to_numpy()[order], rid, side="right") - 1]
+        else:
+            keyed = disks[DISK_KEY].assign(_row=np.arange(len(disks), dtype=np.int32))
+            self._con.register("_block_disks", keyed)
+            try:
+                t = self._con.sql(
+                    f"""SELECT k._row AS r, epoch_us(s.ts) AS ts_us, s.write_kbps, s.read_kbps, s.write_iops,
+                               s.read_iops
+                        FROM samples s JOIN _block_disks k USING (vcenter, vm_id, instance)
+                        WHERE {self._where}""", params=self._params).to_arrow_table()
+            finally:
+                self._con.unregister("_block_disks")
+            row = t.column("r").to_numpy().astype(np.int64)
+        col = np.searchsorted(self.times_us, t.column("ts_us").to_numpy())
+        n_t = self.times_us.size
+        cell = row * n_t + col
+        w, r = _values(t.column("write_kbps")), _values(t.column("read_kbps"))
+        wi, ri = _values(t.column("write_iops")), _values(t.column("read_iops"))
+        del t
+        mats = []
+        for v in (w, wi, wi + ri, w + r):
+            m = np.full(len(disks) * n_t, np.nan)
+            m[cell] = v
+            mats.append(m.reshape(len(disks), n_t))
+        if int(np.unique(cell).size) != cell.size:
+            raise ValueError(f"samples hold {cell.size - np.unique(cell).size} rows repeating a disk and end time; "
+                             "each (vcenter, vm_id, instance, ts) must appear once")
+        return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
+
+
+def _values(column) -> np.ndarray:
+    """A value column as float64, NULL/NaN as 0 (a sample of nothing written), as analytics.sample_grid reads it."""
+    v = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    return np.where(np.isnan(v), 0.0, v) if np.isnan(v).any() else v
+
+
+def _sorted_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` sorted by DISK_KEY in code-point order (as polars and Python sort strings)."""
+    keys = list(zip(*(frame[k].astype(str) for k in DISK_KEY)))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return frame.iloc[order]
