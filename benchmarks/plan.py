@@ -55,18 +55,20 @@ def generate(path: Path, n_vms: int, days: int, interval_s: int, disks_per_vm: i
     hour = ((np.arange(n_t) + 1) * interval_s / 3600.0) % 24
     rhythm = 0.4 + 0.6 * np.exp(-((hour - 13.0) ** 2) / 18.0) + 1.5 * ((hour >= 1) & (hour < 3))
     chunk_vms = max(1, 2_000_000 // (n_t * disks_per_vm))
+    in_order = sorted(vm_ids)   # rows land clustered by VM, disk and time: the order cluster_samples leaves
     total = 0
     for lo in range(0, n_vms, chunk_vms):
         hi = min(lo + chunk_vms, n_vms)
         n_d = (hi - lo) * disks_per_vm
         level = rng.lognormal(4.0, 1.0, size=n_d)                     # KBps at a quiet hour, per disk
-        write = level[None, :] * rhythm[:, None] * rng.lognormal(0.0, 0.5, size=(n_t, n_d))
-        vm_col = np.repeat(np.arange(lo, hi), disks_per_vm)
+        write = (level[None, :] * rhythm[:, None] * rng.lognormal(0.0, 0.5, size=(n_t, n_d))).T.copy()
+        vm_col = np.repeat(np.arange(hi - lo), disks_per_vm)
         table = pa.table({
             "vcenter": pa.DictionaryArray.from_arrays(np.zeros(n_t * n_d, dtype=np.int32), ["bench"]),
-            "vm_id": pa.DictionaryArray.from_arrays(np.tile(vm_col - lo, n_t).astype(np.int32), vm_ids[lo:hi]),
-            "instance": pa.DictionaryArray.from_arrays(np.tile(np.arange(n_d) % disks_per_vm, n_t).astype(np.int32), inst),
-            "ts": pa.array(np.repeat(ts.to_numpy(), n_d)),
+            "vm_id": pa.DictionaryArray.from_arrays(np.repeat(vm_col, n_t).astype(np.int32), in_order[lo:hi]),
+            "instance": pa.DictionaryArray.from_arrays(np.repeat(np.arange(n_d) % disks_per_vm, n_t).astype(np.int32),
+                                                       inst),
+            "ts": pa.array(np.tile(ts.to_numpy(), n_d)),
             "interval_s": pa.array(np.full(n_t * n_d, interval_s, dtype=np.int32)),
             "write_kbps": write.reshape(-1), "read_kbps": write.reshape(-1) * 1.5,
             "write_iops": write.reshape(-1) / 16.0, "read_iops": write.reshape(-1) / 10.0})
@@ -86,10 +88,14 @@ class StageClock:
         self.seconds: dict[str, float] = defaultdict(float)
 
     def install(self) -> None:
+        import churnplan.plan_from_store as engine
         from churnplan.analytics import plan
         for name in STAGES:
             if hasattr(plan, name):
                 setattr(plan, name, self._timed(name, getattr(plan, name)))
+        engine.profile_blocks = self._timed("read_and_profile", engine.profile_blocks)
+        engine.sample_reader.SampleReader._stats = self._timed("read_stats", engine.sample_reader.SampleReader._stats)
+        plan.bw.scope_bandwidth = self._timed("bandwidth_thread_sum", plan.bw.scope_bandwidth)
 
     def _timed(self, name, fn):
         def timed(*args, **kwargs):
@@ -114,7 +120,7 @@ def plan_case(path: str, engine: str, profile: bool) -> dict:
         clock.install()
     con = store.connect(path, read_only=True)
     t = time.perf_counter()
-    con.execute("SELECT count(*), sum(write_kbps), sum(write_iops), sum(read_iops) FROM samples").fetchall()
+    rows = con.execute("SELECT count(*), sum(write_kbps), sum(write_iops), sum(read_iops) FROM samples").fetchone()[0]
     scan_s = time.perf_counter() - t
     t = time.perf_counter()
     if engine == "memory":
@@ -134,22 +140,24 @@ def plan_case(path: str, engine: str, profile: bool) -> dict:
         plan_s = time.perf_counter() - t
     stages = {k: round(v, 3) for k, v in clock.seconds.items()}
     if profile:
-        stages["bandwidth_and_rest"] = round(plan_s - sum(clock.seconds.values()), 3)
-    return {"scan_s": scan_s, "load_s": load_s, "plan_s": plan_s, "process_servers": len(plan.process_servers),
+        timed = sum(v for k, v in clock.seconds.items() if k not in ("bandwidth_thread_sum", "read_stats"))
+        stages["rest"] = round(plan_s - timed, 3)
+    return {"rows": rows, "scan_s": scan_s, "load_s": load_s, "plan_s": plan_s, "process_servers": len(plan.process_servers),
             "load_plus_plan_over_scan": (load_s + plan_s) / scan_s, "peak_rss_gb": _rss_gb(),
             "rss_after_load_gb": rss_after_load, "stages_s": stages}
 
 
 def bench(ctx, n_vms: int, days: int, interval_s: int, engine: str, profile: bool, workdir: Path) -> dict:
     """Generate a store of `n_vms` in one child process, then plan it in another."""
-    path = workdir / f"bench-{n_vms}-{interval_s}.duckdb"
+    path = workdir / f"bench-{n_vms}-{interval_s}-{days}.duckdb"
     t = time.perf_counter()
-    with ctx.Pool(1) as pool:
-        rows = pool.apply(generate, (path, n_vms, days, interval_s))
+    if not path.exists():
+        with ctx.Pool(1) as pool:
+            pool.apply(generate, (path, n_vms, days, interval_s))
     gen_s = time.perf_counter() - t
     with ctx.Pool(1) as pool:
         r = pool.apply(plan_case, (str(path), engine, profile))
-    path.unlink()
+    rows = r.pop("rows")
     return {"vms": n_vms, "interval_s": interval_s, "days": days, "samples": rows, "engine": engine,
             "generate_s": gen_s, "load_avg_1m": os.getloadavg()[0], **r}
 
@@ -161,12 +169,13 @@ def main() -> None:
     ap.add_argument("--interval", type=int, default=300, help="sample interval in seconds (300 or 20)")
     ap.add_argument("--engine", choices=["store", "memory"], default="store")
     ap.add_argument("--profile", action="store_true", help="print each stage's time")
+    ap.add_argument("--keep", type=Path, help="keep generated stores in this folder and reuse them")
     args = ap.parse_args()
     days = args.days if args.days is not None else (7 if args.interval < 300 else 30)
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="churnplan-bench-") as tmp:
         for n in args.vms:
-            r = bench(ctx, n, days, args.interval, args.engine, args.profile, Path(tmp))
+            r = bench(ctx, n, days, args.interval, args.engine, args.profile, args.keep or Path(tmp))
             print(f"{r['vms']:>6,} VMs  {r['samples']:>12,} samples ({r['interval_s']} s, {r['days']} d)  "
                   f"engine {r['engine']}  bare scan {r['scan_s']:5.2f} s  load {r['load_s']:5.2f} s  "
                   f"plan {r['plan_s']:5.2f} s  ({r['process_servers']} servers)  "

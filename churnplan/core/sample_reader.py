@@ -127,6 +127,9 @@ class SampleReader:
                     FROM samples s WHERE rowid BETWEEN $4 AND $5 AND {self._where}""", params=params).to_arrow_table()
             rid = t.column("r").to_numpy()
             order = np.argsort(disks["lo"].to_numpy(), kind="stable")
+            fast = self._as_read(t, rid, disks, order)
+            if fast is not None:
+                return fast
             row = order[np.searchsorted(disks["lo"].to_numpy()[order], rid, side="right") - 1]
         else:
             keyed = disks[DISK_KEY].assign(_row=np.arange(len(disks), dtype=np.int32))
@@ -151,15 +154,40 @@ class SampleReader:
             m = np.full(len(disks) * n_t, np.nan)
             m[cell] = v
             mats.append(m.reshape(len(disks), n_t))
-        if int(np.unique(cell).size) != cell.size:
-            raise ValueError(f"samples hold {cell.size - np.unique(cell).size} rows repeating a disk and end time; "
+        cells = len(disks) * n_t - int(np.isnan(mats[0]).sum())   # values are never NaN: a repeat overwrote one
+        if cells != cell.size:
+            raise ValueError(f"samples hold {cell.size - cells} rows repeating a disk and end time; "
                              "each (vcenter, vm_id, instance, ts) must appear once")
+        return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
+
+
+    def _as_read(self, t, rid: np.ndarray, disks: pd.DataFrame, order: np.ndarray) -> SampleBlock | None:
+        """The block without a scatter when its rows arrived in rowid order, every disk with a sample at
+        every time in time order (a clustered, complete store): each metric is the rows reshaped."""
+        n_t = self.times_us.size
+        if not (disks["n"] == n_t).all() or rid.size != len(disks) * n_t:
+            return None
+        if rid.size > 1 and not (np.diff(rid) > 0).all():
+            return None
+        if not np.array_equal(t.column("ts_us").to_numpy().reshape(len(disks), n_t),
+                              np.broadcast_to(self.times_us, (len(disks), n_t))):
+            return None
+        back = np.argsort(order)   # rows in rowid order -> rows in key order
+        keep = None if np.array_equal(order, np.arange(order.size)) else back
+        w, r = _values(t.column("write_kbps")), _values(t.column("read_kbps"))
+        wi, ri = _values(t.column("write_iops")), _values(t.column("read_iops"))
+        mats = []
+        for v in (w, wi, wi + ri, w + r):
+            m = v.reshape(len(disks), n_t)
+            mats.append(m if keep is None else m[keep])
         return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
 
 
 def _values(column) -> np.ndarray:
     """A value column as float64, NULL/NaN as 0 (a sample of nothing written), as analytics.sample_grid reads it."""
     v = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    if not v.flags.writeable:   # a zero-copy view of Arrow memory; profiles partition the grids in place
+        v = v.copy()
     return np.where(np.isnan(v), 0.0, v) if np.isnan(v).any() else v
 
 
