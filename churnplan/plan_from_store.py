@@ -20,7 +20,7 @@ from churnplan.core import sample_reader, store
 
 
 def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval_s: int | None = None,
-                    rows_per_block: int = sample_reader.DEFAULT_ROWS_PER_BLOCK, memory_limit: str = "1GB",
+                    rows_per_block: int = sample_reader.DEFAULT_ROWS_PER_BLOCK, memory_limit: str = "512MB",
                     threads: int | None = None) -> Plan:
     """Plan the store on `con` (samples at `interval_s`, default the store's main interval) like build_plan
     on every sample loaded, holding about `rows_per_block` samples at a time; DuckDB capped at `memory_limit`."""

@@ -10,6 +10,7 @@ disks' keys (a scan of the table per block: correct, slower). DuckDB's own memor
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,7 +35,7 @@ class SampleBlock:
     rw_kbps: np.ndarray        # write + read KBps
 
 
-def cap_memory(con: duckdb.DuckDBPyConnection, memory_limit: str = "1GB", threads: int | None = 2) -> None:
+def cap_memory(con: duckdb.DuckDBPyConnection, memory_limit: str = "512MB", threads: int | None = 2) -> None:
     """Bound DuckDB's own buffer memory (and its threads) on this connection."""
     con.execute(f"SET memory_limit = '{_size(memory_limit)}'")  # SET takes no parameters: the size is checked
     if threads is not None:
@@ -70,19 +71,41 @@ class SampleReader:
         self._stats()
 
     def _stats(self) -> None:
-        """One scan: the distinct sample times, and each disk's sample count and rowid span."""
-        rows = self._con.execute(
-            f"""SELECT vcenter, vm_id, instance, epoch_us(ts) AS ts_us, count(*) AS n,
-                       min(rowid) AS lo, max(rowid) AS hi, GROUPING(ts) AS by_disk
-                FROM samples s WHERE {self._where}
-                GROUP BY GROUPING SETS ((vcenter, vm_id, instance), (ts))""", self._params).df()
-        ts_us = np.sort(rows.loc[rows["by_disk"] == 0, "ts_us"].to_numpy(np.int64))
-        self.times_us = ts_us
-        self.times = ts_us * _NS_PER_US / 1e9          # epoch seconds, as analytics.sample_grid codes them
-        disks = rows.loc[rows["by_disk"] == 1, DISK_KEY + ["n", "lo", "hi"]]
+        """One scan: each disk's sample count, rowid span and time span; the time axis from those spans when
+        every disk's samples lie on one interval grid without gaps, else from a scan for the distinct times."""
+        step = int(round(self.interval_s * 1e6))
+        disks = self._con.execute(
+            f"""SELECT vcenter, vm_id, instance, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi,
+                       min(epoch_us(ts)) AS t0, max(epoch_us(ts)) AS t1,
+                       min(epoch_us(ts) % $4) AS r0, max(epoch_us(ts) % $4) AS r1
+                FROM samples s WHERE {self._where} GROUP BY ALL""", self._params + [step]).df()
         self.disks = _sorted_keys(disks).reset_index(drop=True)
         self.samples = int(self.disks["n"].sum()) if len(self.disks) else 0
         self.clustered = self._is_clustered()
+        self.times_us = self._grid_times(step)
+        if self.times_us is None:
+            self.times_us = np.sort(self._con.execute(
+                f"SELECT DISTINCT epoch_us(ts) FROM samples s WHERE {self._where}", self._params)
+                .fetchnumpy()["epoch_us(ts)"].astype(np.int64))
+        self.times = self.times_us * _NS_PER_US / 1e9          # epoch seconds, as analytics.sample_grid codes them
+
+    def _grid_times(self, step: int) -> np.ndarray | None:
+        """The distinct sample times when each disk has one sample per interval from its first to its last
+        (one residue modulo the interval, count = span / interval + 1; the key forbids repeats); else None."""
+        d = self.disks
+        if d.empty:
+            return np.zeros(0, dtype=np.int64)
+        t0, t1, n = d["t0"].to_numpy(np.int64), d["t1"].to_numpy(np.int64), d["n"].to_numpy(np.int64)
+        one_residue = (d["r0"] == d["r1"]).all() and d["r0"].nunique() == 1
+        if not one_residue or not ((t1 - t0) // step + 1 == n).all() or not ((t1 - t0) % step == 0).all():
+            return None
+        first = int(t0.min())
+        span = (int(t1.max()) - first) // step + 1
+        cover = np.zeros(span + 1, dtype=np.int64)   # +1 where a disk's run starts, -1 after it ends
+        np.add.at(cover, (t0 - first) // step, 1)
+        np.add.at(cover, (t1 - first) // step + 1, -1)
+        slots = np.nonzero(np.cumsum(cover[:-1]) > 0)[0]
+        return first + slots * step
 
     def _is_clustered(self) -> bool:
         """Each disk's rows, and each VM's, fill one rowid range with no other row of this selection in it."""
@@ -99,7 +122,21 @@ class SampleReader:
         return self.disks[VM_KEY].drop_duplicates().reset_index(drop=True)
 
     def blocks(self) -> Iterator[SampleBlock]:
-        """Blocks of whole VMs in sorted VM order, each about rows_per_block samples (at least one VM)."""
+        """Blocks of whole VMs in sorted VM order, each about rows_per_block samples (at least one VM).
+
+        The next block is read (DuckDB, off the GIL) while the caller works on this one: two blocks in memory.
+        """
+        parts = list(self._parts())
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            ahead = pool.submit(self._read, parts[0]) if parts else None
+            for i in range(len(parts)):
+                block = ahead.result()
+                ahead = pool.submit(self._read, parts[i + 1]) if i + 1 < len(parts) else None
+                yield block
+                del block
+
+    def _parts(self) -> Iterator[pd.DataFrame]:
+        """The disks of each block: whole VMs, consecutive in sorted order, about rows_per_block samples."""
         d = self.disks
         if d.empty:
             return
@@ -114,8 +151,7 @@ class SampleReader:
             hi = lo + 1   # at least one VM; then VMs while the block stays within budget
             while hi < starts.size and rows_before[ends[hi]] - rows_before[starts[lo]] <= self.rows_per_block:
                 hi += 1
-            part = d.iloc[starts[lo]:ends[hi - 1]].reset_index(drop=True)
-            yield self._read(part)
+            yield d.iloc[starts[lo]:ends[hi - 1]].reset_index(drop=True)
             lo = hi
 
     def _read(self, disks: pd.DataFrame) -> SampleBlock:
