@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import duckdb
+import numpy as np
+import pandas as pd
 
+from churnplan.analytics import rpo
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.model import Plan
 from churnplan.analytics.plan import build_plan, check, plan_from_profiles
-from churnplan.analytics.sample_grid import SampleGrid
+from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
 from churnplan.analytics.stages.profiles import profile_blocks
 from churnplan.core import sample_reader, store
 
@@ -34,9 +37,37 @@ def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval
     if reader.samples == 0:
         return build_plan(vms, disks, store.load_samples_polars(con, interval, config.start, config.end), config)
 
-    def grids() -> Iterator[SampleGrid]:
-        for b in reader.blocks():
-            yield SampleGrid(b.keys, reader.times, reader.interval_s, b.write_kbps, b.write_iops, b.iops, b.rw_kbps)
-
-    profiles = profile_blocks(vms, disks, grids(), len(reader.vm_keys()), reader.times, reader.interval_s, config)
+    profiles = profile_blocks(vms, disks, _grids(reader), len(reader.vm_keys()), reader.times, reader.interval_s,
+                              config)
     return plan_from_profiles(profiles, config)
+
+
+def _grids(reader: sample_reader.SampleReader) -> Iterator[SampleGrid]:
+    """The reader's blocks as analytics grids."""
+    for b in reader.blocks():
+        yield SampleGrid(b.keys, reader.times, reader.interval_s, b.write_kbps, b.write_iops, b.iops, b.rw_kbps)
+
+
+def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame, excluded: pd.DataFrame,
+                        timezone: str = "UTC", interval_s: int | None = None,
+                        rows_per_block: int = sample_reader.DEFAULT_ROWS_PER_BLOCK,
+                        memory_limit: str = "512MB") -> rpo.PreparedChurn:
+    """rpo.prepare(every sample, assignment, excluded, timezone), reading the samples a block of VMs at a time:
+    only the per-VM write series of the included disks are kept (the what-if's time x VM matrix)."""
+    interval = interval_s if interval_s is not None else store.default_interval(con)
+    if interval is None:
+        return rpo.prepare(store.load_samples_polars(con, interval_s), assignment, excluded, timezone)
+    sample_reader.cap_memory(con, memory_limit)
+    reader = sample_reader.SampleReader(con, interval, rows_per_block=rows_per_block)
+    gone = excluded[excluded["excluded"].astype(bool)] if "excluded" in excluded.columns else excluded
+    write = np.full((len(reader.vm_keys()), reader.times.size), np.nan)
+    keys, rows = [], 0
+    for grid in _grids(reader):
+        per_vm = grid.without(gone).by_vm()
+        write[rows:rows + len(per_vm.keys)] = per_vm.write_kbps
+        rows += len(per_vm.keys)
+        keys.append(per_vm.keys)
+    nan = np.broadcast_to(np.float64(np.nan), (rows, reader.times.size))
+    vm_keys = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame(columns=VM_KEY)
+    grid = SampleGrid(vm_keys, reader.times, reader.interval_s, write[:rows], nan, nan, nan)
+    return rpo.prepare(grid, assignment=assignment, timezone=timezone)

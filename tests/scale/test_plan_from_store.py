@@ -113,3 +113,20 @@ def test_a_memory_cap_must_look_like_a_size(tmp_db):
     sample_reader.cap_memory(con, "256MB", threads=1)
     assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
     con.close()
+
+
+def test_the_what_if_matrix_read_by_blocks_is_the_one_prepared_from_every_sample(sample_store_master):
+    from churnplan.analytics import rpo
+    from churnplan.plan_from_store import prepared_from_store
+
+    con = store.connect(sample_store_master, read_only=True)
+    plan = plan_from_store(con, PlanConfig(exclude_disks=("*/scsi0:1",)))
+    vms = plan.vms[plan.vms["process_server"] != ""][["vcenter", "vm_id", "name", "process_server"]]
+    excluded = plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
+    want = rpo.prepare(store.load_samples_polars(con), assignment=vms, excluded=excluded, timezone="Europe/Paris")
+    got = prepared_from_store(con, vms, excluded, "Europe/Paris", rows_per_block=50_000)
+    con.close()
+    np.testing.assert_array_equal(got.vm_bytes, want.vm_bytes)
+    np.testing.assert_array_equal(got.times, want.times)
+    pd.testing.assert_frame_equal(got.vms, want.vms)
+    assert got.timezone == want.timezone and got.interval_s == want.interval_s
