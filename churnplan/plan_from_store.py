@@ -22,20 +22,29 @@ from churnplan.analytics.stages.profiles import profile_blocks
 from churnplan.core import sample_reader, store
 
 
+class NoSamples(ValueError):
+    """The store holds no samples at the interval and within the window asked for."""
+
+
 def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval_s: int | None = None,
                     rows_per_block: int = sample_reader.DEFAULT_ROWS_PER_BLOCK, memory_limit: str = "512MB",
-                    threads: int | None = None) -> Plan:
+                    threads: int | None = None, empty_ok: bool = True) -> Plan:
     """Plan the store on `con` (samples at `interval_s`, default the store's main interval) like build_plan
-    on every sample loaded, holding about `rows_per_block` samples at a time; DuckDB capped at `memory_limit`."""
+    on every sample loaded, holding about `rows_per_block` samples at a time; DuckDB capped at `memory_limit`.
+
+    With no sample to plan from: NoSamples unless `empty_ok`, else build_plan's plan of no samples.
+    """
     check(config)
     vms, disks = store.load_vms(con), store.load_disks(con)
     interval = interval_s if interval_s is not None else store.default_interval(con)
-    if interval is None:  # no samples at all: the in-memory path handles the empty plan
+    reader = None
+    if interval is not None:
+        sample_reader.cap_memory(con, memory_limit, threads)
+        reader = sample_reader.SampleReader(con, interval, config.start, config.end, rows_per_block)
+    if reader is None or reader.samples == 0:
+        if not empty_ok:
+            raise NoSamples("no samples to plan from")
         return build_plan(vms, disks, store.load_samples_polars(con, interval_s, config.start, config.end), config)
-    sample_reader.cap_memory(con, memory_limit, threads)
-    reader = sample_reader.SampleReader(con, interval, config.start, config.end, rows_per_block)
-    if reader.samples == 0:
-        return build_plan(vms, disks, store.load_samples_polars(con, interval, config.start, config.end), config)
 
     profiles = profile_blocks(vms, disks, _grids(reader), len(reader.vm_keys()), reader.times, reader.interval_s,
                               config)
