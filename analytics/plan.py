@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pandas as pd
 import polars as pl
 
@@ -18,7 +16,7 @@ from churnplan.analytics.stages.churn_by_scope import churn_by_scope
 from churnplan.analytics.stages.links import links, planned_mbps
 from churnplan.analytics.stages.profiles import Profiles, profile
 from churnplan.analytics.stages.seeding import seed_and_cost
-from churnplan.analytics.stages.simulation import WORKERS, compliance_curve, simulate
+from churnplan.analytics.stages.simulation import compliance_curve, simulate
 from churnplan.analytics.stages.summary import summarise
 from churnplan.analytics.stages.targets import targets
 from churnplan.analytics.vocabulary import Scope, protected
@@ -50,7 +48,7 @@ def check(config: PlanConfig) -> None:
 
 def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.DataFrame | SampleGrid,
                config: PlanConfig) -> Plan:
-    """Plan ASR replication of `vms`/`disks` from `samples` (pandas or polars frames as churnplan.core.store loads them)."""
+    """Plan ASR replication of `vms`/`disks` from `samples` (pandas or polars frames as the store loads them)."""
     check(config)
     return plan_from_profiles(profile(vms, disks, samples, config), config)
 
@@ -60,29 +58,19 @@ def plan_from_profiles(profiles: Profiles, config: PlanConfig) -> Plan:
     tz = config.throttle.timezone if config.throttle is not None else config.timezone
     placed = assign(targets(profiles), config.architecture)
     churns = churn_by_scope(profiles.vm_grid, placed, tz)
-    rpos = bw.rpo_targets(config)
-    factor = (1.0 + config.growth_pct / 100.0) * config.compression
-
-    def scope_row(scope: str) -> bw.ScopeBandwidth:
-        return bw.scope_bandwidth(churns[scope], scope, rpos, config.compliance_goals_pct, factor)
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:  # scopes are independent; numpy releases the GIL
-        per_scope = list(pool.map(scope_row, placed.scopes))
-    table = bw.BandwidthTable.of(per_scope)
+    bands = bw.bandwidth_table(churns, config)
     estate_gib_day = float(placed.vms.loc[protected(placed.vms), "churn_gib_day"].sum())
-    planned = planned_mbps(config, table)
-    sim = simulate(churns, links(config, placed.servers, table, estate_gib_day), rpos, config)
-    needed = bw.throttle_needed(churns[Scope.ESTATE], config.throttle, config.rpo_min, config.compliance_goals_pct,
-                                factor)
+    sim = simulate(churns, links(config, placed.servers, bands.table, estate_gib_day), bw.rpo_targets(config), config)
+    planned = planned_mbps(config, bands.table)
     seeding = seed_and_cost(profiles.vm_grid, placed, planned, config, estate_gib_day)
-    summary = summarise(config, tz, profiles.times, churns[Scope.ESTATE], placed, table, planned, sim.estate,
-                        needed, seeding)
-    estate_curve = next(s.curve for s in per_scope if s.scope == Scope.ESTATE)
-    curve = compliance_curve(estate_curve, table.required(Scope.ESTATE, config.rpo_min, 100.0) or 0.0,
-                             config.rpo_min)
+    estate = churns[Scope.ESTATE]
+    summary = summarise(config, tz, profiles.times, estate, placed, bands.table, planned, sim.estate,
+                        bw.throttle_needed(estate, config), seeding)
+    curve = compliance_curve(bands.curves[Scope.ESTATE], summary.required_mbps_100pct, config.rpo_min)
     return Plan(config=config, vms=_vm_frame(placed, sim.estate.vm_misses, config),
-                disks=_disk_frame(placed), process_servers=size_caches(placed.servers, churns, sim.outcomes, table, config),
-                bandwidth=table, rpo=sim.rpo, summary=summary, estate_series=seeding.estate_series,
+                disks=_disk_frame(placed),
+                process_servers=size_caches(placed.servers, churns, sim.outcomes, bands.table, config),
+                bandwidth=bands.table, rpo=sim.rpo, summary=summary, estate_series=seeding.estate_series,
                 lag_series=sim.lag_series, daily_lag=sim.daily_lag, initial_replication=seeding.initial_replication,
                 cost=seeding.cost, compliance_curve=curve)
 

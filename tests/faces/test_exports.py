@@ -117,7 +117,7 @@ def test_html_table_leaves_missing_cells_empty() -> None:
     frame = pd.DataFrame({"vms": pd.array([3, None], dtype="Int64"), "size_gib": [1.5, float("nan")],
                           "started_at": [pd.Timestamp("2026-11-09 08:00"), pd.NaT]})
     shown = html.table(frame)
-    assert shown.headers == ["VMs", "Size (GB)", "Started at"]
+    assert shown.headers == ["VMs", "Size (GiB)", "Started at"]
     assert [[cell["text"] for cell in row] for row in shown.rows] == [["3", "1.50", "2026-11-09 08:00"], ["", "", ""]]
 
 
