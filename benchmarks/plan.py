@@ -95,7 +95,7 @@ class StageClock:
                 setattr(plan, name, self._timed(name, getattr(plan, name)))
         engine.profile_blocks = self._timed("read_and_profile", engine.profile_blocks)
         engine.sample_reader.SampleReader._stats = self._timed("read_stats", engine.sample_reader.SampleReader._stats)
-        plan.bw.scope_bandwidth = self._timed("bandwidth_thread_sum", plan.bw.scope_bandwidth)
+        plan.bw.bandwidth_table = self._timed("bandwidth", plan.bw.bandwidth_table)
 
     def _timed(self, name, fn):
         def timed(*args, **kwargs):
@@ -140,7 +140,7 @@ def plan_case(path: str, engine: str, profile: bool) -> dict:
         plan_s = time.perf_counter() - t
     stages = {k: round(v, 3) for k, v in clock.seconds.items()}
     if profile:
-        timed = sum(v for k, v in clock.seconds.items() if k not in ("bandwidth_thread_sum", "read_stats"))
+        timed = sum(v for k, v in clock.seconds.items() if k != "read_stats")
         stages["rest"] = round(plan_s - timed, 3)
     return {"rows": rows, "scan_s": scan_s, "load_s": load_s, "plan_s": plan_s, "process_servers": len(plan.process_servers),
             "load_plus_plan_over_scan": (load_s + plan_s) / scan_s, "peak_rss_gb": _rss_gb(),
