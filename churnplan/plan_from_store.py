@@ -27,7 +27,7 @@ class NoSamples(ValueError):
 
 
 def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval_s: int | None = None,
-                    rows_per_block: int = sample_reader.DEFAULT_ROWS_PER_BLOCK, memory_limit: str = "512MB",
+                    rows_per_block: int = sample_reader.DEFAULT_ROWS_PER_BLOCK, memory_limit: str = "256MB",
                     threads: int | None = None, empty_ok: bool = True) -> Plan:
     """Plan the store on `con` (samples at `interval_s`, default the store's main interval) like build_plan
     on every sample loaded, holding about `rows_per_block` samples at a time; DuckDB capped at `memory_limit`.
@@ -46,9 +46,9 @@ def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval
             raise NoSamples("no samples to plan from")
         return build_plan(vms, disks, store.load_samples_polars(con, interval_s, config.start, config.end), config)
 
-    profiles = profile_blocks(vms, disks, _grids(reader), len(reader.vm_keys()), reader.times, reader.interval_s,
-                              config)
-    return plan_from_profiles(profiles, config)
+    n_vms = len(reader.vm_keys())
+    return plan_from_profiles(profile_blocks(vms, disks, _grids(reader), n_vms, reader.times, reader.interval_s,
+                                             config), config)   # no reference kept here: the stages free it
 
 
 def _grids(reader: sample_reader.SampleReader) -> Iterator[SampleGrid]:
@@ -60,7 +60,7 @@ def _grids(reader: sample_reader.SampleReader) -> Iterator[SampleGrid]:
 def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame, excluded: pd.DataFrame,
                         timezone: str = "UTC", interval_s: int | None = None,
                         rows_per_block: int = sample_reader.DEFAULT_ROWS_PER_BLOCK,
-                        memory_limit: str = "512MB") -> rpo.PreparedChurn:
+                        memory_limit: str = "256MB") -> rpo.PreparedChurn:
     """rpo.prepare(every sample, assignment, excluded, timezone), reading the samples a block of VMs at a time:
     only the per-VM write series of the included disks are kept (the what-if's time x VM matrix)."""
     interval = interval_s if interval_s is not None else store.default_interval(con)

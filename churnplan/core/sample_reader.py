@@ -35,7 +35,7 @@ class SampleBlock:
     rw_kbps: np.ndarray        # write + read KBps
 
 
-def cap_memory(con: duckdb.DuckDBPyConnection, memory_limit: str = "512MB", threads: int | None = 2) -> None:
+def cap_memory(con: duckdb.DuckDBPyConnection, memory_limit: str = "256MB", threads: int | None = 2) -> None:
     """Bound DuckDB's own buffer memory (and its threads) on this connection."""
     con.execute(f"SET memory_limit = '{_size(memory_limit)}'")  # SET takes no parameters: the size is checked
     if threads is not None:
@@ -134,6 +134,13 @@ class SampleReader:
                 ahead = pool.submit(self._read, parts[i + 1]) if i + 1 < len(parts) else None
                 yield block
                 del block
+        self.release()
+
+    def release(self) -> None:
+        """Hand DuckDB's cached table pages back (it keeps up to its memory limit cached after a scan)."""
+        limit = self._con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        self._con.execute("SET memory_limit = '16MB'")
+        self._con.execute(f"SET memory_limit = '{_size(str(limit).replace(' ', ''))}'")
 
     def _parts(self) -> Iterator[pd.DataFrame]:
         """The disks of each block: whole VMs, consecutive in sorted order, about rows_per_block samples."""
