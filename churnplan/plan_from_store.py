@@ -36,16 +36,12 @@ def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval
     """
     check(config)
     vms, disks = store.load_vms(con), store.load_disks(con)
-    interval = interval_s if interval_s is not None else store.default_interval(con)
-    reader = None
-    if interval is not None:
-        sample_reader.cap_memory(con, memory_limit, threads)
-        reader = sample_reader.SampleReader(con, interval, config.start, config.end, rows_per_block)
-    if reader is None or reader.samples == 0:
+    sample_reader.cap_memory(con, memory_limit, threads)
+    reader = sample_reader.SampleReader(con, interval_s, config.start, config.end, rows_per_block)
+    if reader.samples == 0:
         if not empty_ok:
             raise NoSamples("no samples to plan from")
         return build_plan(vms, disks, store.load_samples_polars(con, interval_s, config.start, config.end), config)
-
     n_vms = len(reader.vm_keys())
     return plan_from_profiles(profile_blocks(vms, disks, _grids(reader), n_vms, reader.times, reader.interval_s,
                                              config), config)   # no reference kept here: the stages free it
@@ -63,11 +59,10 @@ def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame
                         memory_limit: str = "256MB") -> rpo.PreparedChurn:
     """rpo.prepare(every sample, assignment, excluded, timezone), reading the samples a block of VMs at a time:
     only the per-VM write series of the included disks are kept (the what-if's time x VM matrix)."""
-    interval = interval_s if interval_s is not None else store.default_interval(con)
-    if interval is None:
-        return rpo.prepare(store.load_samples_polars(con, interval_s), assignment, excluded, timezone)
     sample_reader.cap_memory(con, memory_limit)
-    reader = sample_reader.SampleReader(con, interval, rows_per_block=rows_per_block)
+    reader = sample_reader.SampleReader(con, interval_s, rows_per_block=rows_per_block)
+    if reader.samples == 0:
+        return rpo.prepare(store.load_samples_polars(con, interval_s), assignment, excluded, timezone)
     gone = excluded[excluded["excluded"].astype(bool)] if "excluded" in excluded.columns else excluded
     write = np.full((len(reader.vm_keys()), reader.times.size), np.nan)
     keys, rows = [], 0

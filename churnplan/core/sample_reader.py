@@ -58,13 +58,19 @@ def _naive_utc(value: datetime | None) -> datetime | None:
 
 
 class SampleReader:
-    """One interval's samples within [start, end] (inclusive), read per block of whole VMs."""
+    """One interval's samples within [start, end] (inclusive), read per block of whole VMs.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, interval_s: int, start: datetime | None = None,
+    `interval_s` None: the store's main interval, the one spanning the most time (as store.default_interval
+    picks it), found in the same scan as the disks' figures when no window is given.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, interval_s: int | None, start: datetime | None = None,
                  end: datetime | None = None, rows_per_block: int = DEFAULT_ROWS_PER_BLOCK) -> None:
         self._con = con
-        self.interval_s = float(interval_s)
-        self._params = [int(interval_s), _naive_utc(start), _naive_utc(end)]
+        if interval_s is None and (start is not None or end is not None):
+            from churnplan.core.store import default_interval   # over all samples, not the window
+            interval_s = default_interval(con)
+        self._params = [None if interval_s is None else int(interval_s), _naive_utc(start), _naive_utc(end)]
         self._where = ("s.interval_s = $1 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) "
                        "AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)")
         self.rows_per_block = max(1, int(rows_per_block))
@@ -73,15 +79,25 @@ class SampleReader:
     def _stats(self) -> None:
         """One scan: each disk's sample count, rowid span and time span; the time axis from those spans when
         every disk's samples lie on one interval grid without gaps, else from a scan for the distinct times."""
-        step = int(round(self.interval_s * 1e6))
         disks = self._con.execute(
-            f"""SELECT vcenter, vm_id, instance, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi,
-                       min(epoch_us(ts)) AS t0, max(epoch_us(ts)) AS t1,
-                       min(epoch_us(ts) % $4) AS r0, max(epoch_us(ts) % $4) AS r1
-                FROM samples s WHERE {self._where} GROUP BY ALL""", self._params + [step]).df()
+            """SELECT interval_s, vcenter, vm_id, instance, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi,
+                      min(epoch_us(ts)) AS t0, max(epoch_us(ts)) AS t1,
+                      min(epoch_us(ts) % (interval_s * 1000000)) AS r0,
+                      max(epoch_us(ts) % (interval_s * 1000000)) AS r1
+               FROM samples s WHERE ($1::INTEGER IS NULL OR s.interval_s = $1)
+                 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
+               GROUP BY ALL""", self._params).df()
+        if self._params[0] is None and len(disks):   # the interval spanning the most time, then the shortest
+            span = disks.groupby("interval_s").agg(t0=("t0", "min"), t1=("t1", "max"))
+            span = (span["t1"] - span["t0"]).reset_index(name="span")
+            self._params[0] = int(span.sort_values(["span", "interval_s"], ascending=[False, True])
+                                  ["interval_s"].iloc[0])
+        self.interval_s = float(self._params[0]) if self._params[0] is not None else float("nan")
+        disks = disks[disks["interval_s"] == self._params[0]].drop(columns="interval_s")
         self.disks = _sorted_keys(disks).reset_index(drop=True)
         self.samples = int(self.disks["n"].sum()) if len(self.disks) else 0
         self.clustered = self._is_clustered()
+        step = int(round(self.interval_s * 1e6)) if self.samples else 1
         self.times_us = self._grid_times(step)
         if self.times_us is None:
             self.times_us = np.sort(self._con.execute(
