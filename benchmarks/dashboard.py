@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from plan import generate  # noqa: E402  (the plan benchmark's synthetic estate)
+from plan import generate  # the plan benchmark's synthetic estate
 
 
 def _rss_gb() -> float:

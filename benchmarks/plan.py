@@ -42,7 +42,8 @@ def generate(path: Path, n_vms: int, days: int, interval_s: int, disks_per_vm: i
     rng = np.random.default_rng(seed)
     con = store.connect(path)
     vm_ids = [f"vm-{i}" for i in range(n_vms)]
-    store.upsert_vms(con, pd.DataFrame({"vcenter": "bench", "vm_id": vm_ids, "name": [f"bench{i:05d}" for i in range(n_vms)],
+    store.upsert_vms(con, pd.DataFrame({"vcenter": "bench", "vm_id": vm_ids,
+                                        "name": [f"bench{i:05d}" for i in range(n_vms)],
                                         "firmware": "bios", "num_cpu": 4, "memory_mb": 8192}))
     inst = [f"scsi0:{k}" for k in range(disks_per_vm)]
     store.upsert_disks(con, pd.DataFrame({

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import duckdb
 
-ORDER = "interval_s, vcenter, vm_id, instance, ts"
+ORDER = ("interval_s", "vcenter", "vm_id", "instance", "ts")
 
 
 def cluster_samples(con: duckdb.DuckDBPyConnection) -> int:
     """Rewrite the samples table in ORDER (one transaction: on failure nothing changes); returns its rows."""
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"CREATE TEMP TABLE _clustered AS SELECT * FROM samples ORDER BY {ORDER}")
+        con.execute("CREATE TEMP TABLE _clustered AS SELECT * FROM samples "
+                    "ORDER BY interval_s, vcenter, vm_id, instance, ts")   # ORDER, spelled out
         con.execute("DELETE FROM samples")
         con.execute("INSERT INTO samples SELECT * FROM _clustered")
         con.execute("DROP TABLE _clustered")

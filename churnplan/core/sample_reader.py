@@ -71,8 +71,6 @@ class SampleReader:
             from churnplan.core.store import default_interval   # over all samples, not the window
             interval_s = default_interval(con)
         self._params = [None if interval_s is None else int(interval_s), _naive_utc(start), _naive_utc(end)]
-        self._where = ("s.interval_s = $1 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) "
-                       "AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)")
         self.rows_per_block = max(1, int(rows_per_block))
         self._stats()
 
@@ -101,8 +99,9 @@ class SampleReader:
         self.times_us = self._grid_times(step)
         if self.times_us is None:
             self.times_us = np.sort(self._con.execute(
-                f"SELECT DISTINCT epoch_us(ts) FROM samples s WHERE {self._where}", self._params)
-                .fetchnumpy()["epoch_us(ts)"].astype(np.int64))
+                "SELECT DISTINCT epoch_us(ts) AS t FROM samples s WHERE s.interval_s = $1 "
+                "AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)", self._params)
+                .fetchnumpy()["t"].astype(np.int64))
         self.times = self.times_us * _NS_PER_US / 1e9          # epoch seconds, as analytics.sample_grid codes them
 
     def _grid_times(self, step: int) -> np.ndarray | None:
@@ -182,8 +181,10 @@ class SampleReader:
         if self.clustered:
             params = self._params + [int(disks["lo"].min()), int(disks["hi"].max())]
             t = self._con.sql(
-                f"""SELECT rowid AS r, epoch_us(ts) AS ts_us, write_kbps, read_kbps, write_iops, read_iops
-                    FROM samples s WHERE rowid BETWEEN $4 AND $5 AND {self._where}""", params=params).to_arrow_table()
+                """SELECT rowid AS r, epoch_us(ts) AS ts_us, write_kbps, read_kbps, write_iops, read_iops
+                   FROM samples s WHERE rowid BETWEEN $4 AND $5 AND s.interval_s = $1
+                     AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)""",
+                params=params).to_arrow_table()
             rid = t.column("r").to_numpy()
             order = np.argsort(disks["lo"].to_numpy(), kind="stable")
             fast = self._as_read(t, rid, disks, order)
@@ -195,10 +196,11 @@ class SampleReader:
             self._con.register("_block_disks", keyed)
             try:
                 t = self._con.sql(
-                    f"""SELECT k._row AS r, epoch_us(s.ts) AS ts_us, s.write_kbps, s.read_kbps, s.write_iops,
+                    """SELECT k._row AS r, epoch_us(s.ts) AS ts_us, s.write_kbps, s.read_kbps, s.write_iops,
                                s.read_iops
                         FROM samples s JOIN _block_disks k USING (vcenter, vm_id, instance)
-                        WHERE {self._where}""", params=self._params).to_arrow_table()
+                        WHERE s.interval_s = $1 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2)
+                          AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)""", params=self._params).to_arrow_table()
             finally:
                 self._con.unregister("_block_disks")
             row = t.column("r").to_numpy().astype(np.int64)
@@ -252,6 +254,6 @@ def _values(column) -> np.ndarray:
 
 def _sorted_keys(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` sorted by DISK_KEY in code-point order (as polars and Python sort strings)."""
-    keys = list(zip(*(frame[k].astype(str) for k in DISK_KEY)))
+    keys = list(zip(*(frame[k].astype(str) for k in DISK_KEY), strict=True))
     order = sorted(range(len(keys)), key=keys.__getitem__)
     return frame.iloc[order]
