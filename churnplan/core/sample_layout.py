@@ -27,4 +27,5 @@ def cluster_samples(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("ROLLBACK")
         raise
     con.execute("CHECKPOINT")
-    return int(con.execute("SELECT count(*) FROM samples").fetchone()[0])
+    row = con.execute("SELECT count(*) FROM samples").fetchone()
+    return int(row[0]) if row else 0

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -70,7 +71,8 @@ class SampleReader:
         if interval_s is None and (start is not None or end is not None):
             from churnplan.core.store import default_interval   # over all samples, not the window
             interval_s = default_interval(con)
-        self._params = [None if interval_s is None else int(interval_s), _naive_utc(start), _naive_utc(end)]
+        self._params: list[Any] = [None if interval_s is None else int(interval_s), _naive_utc(start),
+                                   _naive_utc(end)]
         self.rows_per_block = max(1, int(rows_per_block))
         self._stats()
 
@@ -96,9 +98,8 @@ class SampleReader:
         self.samples = int(self.disks["n"].sum()) if len(self.disks) else 0
         self.clustered = self._is_clustered()
         step = int(round(self.interval_s * 1e6)) if self.samples else 1
-        self.times_us = self._grid_times(step)
-        if self.times_us is None:
-            self.times_us = np.sort(self._con.execute(
+        on_grid = self._grid_times(step)
+        self.times_us: np.ndarray = on_grid if on_grid is not None else np.sort(self._con.execute(
                 "SELECT DISTINCT epoch_us(ts) AS t FROM samples s WHERE s.interval_s = $1 "
                 "AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)", self._params)
                 .fetchnumpy()["t"].astype(np.int64))
@@ -145,6 +146,7 @@ class SampleReader:
         with ThreadPoolExecutor(max_workers=1) as pool:
             ahead = pool.submit(self._read, parts[0]) if parts else None
             for i in range(len(parts)):
+                assert ahead is not None
                 block = ahead.result()
                 ahead = pool.submit(self._read, parts[i + 1]) if i + 1 < len(parts) else None
                 yield block
@@ -153,7 +155,8 @@ class SampleReader:
 
     def release(self) -> None:
         """Hand DuckDB's cached table pages back (it keeps up to its memory limit cached after a scan)."""
-        limit = self._con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        row = self._con.execute("SELECT current_setting('memory_limit')").fetchone()
+        limit = row[0] if row else "256MB"
         self._con.execute("SET memory_limit = '16MB'")
         self._con.execute(f"SET memory_limit = '{_size(str(limit).replace(' ', ''))}'")
 
