@@ -22,6 +22,7 @@ from churnplan.core import store, units
 T = TypeVar("T")
 OPEN_RETRIES = 4
 OPEN_WAIT_S = 0.25
+READ_MEMORY_LIMIT = "512MB"   # a constant (SET takes no parameters): each visit's DuckDB cache, not the store's size
 
 
 StoreBusy = store.StoreBusy  # the store is locked by a writer (a running collection); try again shortly
@@ -38,6 +39,7 @@ def read(db: str, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     con = store.connect(db, read_only=True, retries=OPEN_RETRIES, retry_wait_s=OPEN_WAIT_S)
     try:
         con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET memory_limit = '{READ_MEMORY_LIMIT}'")  # DuckDB caches scanned pages up to its limit
         return fn(con)
     finally:
         con.close()
