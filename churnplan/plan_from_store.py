@@ -19,7 +19,7 @@ from churnplan.analytics.model import Plan
 from churnplan.analytics.plan import build_plan, check, plan_from_profiles
 from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
 from churnplan.analytics.stages.profiles import profile_blocks
-from churnplan.core import sample_reader, store
+from churnplan.core import memory_cap, sample_reader, store
 
 
 class NoSamples(ValueError):
@@ -36,7 +36,7 @@ def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval
     """
     check(config)
     vms, disks = store.load_vms(con), store.load_disks(con)
-    sample_reader.cap_memory(con, memory_limit, threads)
+    memory_cap.cap_memory(con, memory_limit, threads)
     reader = sample_reader.SampleReader(con, interval_s, config.start, config.end, rows_per_block)
     if reader.samples == 0:
         if not empty_ok:
@@ -59,7 +59,7 @@ def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame
                         memory_limit: str = "256MB") -> rpo.PreparedChurn:
     """rpo.prepare(every sample, assignment, excluded, timezone), reading the samples a block of VMs at a time:
     only the per-VM write series of the included disks are kept (the what-if's time x VM matrix)."""
-    sample_reader.cap_memory(con, memory_limit)
+    memory_cap.cap_memory(con, memory_limit)
     reader = sample_reader.SampleReader(con, interval_s, rows_per_block=rows_per_block)
     if reader.samples == 0:
         return rpo.prepare(store.load_samples_polars(con, interval_s), assignment, excluded, timezone)

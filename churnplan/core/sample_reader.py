@@ -19,6 +19,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from churnplan.core.memory_cap import checked_size
+
 DISK_KEY = ["vcenter", "vm_id", "instance"]
 VM_KEY = ["vcenter", "vm_id"]
 DEFAULT_ROWS_PER_BLOCK = 2_000_000
@@ -34,22 +36,6 @@ class SampleBlock:
     write_iops: np.ndarray
     iops: np.ndarray           # write + read IOPS
     rw_kbps: np.ndarray        # write + read KBps
-
-
-def cap_memory(con: duckdb.DuckDBPyConnection, memory_limit: str = "256MB", threads: int | None = 2) -> None:
-    """Bound DuckDB's own buffer memory (and its threads) on this connection."""
-    con.execute(f"SET memory_limit = '{_size(memory_limit)}'")  # SET takes no parameters: the size is checked
-    if threads is not None:
-        con.execute(f"SET threads = {int(threads)}")
-
-
-def _size(text: str) -> str:
-    """A memory size such as '1GB' or '512MB', checked (SET takes no parameters)."""
-    num = text.rstrip("KMGTBkmgtib ")
-    unit = text[len(num):].strip().upper()
-    if not num.replace(".", "", 1).isdigit() or unit not in {"", "B", "KB", "MB", "GB", "TB", "KIB", "MIB", "GIB"}:
-        raise ValueError(f"memory limit must look like 1GB or 512MB, got {text!r}")
-    return f"{num}{unit}"
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:
@@ -158,7 +144,7 @@ class SampleReader:
         row = self._con.execute("SELECT current_setting('memory_limit')").fetchone()
         limit = row[0] if row else "256MB"
         self._con.execute("SET memory_limit = '16MB'")
-        self._con.execute(f"SET memory_limit = '{_size(str(limit).replace(' ', ''))}'")
+        self._con.execute(f"SET memory_limit = '{checked_size(str(limit).replace(' ', ''))}'")
 
     def _parts(self) -> Iterator[pd.DataFrame]:
         """The disks of each block: whole VMs, consecutive in sorted order, about rows_per_block samples."""

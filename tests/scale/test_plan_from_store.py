@@ -11,7 +11,7 @@ import pytest
 
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.plan import build_plan
-from churnplan.core import sample_layout, sample_reader, store
+from churnplan.core import memory_cap, sample_layout, sample_reader, store
 from churnplan.plan_from_store import plan_from_store
 
 FRAMES = ["vms", "disks", "process_servers", "rpo", "estate_series", "lag_series", "daily_lag",
@@ -109,8 +109,8 @@ def test_clustering_orders_the_table_for_block_reads(sample_store_master, tmp_pa
 def test_a_memory_cap_must_look_like_a_size(tmp_db):
     con = store.connect(tmp_db)
     with pytest.raises(ValueError, match="memory limit"):
-        sample_reader.cap_memory(con, "1GB'; DROP TABLE samples; --")
-    sample_reader.cap_memory(con, "256MB", threads=1)
+        memory_cap.cap_memory(con, "1GB'; DROP TABLE samples; --")
+    memory_cap.cap_memory(con, "256MB", threads=1)
     assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
     con.close()
 
