@@ -120,7 +120,7 @@ class Collector:
     def _collect(self, summary: Summary) -> None:
         self.session.call(lambda content: None)
         self._refresh_inventory(summary)
-        self.counters = self.session.call(lambda c: perf.counter_keys(c.perfManager))
+        self.counters = self.session.call(lambda c: perf.counter_keys(perf.perf_manager(c)))
         self.limit = self.session.call(perf.max_query_metrics)
         self.console.print(f"{self.o.vcenter}: {summary.vms} VMs, {summary.disks} disks; "
                            f"up to {self.limit} metrics per query")
@@ -162,8 +162,8 @@ class Collector:
             raise CollectorError(f"{self.o.vcenter}: no VMs to collect"
                                  + (" (none of the listed names exist)" if self.o.vm_names else ""))
         about, stats_level = self.session.call(
-            lambda c: (c.about.fullName, min((i.level for i in c.perfManager.historicalInterval or []
-                                               if i.enabled), default=None)))
+            lambda c: (c.about.fullName, min((i.level for i in perf.perf_manager(c).historicalInterval or []
+                                               if i.enabled and i.level is not None), default=None)))
         with _store(self.o.db) as con, store.transaction(con):
             store.upsert_vcenter(con, self.o.vcenter, about, stats_level)
             store.upsert_vms(con, inventory.vms)
@@ -173,7 +173,7 @@ class Collector:
         summary.vms, summary.disks = len(inventory.vms), len(inventory.disks)
 
     def _backfill(self, summary: Summary) -> None:
-        intervals = self.session.call(lambda c: list(c.perfManager.historicalInterval or []))
+        intervals = self.session.call(lambda c: list(perf.perf_manager(c).historicalInterval or []))
         usable = [i for i in intervals if i.enabled]
         if not usable:
             self.console.print(f"[yellow]warning:[/] {self.o.vcenter} keeps no historical statistics intervals; "
@@ -181,7 +181,7 @@ class Collector:
             return
         with self._progress() as progress:
             for interval in sorted(usable, key=lambda i: i.samplingPeriod):
-                if interval.level < VCENTER.disk_counter_min_level:
+                if interval.level is None or interval.level < VCENTER.disk_counter_min_level:
                     self.console.print(
                         f"[yellow]warning:[/] statistics level for '{interval.name}' ({interval.samplingPeriod} s) "
                         f"is {interval.level}; vCenter keeps per-disk counters only at level "
@@ -209,6 +209,7 @@ class Collector:
         """Ask every powered-on VM for its samples since its watermark; store them; return rows added."""
         end = perf.aligned_end(self.clock(), interval_s)
         inventory = self.inventory
+        assert inventory is not None  # _collect discovers before it polls
         instances = inventory.disks.groupby("vm_id")["instance"].agg(tuple).to_dict()
         vm_ids = [v for v in inventory.powered_on_ids() if instances.get(v)]
         starts, gaps = perf.start_times(vm_ids, _watermarks(self.o.db, self.o.vcenter, interval_s), end,

@@ -143,6 +143,7 @@ class VCenterSession:
                                      "check --server and --port") from None
         while True:
             try:
+                assert self.content is not None  # login() and _relogin() return only once logged in
                 return operation(self.content)
             except Exception as exc:
                 if not _is_connection_loss(exc):

@@ -34,7 +34,7 @@ def _password(user: str, server: str) -> str:
 
 def collect_cmd(
     server: str = typer.Option(..., "--server", help="vCenter host name or address."),
-    user: str = typer.Option(None, "--user", help=f"vCenter user (default: ${USER_ENV})."),
+    user: str | None = typer.Option(None, "--user", help=f"vCenter user (default: ${USER_ENV})."),
     vm_list: Path = typer.Option(None, "--vm-list", help="File naming the VMs to collect, one per line.",
                                  callback=v.input_file()),
     duration: str = typer.Option("7d", "--duration", help="How long to collect: 30s, 15m, 2h, 7d; 0 = one poll."),
@@ -67,11 +67,11 @@ def collect_cmd(
         raise fail(exc) from None
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: samples stored so far are kept; run again to resume")
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     except Exception:
         console.print_exception(show_locals=False)
         console.print("[red]error:[/] collection failed (recorded in collection_runs); samples stored so far are kept")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     intervals = ", ".join(f"{n:,} at {i} s" for i, n in sorted(summary.by_interval.items())) or "none"
     console.print(f"{options.vcenter}: {summary.vms} VMs, {summary.disks} disks, {summary.polls} poll(s), "
                   f"{summary.added:,} samples added ({intervals}), {summary.offered - summary.added:,} already "
