@@ -110,14 +110,16 @@ class SampleReader:
         return first + slots * step
 
     def _is_clustered(self) -> bool:
-        """Each disk's rows, and each VM's, fill one rowid range with no other row of this selection in it."""
+        """Each disk's rows, and each VM's, fill one rowid range with no other row of this selection in it,
+        and the VMs' ranges follow their sorted order: a block of consecutive VMs is one range of its own."""
         d = self.disks
         if d.empty:
             return True
         if not ((d["hi"] - d["lo"] + 1) == d["n"]).all():
             return False
         vm = d.groupby(VM_KEY, sort=False).agg(n=("n", "sum"), lo=("lo", "min"), hi=("hi", "max"))
-        return bool(((vm["hi"] - vm["lo"] + 1) == vm["n"]).all())
+        in_order = bool((vm["lo"].to_numpy()[1:] > vm["hi"].to_numpy()[:-1]).all())
+        return in_order and bool(((vm["hi"] - vm["lo"] + 1) == vm["n"]).all())
 
     def vm_keys(self) -> pd.DataFrame:
         """VMs with samples, sorted (vcenter, vm_id): the row order of the per-VM grids of all blocks together."""

@@ -130,3 +130,20 @@ def test_the_what_if_matrix_read_by_blocks_is_the_one_prepared_from_every_sample
     np.testing.assert_array_equal(got.times, want.times)
     pd.testing.assert_frame_equal(got.vms, want.vms)
     assert got.timezone == want.timezone and got.interval_s == want.interval_s
+
+
+def test_vms_stored_out_of_key_order_are_read_by_their_keys(tmp_db):
+    t = pd.Timestamp("2026-11-09 00:05")
+    step = pd.Timedelta(seconds=300)
+    rows = [(vc, vm, "scsi0:0", t + k * step, 300, float(10 * i + k), 0.0, 1.0, 0.0)
+            for i, (vc, vm) in enumerate([("vc", "vm-1"), ("vc", "vm-3"), ("vc", "vm-2")]) for k in range(3)]
+    con = store.connect(tmp_db)
+    for i in range(3):   # one insert per VM: each VM one rowid range, but vm-3's between vm-1's and vm-2's
+        store.insert_samples(con, pd.DataFrame(rows[3 * i:3 * i + 3], columns=store.SAMPLE_COLUMNS))
+    reader = sample_reader.SampleReader(con, 300, rows_per_block=6)
+    blocks = list(reader.blocks())
+    con.close()
+    assert not reader.clustered
+    assert [b.keys["vm_id"].tolist() for b in blocks] == [["vm-1", "vm-2"], ["vm-3"]]
+    np.testing.assert_array_equal(blocks[0].write_kbps, [[0.0, 1.0, 2.0], [20.0, 21.0, 22.0]])
+    np.testing.assert_array_equal(blocks[1].write_kbps, [[10.0, 11.0, 12.0]])
