@@ -1,0 +1,69 @@
+"""Several vCenters in one collection: each with its own password, stored side by side, keyed by vcenter."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from churnplan.core import store
+from churnplan.ingest.vcenter_config import env_name
+
+pytestmark = pytest.mark.vcsim
+
+REPO = Path(__file__).resolve().parents[2]
+OTHER_PASSWORD = "second-site-Vv72"
+
+
+def test_two_vcenters_each_with_its_own_password_land_side_by_side(start_vcsim, tmp_path, vcsim_password):
+    first, second = start_vcsim(), start_vcsim(password=OTHER_PASSWORD)
+    db = tmp_path / "estate.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHURNPLAN_VCENTER")}
+    env.update({env_name(first.host, first.port): vcsim_password, env_name(second.host, second.port): OTHER_PASSWORD,
+                "CHURNPLAN_VCENTER_USER": "collector", "PYTHONPATH": str(REPO), "COLUMNS": "200"})
+    names = [f"{first.host}:{first.port}", f"{second.host}:{second.port}"]
+    done = subprocess.run([sys.executable, "-m", "churnplan", "collect", "--server", names[0], "--server", names[1],
+                           "--once", "--insecure", "--db", str(db), "--timezone", "Europe/Amsterdam"],
+                          cwd=REPO, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    for name in names:
+        assert f"{name}: 4 VMs, 4 disks, 1 poll(s)" in output
+
+    con = store.connect(db, read_only=True)
+    try:
+        per_vcenter = dict(con.execute("SELECT vcenter, count(DISTINCT vm_id) FROM vms GROUP BY ALL").fetchall())
+        disks = dict(con.execute(
+            "SELECT vcenter, count(DISTINCT vm_id || instance) FROM samples GROUP BY ALL").fetchall())
+        runs = sorted(con.execute("SELECT target, status FROM collection_runs").fetchall())
+        known = sorted(r[0] for r in con.execute("SELECT vcenter FROM vcenters").fetchall())
+        zone = store.estate_timezone(con)
+        added = dict(con.execute("SELECT target, samples_added FROM collection_runs").fetchall())
+        stored = dict(con.execute("SELECT vcenter, count(*) FROM samples GROUP BY ALL").fetchall())
+    finally:
+        con.close()
+    assert per_vcenter == {names[0]: 4, names[1]: 4} and disks == {names[0]: 4, names[1]: 4}
+    assert runs == [(names[0], "ok"), (names[1], "ok")] and known == sorted(names)
+    assert added == stored   # each run counts its own vCenter's samples
+    assert zone == "Europe/Amsterdam"
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert vcsim_password.encode() not in data and OTHER_PASSWORD.encode() not in data, path
+
+
+def test_a_wrong_password_for_one_vcenter_names_that_vcenter(start_vcsim, tmp_path, vcsim_password):
+    first, second = start_vcsim(), start_vcsim(password=OTHER_PASSWORD)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHURNPLAN_VCENTER")}
+    env.update({"CHURNPLAN_VCENTER_PASSWORD": vcsim_password, "CHURNPLAN_VCENTER_USER": "collector",
+                "PYTHONPATH": str(REPO), "COLUMNS": "200"})
+    done = subprocess.run([sys.executable, "-m", "churnplan", "collect", "--server", f"127.0.0.1:{first.port}",
+                           "--server", f"127.0.0.1:{second.port}", "--once", "--insecure",
+                           "--db", str(tmp_path / "s.duckdb")],
+                          cwd=REPO, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    flat = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 2 and f"127.0.0.1:{second.port}: login refused for user 'collector'" in flat
+    assert "Traceback" not in flat
