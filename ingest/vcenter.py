@@ -233,11 +233,10 @@ class Collector:
             return False
         try:
             self._start_runs(con)
-            result = drain(self.spool, con, self.consumer, delete=self.o.spool is None)
-            action(con)
+            self._stored(drain(self.spool, con, self.consumer, delete=self.o.spool is None))
+            action(con)   # after the drain is counted, so run records include it
         finally:
             con.close()
-        self._stored(result)
         return True
 
     def _stored(self, result: DrainResult) -> None:

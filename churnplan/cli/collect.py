@@ -139,11 +139,12 @@ def collect_cmd(
                                             db, spool, config, call_timeout, drain_wait, timezone)
     except (ValueError, CollectorError, IngestError) as exc:
         raise fail(exc) from None
-    if log_file or config_log:
+    log_path = log_file or config_log
+    if log_path is not None:
         try:
-            _log_to(log_file or config_log)
+            _log_to(log_path)
         except OSError as exc:
-            raise fail(f"{log_file or config_log}: cannot write the log file ({exc.strerror})") from None
+            raise fail(f"{log_path}: cannot write the log file ({exc.strerror})") from None
     _stop_on_sigterm()
     collector = Collector(options, console)
     try:

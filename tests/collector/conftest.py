@@ -116,13 +116,15 @@ class CliRun:
     output: str
 
 
-def run_collect(sim: Vcsim, db: Path, *args: str, password: str = PASSWORD, timeout: float = 120,
+def run_collect(sim: Vcsim, db: Path | None, *args: str, password: str = PASSWORD, timeout: float = 120,
                 background: bool = False):
-    """`churnplan collect` against `sim` in a child process, the password passed only through the environment."""
+    """`churnplan collect` against `sim` in a child process, the password passed only through the environment.
+
+    `db` None: no --db (with --spool, a spool-only site collector)."""
     env = {**os.environ, "CHURNPLAN_VCENTER_PASSWORD": password, "CHURNPLAN_VCENTER_USER": USER,
            "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     cmd = [sys.executable, "-c", "from churnplan.cli import app; app()", "collect", "--server", sim.host,
-           "--port", str(sim.port), "--db", str(db), *args]
+           "--port", str(sim.port), *(["--db", str(db)] if db is not None else []), *args]
     if background:
         return subprocess.Popen(cmd, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)

@@ -148,3 +148,28 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(start_vcsim, col
     assert all(pq.read_metadata(spool / f.relative).num_rows > 0 for f in files)
     statuses = _read(tmp_db, "SELECT status FROM collection_runs")["status"].tolist()
     assert statuses.count("ok") == 1
+
+
+def test_a_site_collector_writes_only_the_spool_and_a_central_store_imports_it(start_vcsim, collect_cli, tmp_path):
+    sim = start_vcsim()
+    spool = tmp_path / "site-spool"
+    default_store = REPO / store.DEFAULT_DB   # where a store would go without --db (the collector runs in REPO)
+    before = default_store.stat().st_mtime_ns if default_store.exists() else None
+    for _ in range(2):   # the second run resumes from the spool's own watermarks
+        run = collect_cli(sim, None, "--once", "--insecure", "--spool", str(spool))
+        assert run.returncode == 0, run.output
+        assert "samples spooled" in run.output and "run (spool only)" in " ".join(run.output.split())
+    after = default_store.stat().st_mtime_ns if default_store.exists() else None
+    assert before == after and not list(tmp_path.rglob("*.duckdb"))   # no store written anywhere
+    spooled = Spool(spool)
+    table = spooled.read_many(spooled.files("samples")).to_pandas()
+    assert not table.duplicated(KEY).any() and table["vm_id"].nunique() == 4
+    assert {f.kind for f in spooled.files()} == {"vcenters", "vms", "disks", "samples"}
+
+    central = tmp_path / "central.duckdb"
+    done = subprocess.run([sys.executable, "-m", "churnplan", "import", "parquet", str(spool), "--db", str(central)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    stored = _read(central, "SELECT * FROM samples")
+    assert len(stored) == len(table)
+    assert _read(central, "SELECT count(*) AS n FROM vms")["n"][0] == 4
