@@ -23,6 +23,7 @@ from churnplan.ingest.vcenter import private_spool
 
 console = Console()
 RECENT_RUNS = 10
+RECENT_COLLECTORS = 10
 
 
 def _ago(stamp: str | None, now: datetime) -> str:
@@ -48,7 +49,7 @@ def _state(status: dict[str, Any]) -> str:
 
 
 def _collectors(spool: Path, now: datetime) -> Table | None:
-    statuses = list(read_statuses(spool))
+    statuses = list(read_statuses(spool))[:RECENT_COLLECTORS]   # newest first
     if not statuses:
         return None
     table = Table(title=f"collectors writing to {escape(str(spool))}")

@@ -148,6 +148,9 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(start_vcsim, col
     assert all(pq.read_metadata(spool / f.relative).num_rows > 0 for f in files)
     statuses = _read(tmp_db, "SELECT status FROM collection_runs")["status"].tolist()
     assert statuses.count("ok") == 1
+    shown = subprocess.run([sys.executable, "-m", "churnplan", "status", "--db", str(tmp_db), "--spool", str(spool)],
+                           cwd=REPO, capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "250"})
+    assert "stopped (process gone)" in shown.stdout and "finished" in shown.stdout   # the killed ones, the last
 
 
 def test_a_site_collector_writes_only_the_spool_and_a_central_store_imports_it(start_vcsim, collect_cli, tmp_path):
