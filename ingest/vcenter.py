@@ -139,6 +139,7 @@ class Source:
         self.discovered_at = 0.0
         self.marks: dict[int, dict[str, datetime]] = {}   # interval_s -> vm_id -> newest sample end spooled
         self.summary = Summary("")
+        self.failure: str | None = None   # why its last poll failed, while the other vCenters go on
 
     def remember(self, marks: pd.DataFrame) -> None:
         """Raise watermarks to those in `marks` (vm_id, interval_s, last_ts); never lowers one."""
@@ -293,6 +294,11 @@ class Collector:
                 source.summary.reconnects = source.session.reconnects
                 source.session.logout()
             self._finish(status, detail)
+        failed = [s for s in self.sources if s.failure]
+        if failed:   # recorded per vCenter above; the command still ends in an error naming them
+            raise CollectorError("; ".join(s.failure or "" for s in failed)
+                                 + (" (the other vCenters were collected to the end)"
+                                    if len(failed) < len(self.sources) else ""))
         return self.summary()
 
     def summary(self) -> Summary:
@@ -341,9 +347,10 @@ class Collector:
         def close_runs(con: duckdb.DuckDBPyConnection) -> None:
             for source in self.sources:
                 s = source.summary
-                store.finish_run(con, s.run_id, status, vms=s.vms, disks=s.disks, samples_added=s.added,
+                own, why = ("failed", source.failure) if source.failure and status == "ok" else (status, detail)
+                store.finish_run(con, s.run_id, own, vms=s.vms, disks=s.disks, samples_added=s.added,
                                  samples_skipped=s.offered - s.added, window_start=s.window_start,
-                                 window_end=s.window_end, detail=detail)
+                                 window_end=s.window_end, detail=why)
 
         done = self.o.db is None
         if not done:
@@ -359,7 +366,8 @@ class Collector:
                      f"in, or run `churnplan import parquet {self.o.spool_root} --db {self.o.db}`", warning=True)
         self.status.data["state"] = {"ok": "finished"}.get(status, status) if done else "finished, spool not drained"
         for source in self.sources:
-            self.status.vcenter(source.vcenter)["state"] = "done" if status == "ok" else status
+            self.status.vcenter(source.vcenter)["state"] = (
+                "failed" if source.failure and status == "ok" else "done" if status == "ok" else status)
         self.status.save()
 
     def _collect(self) -> None:
@@ -378,12 +386,7 @@ class Collector:
         with self._progress() as progress:
             overall = progress.add_task("collecting", total=max(self.o.duration_s, 1))
             while True:
-                added = 0
-                for source in self.sources:
-                    if time.monotonic() - source.discovered_at > INVENTORY_REFRESH_S:
-                        self._refresh_inventory(source)
-                    added += self._poll(source, VCENTER.realtime_interval_s, VCENTER.realtime_retention_s, progress)
-                    source.summary.polls += 1
+                added = sum(self._poll_isolated(source, progress) for source in self.sources)
                 polls += 1
                 if self.o.db is None or time.monotonic() >= self._next_store_try:
                     self._store_now()
@@ -395,6 +398,28 @@ class Collector:
                 if self.o.duration_s <= 0 or next_at > self.o.duration_s:
                     break
                 self._wait(begin + next_at)
+
+    def _poll_isolated(self, source: Source, progress: Progress) -> int:
+        """One real-time poll of one vCenter. With several vCenters, one that stays unreachable through the
+        re-login backoff is retried at the next poll while the others go on (vCenter keeps an hour of samples)."""
+        try:
+            if time.monotonic() - source.discovered_at > INVENTORY_REFRESH_S:
+                self._refresh_inventory(source)
+            added = self._poll(source, VCENTER.realtime_interval_s, VCENTER.realtime_retention_s, progress)
+        except CollectorError as exc:
+            if len(self.sources) == 1:
+                raise
+            source.failure = str(exc)
+            self.say(f"{exc}; the other vCenters go on, and this one is tried again at the next poll", warning=True)
+            self.status.error(source.vcenter, str(exc))
+            self.status.vcenter(source.vcenter)["state"] = "unreachable"
+            self.status.save()
+            return 0
+        if source.failure:
+            self.say(f"{source.vcenter}: collecting again")
+            source.failure = None
+        source.summary.polls += 1
+        return added
 
     def _wait(self, until: float) -> None:
         """Sleep until the next poll, trying the store in between while it is locked and the spool has files."""

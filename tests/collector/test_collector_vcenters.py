@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+import threading
+from datetime import datetime, UTC
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from rich.console import Console
 
 from churnplan.core import store
+from churnplan.ingest.vcenter import CollectOptions, Collector, Server
 from churnplan.ingest.vcenter_config import env_name
+from churnplan.ingest.vcenter_perf import aligned_end
+from churnplan.ingest.vcenter_session import Backoff, CollectorError, Credentials
 
 pytestmark = pytest.mark.vcsim
 
@@ -67,3 +75,33 @@ def test_a_wrong_password_for_one_vcenter_names_that_vcenter(start_vcsim, tmp_pa
     flat = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 2 and f"127.0.0.1:{second.port}: login refused for user 'collector'" in flat
     assert "Traceback" not in flat
+
+
+def test_a_vcenter_that_goes_away_does_not_stop_the_others(start_vcsim, tmp_path, vcsim_password):
+    staying, leaving = start_vcsim(), start_vcsim()
+    db = tmp_path / "estate.duckdb"
+    creds = Credentials("collector", vcsim_password)
+    options = CollectOptions(servers=[Server(staying.host, staying.port, creds), Server(leaving.host, leaving.port,
+                                                                                         creds)],
+                             db=db, duration_s=24, poll_s=3, insecure=True, call_timeout_s=2,
+                             backoff=Backoff(0.2, 0.5, 3))
+    out = io.StringIO()
+    collector = Collector(options, Console(file=out, width=200))
+    threading.Timer(6, leaving.stop).start()   # the second site's vCenter goes down for good
+    with pytest.raises(CollectorError) as failure:
+        collector.run()
+    ended = datetime.now(UTC)
+    gone = f"{leaving.host}:{leaving.port}"
+    assert str(failure.value).startswith(f"{gone}: ") and "collected to the end" in str(failure.value)
+    assert "the other vCenters go on" in out.getvalue()
+
+    con = store.connect(db, read_only=True)
+    runs = dict(con.execute("SELECT target, status FROM collection_runs").fetchall())
+    kept = con.execute("SELECT vm_id, instance, ts FROM samples WHERE vcenter = ?",
+                       [f"{staying.host}:{staying.port}"]).df()
+    con.close()
+    assert runs == {f"{staying.host}:{staying.port}": "ok", gone: "failed"}
+    kept["ts"] = pd.to_datetime(kept["ts"]).dt.tz_localize("UTC")
+    for key, group in kept.groupby(["vm_id", "instance"]):
+        assert (group["ts"].sort_values().diff().dropna() == pd.Timedelta(seconds=20)).all(), key
+        assert group["ts"].max() >= aligned_end(ended, 20) - pd.Timedelta(seconds=60), key
