@@ -26,7 +26,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from churnplan.analytics.facts import VCENTER
-from churnplan.core import store
+from churnplan.core import plausibility, store
+from churnplan.core.store.runs import Run, RunStatus, finish_run, start_run
 from churnplan.ingest import vcenter_perf as perf
 from churnplan.ingest.collector_status import StatusFile
 from churnplan.ingest.spool import Spool, consumer_key
@@ -203,12 +204,9 @@ class Collector:
         retries = int(wait_s / 0.5)
         try:
             return store.connect(self.o.db, retries=retries, retry_wait_s=0.5)
-        except store.StoreError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, duckdb.IOException) and "lock" in str(cause).lower():
-                self._note_waiting(cause)
-                return None
-            raise
+        except store.StoreBusy as exc:
+            self._note_waiting(exc.__cause__ or exc)
+            return None
 
     def _note_waiting(self, cause: BaseException) -> None:
         now = time.monotonic()
@@ -262,7 +260,7 @@ class Collector:
     def _start_runs(self, con: duckdb.DuckDBPyConnection) -> None:
         for source in self.sources:
             if not source.summary.run_id:
-                source.summary.run_id = store.start_run(
+                source.summary.run_id = start_run(
                     con, "vcenter", source.vcenter, self._started,
                     self._started + timedelta(seconds=self.o.duration_s))
                 self.status.vcenter(source.vcenter)["run_id"] = source.summary.run_id
@@ -326,8 +324,7 @@ class Collector:
 
         def read_marks(con: duckdb.DuckDBPyConnection) -> None:
             for source in self.sources:
-                store_marks[source.vcenter] = con.execute(
-                    "SELECT vm_id, interval_s, last_ts FROM watermarks WHERE vcenter = ?", [source.vcenter]).df()
+                store_marks[source.vcenter] = store.vcenter_watermarks(con, source.vcenter)
 
         if self.o.db is not None:
             leftover = len(self.spool.pending(self.consumer))
@@ -348,9 +345,9 @@ class Collector:
             for source in self.sources:
                 s = source.summary
                 own, why = ("failed", source.failure) if source.failure and status == "ok" else (status, detail)
-                store.finish_run(con, s.run_id, own, vms=s.vms, disks=s.disks, samples_added=s.added,
-                                 samples_skipped=s.offered - s.added, window_start=s.window_start,
-                                 window_end=s.window_end, detail=why)
+                finish_run(con, Run(s.run_id, vms=s.vms, disks=s.disks, samples_added=s.added,
+                                    samples_skipped=s.offered - s.added, window_start=s.window_start,
+                                    window_end=s.window_end, detail=why), RunStatus(own))
 
         done = self.o.db is None
         if not done:
@@ -527,6 +524,12 @@ class Collector:
         samples = perf.pivot(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
                              source.vcenter, interval_s)
         samples = newer_than_marks(samples, marks)
+        implausible = plausibility.implausible_rows(samples, now=self.clock()) if len(samples) else None
+        if implausible is not None and implausible.any():
+            fault = plausibility.first_fault(samples[implausible], now=self.clock())
+            self.say(f"{int(implausible.sum())} implausible sample(s) from {source.vcenter} left out "
+                     f"(e.g. {fault.field if fault else '?'}: {fault.message if fault else ''})", warning=True)
+            samples = samples[~implausible].reset_index(drop=True)
         self.spool.write("samples", samples)
         summary = source.summary
         if not samples.empty:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from churnplan.analytics.model import PlanSummary
+from churnplan.cli import validators
 from churnplan.core import store
 from churnplan.export import csv as csv_export
 from churnplan.cli.options import config_from_options, progress_bar, read_and_plan, with_plan_options
@@ -20,7 +21,8 @@ console = Console(stderr=True)
 @with_plan_options
 def plan_cmd(
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file (opened read-only)."),
-    out: Path = typer.Option(..., "--out", help="Directory for vms.csv, disks.csv, ... and summary.json."),
+    out: Path = typer.Option(..., "--out", help="Directory for vms.csv, disks.csv, ... and summary.json.",
+                             callback=validators.output_dir()),
     **options: Any,
 ) -> None:
     """Plan ASR replication: churn, compatibility, disks, process servers, bandwidth, RPO, IR and cost."""
