@@ -40,8 +40,8 @@ def write_getstat_csv(path: Path, rows: int, vms: int, disks_per_vm: int = 2) ->
                     'scsi0:' || ((s // 4) % $disks) AS "Instance"
              FROM range($steps) a(t), range($series) b(s)
              ORDER BY t, s)
-           TO '""" + str(body).replace("'", "''") + """' (HEADER, FORCE_QUOTE *)""",
-        {"metrics": list(METRICS), "disks": disks_per_vm, "steps": steps, "series": series})
+           TO $body (HEADER, FORCE_QUOTE *)""",
+        {"metrics": list(METRICS), "disks": disks_per_vm, "steps": steps, "series": series, "body": str(body)})
     con.close()
     with open(path, "wb") as out, open(body, "rb") as src:
         out.write(b"#TYPE VMware.VimAutomation.ViCore.Impl.V1.VirtualDevice.FloatSampleImpl\n")

@@ -35,7 +35,8 @@ def generate(path: Path, n_vms: int, days: int, disks_per_vm: int = 3, seed: int
     rng = np.random.default_rng(seed)
     con = store.connect(path)
     vm_ids = [f"vm-{i}" for i in range(n_vms)]
-    store.upsert_vms(con, pd.DataFrame({"vcenter": "bench", "vm_id": vm_ids, "name": [f"bench{i:05d}" for i in range(n_vms)],
+    store.upsert_vms(con, pd.DataFrame({"vcenter": "bench", "vm_id": vm_ids,
+                                        "name": [f"bench{i:05d}" for i in range(n_vms)],
                                         "firmware": "bios", "num_cpu": 4, "memory_mb": 8192}))
     inst = [f"scsi0:{k}" for k in range(disks_per_vm)]
     store.upsert_disks(con, pd.DataFrame({
@@ -57,7 +58,8 @@ def generate(path: Path, n_vms: int, days: int, disks_per_vm: int = 3, seed: int
         table = pa.table({
             "vcenter": pa.DictionaryArray.from_arrays(np.zeros(n_t * n_d, dtype=np.int32), ["bench"]),
             "vm_id": pa.DictionaryArray.from_arrays(np.tile(vm_col - lo, n_t).astype(np.int32), vm_ids[lo:hi]),
-            "instance": pa.DictionaryArray.from_arrays(np.tile(np.arange(n_d) % disks_per_vm, n_t).astype(np.int32), inst),
+            "instance": pa.DictionaryArray.from_arrays(np.tile(np.arange(n_d) % disks_per_vm, n_t).astype(np.int32),
+                                                       inst),
             "ts": pa.array(np.repeat(ts.to_numpy(), n_d)),
             "interval_s": pa.array(np.full(n_t * n_d, INTERVAL, dtype=np.int32)),
             "write_kbps": write.reshape(-1), "read_kbps": write.reshape(-1) * 1.5,
@@ -110,7 +112,8 @@ def main() -> None:
                   f"bare scan {r['scan_s']:5.2f} s  load {r['load_s']:5.2f} s  plan {r['plan_s']:5.2f} s  "
                   f"({r['process_servers']} servers)  plan/scan {r['plan_over_scan']:.1f}x  "
                   f"(load+plan)/scan {r['load_plus_plan_over_scan']:.1f}x  "
-                  f"full fetch {r['fetch_s']:5.2f} s  plan/fetch {r['plan_over_fetch']:.1f}x  peak RSS {r['peak_rss_gb']:.1f} GB",
+                  f"full fetch {r['fetch_s']:5.2f} s  plan/fetch {r['plan_over_fetch']:.1f}x  "
+                  f"peak RSS {r['peak_rss_gb']:.1f} GB",
                   flush=True)
 
 

@@ -434,7 +434,7 @@ class Collector:
     def _connect(self, source: Source) -> None:
         source.session.call(lambda content: None)
         self._refresh_inventory(source)
-        source.counters = source.session.call(lambda c: perf.counter_keys(c.perfManager))
+        source.counters = source.session.call(lambda c: perf.counter_keys(perf.perf_manager(c)))
         source.limit = source.session.call(perf.max_query_metrics)
         self.status.vcenter(source.vcenter)["state"] = "collecting"
         self.say(f"{source.vcenter}: {source.summary.vms} VMs, {source.summary.disks} disks; "
@@ -453,8 +453,8 @@ class Collector:
             raise CollectorError(f"{vcenter}: no VMs to collect" + (" (none of the listed names exist)"
                                                                      if names else ""))
         about, stats_level = source.session.call(
-            lambda c: (c.about.fullName, min((i.level for i in c.perfManager.historicalInterval or []
-                                               if i.enabled), default=None)))
+            lambda c: (c.about.fullName, min((i.level for i in perf.perf_manager(c).historicalInterval or []
+                                               if i.enabled and i.level is not None), default=None)))
         self.spool.write("vcenters", pd.DataFrame([{"vcenter": vcenter, "version": about,
                                                     "stats_level": stats_level}]))
         self.spool.write("vms", inventory.vms)
@@ -464,14 +464,14 @@ class Collector:
         source.summary.vms, source.summary.disks = len(inventory.vms), len(inventory.disks)
 
     def _backfill(self, source: Source) -> None:
-        intervals = source.session.call(lambda c: list(c.perfManager.historicalInterval or []))
+        intervals = source.session.call(lambda c: list(perf.perf_manager(c).historicalInterval or []))
         usable = [i for i in intervals if i.enabled]
         if not usable:
             self.say(f"{source.vcenter} keeps no historical statistics intervals; nothing to backfill", warning=True)
             return
         with self._progress() as progress:
             for interval in sorted(usable, key=lambda i: i.samplingPeriod):
-                if interval.level < VCENTER.disk_counter_min_level:
+                if interval.level is None or interval.level < VCENTER.disk_counter_min_level:
                     self.say(
                         f"statistics level for '{interval.name}' ({interval.samplingPeriod} s) "
                         f"is {interval.level}; vCenter keeps per-disk counters only at level "

@@ -166,6 +166,7 @@ class VCenterSession:
             try:
                 if self.content is None:
                     self.login()
+                assert self.content is not None  # login() returns only once logged in
                 return operation(self.content)
             except CollectorError:
                 raise

@@ -107,7 +107,7 @@ def build_options(server: list[str] | None, user: str | None, vm_list: Path | No
 
 def collect_cmd(
     server: list[str] = typer.Option(None, "--server", help="vCenter host or host:port; repeat for several."),
-    user: str = typer.Option(None, "--user", help=f"vCenter user (default: ${USER_ENV})."),
+    user: str | None = typer.Option(None, "--user", help=f"vCenter user (default: ${USER_ENV})."),
     vm_list: Path = typer.Option(None, "--vm-list", help="File naming the VMs to collect, one per line.",
                                  callback=v.input_file()),
     duration: str = typer.Option(None, "--duration",

@@ -94,7 +94,8 @@ def _report_powercli(r: powercli.PowerCliImport) -> None:
     def local(ts: datetime) -> str:  # the store's naive UTC, shown on this machine's clock
         return f"{ts.replace(tzinfo=UTC).astimezone(zone):%Y-%m-%d %H:%M}"
 
-    window = f"{local(r.window_start)} .. {local(r.window_end)} {zone.key}" if r.window_start else "no rows"
+    window = (f"{local(r.window_start)} .. {local(r.window_end)} {zone.key}"
+              if r.window_start is not None and r.window_end is not None else "no rows")
     added = (f"{r.samples_added:,} new samples" if r.samples_added else
              "0 new samples (all already stored: re-import adds nothing)" if r.samples else "0 samples")
     skipped = f", {r.samples_skipped:,} already stored" if r.samples_added and r.samples_skipped else ""
