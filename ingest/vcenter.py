@@ -485,7 +485,7 @@ class Collector:
                end: datetime) -> list[perf.QueryResult]:
         """One batch; if vCenter rejects it (say a VM was deleted since discovery), ask VM by VM and skip the bad."""
         def ask(c, chosen):
-            return perf.query(c.perfManager, chosen, source.counters, interval_s, end)
+            return perf.query(perf.perf_manager(c), chosen, source.counters, interval_s, end)
         try:
             return [source.session.call(lambda c: ask(c, specs))]
         except vmodl.MethodFault as exc:
