@@ -33,9 +33,10 @@ class Estimates:
     snapshot_gib: float
 
 
-def quality(samples: pd.DataFrame | pl.DataFrame | SampleGrid, interval_s: float) -> dict[str, Any] | None:
-    """Coverage, gaps and missing counters of the samples, with the plan's confidence."""
-    if isinstance(samples, SampleGrid) or len(samples) == 0:
+def quality(samples: pd.DataFrame | pl.DataFrame | SampleGrid | None, interval_s: float) -> dict[str, Any] | None:
+    """Coverage, gaps and missing counters of the samples, with the plan's confidence (None without a frame:
+    a plan profiled block by block assesses its telemetry with `churnplan quality`)."""
+    if samples is None or isinstance(samples, SampleGrid) or len(samples) == 0:
         return None
     return telemetry_quality.assess(samples, interval_s).summary()
 
@@ -75,7 +76,7 @@ def billed_cost(assignment: Assignment, estate: PreparedChurn, disk_grid: Sample
     return est, float(mean.sum())
 
 
-def estimates(samples: pd.DataFrame | pl.DataFrame | SampleGrid, disk_grid: SampleGrid | None,
+def estimates(samples: pd.DataFrame | pl.DataFrame | SampleGrid | None, disk_grid: SampleGrid | None,
               assignment: Assignment, estate: PreparedChurn, config: PlanConfig, planned_mbps: float) -> Estimates:
     """Every estimate of #13 for one plan."""
     book = config.price_book if config.price_book is not None else pricing.load_price_book(None)

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from churnplan.cli import collect as cmd_collect
+from churnplan.cli import exchange as cmd_exchange
 from churnplan.cli import imports as cmd_import
 from churnplan.cli import plan as cmd_plan
 from churnplan.cli import report as cmd_report
@@ -16,6 +17,7 @@ from churnplan.cli import costing as cmd_cost
 from churnplan.cli import outage as cmd_outage
 from churnplan.cli import quality as cmd_quality
 from churnplan.cli import sizing as cmd_sizing
+from churnplan.cli import status as cmd_status
 
 from churnplan.core import store
 
@@ -31,6 +33,7 @@ DbOption = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file.")
 # Modules that add commands: each defines register(app). Order is the order of --help.
 _COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_import, cmd_plan, cmd_report,
                     cmd_quality, cmd_outage, cmd_cost, cmd_sizing)
+_COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_status, cmd_import, cmd_exchange, cmd_plan, cmd_report)
 
 
 def _show_version(value: bool) -> None:

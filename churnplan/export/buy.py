@@ -117,8 +117,9 @@ def what_to_buy(plan: Plan) -> list[BuyItem]:
              BuyItem("Monthly cost", f"{s.monthly_cost:,.0f} {s.currency} (first month {s.first_month_cost or 0:,.0f})",
                      f"prices of {s.prices_date}" + (" (EXAMPLE prices, not a quote)" if s.prices_are_example else "")
                      + (f"; {s.unpriced_disks} disk(s) of unknown size not priced" if s.unpriced_disks else "")),
-             BuyItem("Confidence", f"{tele.get('confidence', 'unknown')} of 5",
-                     "; ".join(list(tele.get("confidence_reasons", [])) + list(tele.get("telemetry_warnings", []))))]
+             BuyItem("Confidence", f"{tele['confidence']} of 5" if tele else "not assessed in this plan",
+                     "; ".join(list(tele.get("confidence_reasons", [])) + list(tele.get("telemetry_warnings", [])))
+                     if tele else "run `churnplan quality` (a plan read block by block does not hold every sample)")]
     for run in s.outage_catchup or []:
         items.append(BuyItem(f"After a {run['outage_h']:g} h outage ({run['scope']})",
                              f"back within RPO after {_h(run['worst_catchup_h'])} (worst start), "
