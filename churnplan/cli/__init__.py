@@ -31,9 +31,8 @@ console = Console(stderr=True)
 DbOption = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file.")
 
 # Modules that add commands: each defines register(app). Order is the order of --help.
-_COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_import, cmd_plan, cmd_report,
+_COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_status, cmd_import, cmd_exchange, cmd_plan, cmd_report,
                     cmd_quality, cmd_outage, cmd_cost, cmd_sizing)
-_COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_status, cmd_import, cmd_exchange, cmd_plan, cmd_report)
 
 
 def _show_version(value: bool) -> None:
