@@ -64,7 +64,7 @@ def plan_from_profiles(profiles: Profiles, config: PlanConfig,
     churns = churn_by_scope(profiles.vm_grid, placed, tz)
     estate_writes, times = estate_grid(profiles.vm_grid), profiles.times
     azure = azure_targets(profiles.vm_grid, placed, config)
-    vm_grid, disk_grid = profiles.vm_grid, profiles.disk_grid   # coverage replays every VM (only when some are left out)
+    vm_grid, disk_grid = profiles.vm_grid, profiles.disk_grid   # coverage replays every VM when some are left out
     del profiles
     bands = bw.bandwidth_table(churns, config)
     estate_gib_day = float(placed.vms.loc[protected(placed.vms), "churn_gib_day"].sum())

@@ -22,13 +22,13 @@ from churnplan.core.store.runs import Run, RunStatus, mark_abandoned, recent_run
 from churnplan.core.store.samples import (SAMPLE_COLUMNS, Counts, counts, default_interval, disk_series,
                                           disk_write_stats, estate_series, insert_samples, load_samples,
                                           load_samples_polars, sample_intervals, vms_with_samples, watermarks)
-from churnplan.core.store.settings import estate_timezone, set_estate_timezone
+from churnplan.core.store.settings import set_estate_timezone
 from churnplan.core.store.schema import DEFAULT_DB, SCHEMA_VERSION, ensure, expected_columns, open_connection
 
 __all__ = [
     "DEFAULT_DB", "DISK_COLUMNS", "SAMPLE_COLUMNS", "SCHEMA_VERSION", "VM_COLUMNS", "Counts", "Run", "RunStatus",
     "StoreBusy", "StoreDamaged", "StoreError", "add_named_vms", "connect", "counts", "default_interval",
-    "disk_series", "disk_write_stats", "estate_series", "estate_timezone", "set_estate_timezone",
+    "disk_series", "disk_write_stats", "estate_series", "set_estate_timezone",
     "expected_columns", "insert_samples", "load_disks",
     "load_samples", "load_samples_polars", "load_vms", "mark_abandoned", "recent_runs", "run", "sample_intervals",
     "transaction", "upsert_disks", "upsert_vcenter", "upsert_vms", "vm_identities", "vm_names",

@@ -1,22 +1,17 @@
-"""Estate settings the store keeps in its meta table: the estate's time zone (recorded by import or
-`churnplan init --timezone`; the report and the dashboard default to it)."""
+"""The estate's time zone as import, the sample estate and `churnplan init --timezone` record it (the collector
+records it through store.collector.record_estate_timezone; same meta key)."""
 
 from __future__ import annotations
 
 import duckdb
 
-ESTATE_TIMEZONE = "estate_timezone"
-
-
-def estate_timezone(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The estate's time zone as recorded by import, collect or `init --timezone` (None when never recorded)."""
-    rows = con.execute("SELECT value FROM meta WHERE key = ?", [ESTATE_TIMEZONE]).fetchall()
-    return str(rows[0][0]) if rows else None
+from churnplan.core.store.collector import ESTATE_TIMEZONE_KEY, record_estate_timezone
 
 
 def set_estate_timezone(con: duckdb.DuckDBPyConnection, zone: str, overwrite: bool = True) -> None:
-    """Record the estate's time zone (IANA name); with overwrite=False only when none is recorded yet."""
-    if not overwrite and estate_timezone(con) is not None:
+    """Record the estate's time zone (IANA name); with overwrite=False only when none is recorded yet.
+
+    Reads with fetchall, so it leaves no open result inside a caller's transaction."""
+    if not overwrite and con.execute("SELECT value FROM meta WHERE key = ?", [ESTATE_TIMEZONE_KEY]).fetchall():
         return
-    con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [ESTATE_TIMEZONE, zone])
+    record_estate_timezone(con, zone)
