@@ -1,0 +1,117 @@
+"""One scope's forecast: daily churn with 80 % and 95 % intervals, required bandwidth per RPO and goal as a
+median and upper bounds, and compliance at a given bandwidth, all from Monte-Carlo traces run through the
+exact queue model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from churnplan.analytics import queue
+from churnplan.analytics.forecast import need
+from churnplan.analytics.forecast.series import Series, calendar, whole_days
+from churnplan.analytics.forecast.traces import Model, Traces, learn, simulate
+from churnplan.analytics.forecast.trend import GrowthFit
+
+RPOS_MIN = (15.0, 30.0, 60.0)
+GOALS_PCT = (100.0, 99.0, 95.0, 90.0)
+N_TRACES = 200
+GOAL_TRACES = 32           # traces searched for goals below 100 % (a bisection of simulations each)
+_Q = {"lower_95": 2.5, "lower_80": 10.0, "median": 50.0, "upper_80": 90.0, "p90": 90.0, "p95": 95.0,
+      "upper_95": 97.5}
+
+
+@dataclass
+class ScopeForecast:
+    """Forecast of one scope. Frames: history (date, gib); daily (date, median, lower_80, upper_80, lower_95,
+    upper_95 in GiB/day); bandwidth (rpo_min, compliance_goal_pct, median, lower_80, upper_80, p90, p95 in
+    Mbps); compliance (rpo_min, bandwidth_mbps, median, lower_80, upper_80 in %)."""
+
+    scope: str
+    growth: GrowthFit
+    history: pd.DataFrame
+    daily: pd.DataFrame
+    bandwidth: pd.DataFrame
+    compliance: pd.DataFrame
+    model: Model = field(repr=False)
+    traces: Traces = field(repr=False)
+
+
+def _quantiles(values: np.ndarray, axis: int = 0) -> dict[str, np.ndarray]:
+    """The interval quantiles of `values` along `axis`."""
+    return {k: np.percentile(values, q, axis=axis) for k, q in _Q.items()}
+
+
+def daily_churn(traces: Traces) -> pd.DataFrame:
+    """GiB/day per whole local horizon day: median and 80 % / 95 % intervals across traces."""
+    if traces.bytes.shape[1] == 0:
+        return pd.DataFrame(columns=["date", "median", "lower_80", "upper_80", "lower_95", "upper_95"])
+    cal = calendar(traces.times, traces.interval_s, traces.timezone)
+    starts = np.searchsorted(cal.day, np.arange(int(cal.day.max()) + 1))
+    sums = np.add.reduceat(traces.bytes, starts, axis=1) / 2**30
+    counts = np.diff(np.append(starts, cal.day.size))
+    full = counts >= 0.9 * 86_400 / traces.interval_s
+    q = _quantiles(sums[:, full])
+    dates = (cal.first_date + pd.to_timedelta(np.arange(starts.size)[full], unit="D")).date
+    return pd.DataFrame({"date": dates, **{k: q[k] for k in ("median", "lower_80", "upper_80", "lower_95",
+                                                              "upper_95")}})
+
+
+def history(series: Series) -> pd.DataFrame:
+    """Measured GiB/day of the whole local days learned."""
+    days = whole_days(series)
+    return pd.DataFrame({"date": (days.first_date + pd.to_timedelta(days.day, unit="D")).date,
+                         "gib": days.values.sum(axis=1) / 2**30})
+
+
+def trace_needs(traces: Traces, rpos: tuple[float, ...], goals: tuple[float, ...],
+                goal_traces: int = GOAL_TRACES) -> dict[tuple[float, float], np.ndarray]:
+    """Required Mbps per trace for each (RPO, goal); goals below 100 % on the first `goal_traces` traces."""
+    out = {}
+    for r in rpos:
+        always = need.required_mbps_100(traces.times, traces.interval_s, traces.bytes, r * 60.0)
+        for g in goals:
+            if g >= 100:
+                out[(r, g)] = always
+            else:
+                k = min(goal_traces, always.size)
+                out[(r, g)] = need.least_mbps(traces.times, traces.interval_s, traces.bytes[:k], r, g, always[:k])
+    return out
+
+
+def forecast_series(series: Series, scope: str, horizon_days: float, rpos: tuple[float, ...] = RPOS_MIN,
+                    goals: tuple[float, ...] = GOALS_PCT, bandwidth_mbps: float | None = None,
+                    n_traces: int = N_TRACES, seed: int = 0, goal_traces: int = GOAL_TRACES) -> ScopeForecast:
+    """Learn `series` and forecast `horizon_days` ahead (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    model = learn(series)
+    traces = simulate(model, horizon_days, n_traces, rng)
+    needs = trace_needs(traces, rpos, goals, goal_traces)
+    bw = pd.DataFrame([{"rpo_min": r, "compliance_goal_pct": g,
+                        **{k: float(v) for k, v in _quantiles(x).items() if k not in ("lower_95", "upper_95")}}
+                       for (r, g), x in needs.items()])
+    comp_rows = []
+    if bandwidth_mbps is not None:
+        k = min(goal_traces, traces.bytes.shape[0])
+        for r in rpos:
+            pct = need.compliance_pct(traces.times, traces.interval_s, traces.bytes[:k], r, bandwidth_mbps)
+            q = _quantiles(pct)
+            comp_rows.append({"rpo_min": r, "bandwidth_mbps": bandwidth_mbps, "median": float(q["median"]),
+                              "lower_80": float(q["lower_80"]), "upper_80": float(q["upper_80"])})
+    comp = pd.DataFrame(comp_rows, columns=["rpo_min", "bandwidth_mbps", "median", "lower_80", "upper_80"])
+    return ScopeForecast(scope, model.growth, history(series), daily_churn(traces), bw, comp, model, traces)
+
+
+def compliance_on(forecast: ScopeForecast, day: pd.Timestamp | str, rpo_min: float, mbps: float,
+                  n: int = GOAL_TRACES) -> dict[str, float]:
+    """Expected compliance % on one future local date at `mbps`: median and 80 % interval over traces."""
+    tr = forecast.traces
+    local = queue.from_epoch(tr.times - tr.interval_s).tz_convert(tr.timezone).date
+    mask = local == pd.Timestamp(day).date()
+    if not mask.any():
+        raise ValueError(f"{day} is not within the forecast horizon")
+    pct = need.compliance_pct(tr.times[mask], tr.interval_s, tr.bytes[:n, mask], rpo_min, mbps)
+    q = _quantiles(pct)
+    return {"median": float(q["median"]), "lower_80": float(q["lower_80"]), "upper_80": float(q["upper_80"])}
