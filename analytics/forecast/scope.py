@@ -115,3 +115,48 @@ def compliance_on(forecast: ScopeForecast, day: pd.Timestamp | str, rpo_min: flo
     pct = need.compliance_pct(tr.times[mask], tr.interval_s, tr.bytes[:n, mask], rpo_min, mbps)
     q = _quantiles(pct)
     return {"median": float(q["median"]), "lower_80": float(q["lower_80"]), "upper_80": float(q["upper_80"])}
+
+
+def forecast(prepared, horizon_days: float, scopes: list[str] | None = None, rpos: tuple[float, ...] = RPOS_MIN,
+             goals: tuple[float, ...] = GOALS_PCT, bandwidth_mbps: float | None = None, n_traces: int = N_TRACES,
+             seed: int = 0, progress=None) -> list[ScopeForecast]:
+    """Forecasts of `scopes` of a PreparedChurn (default: the estate and its process servers)."""
+    from churnplan.analytics import rpo
+    from churnplan.analytics.forecast.series import regular
+
+    scopes = scopes if scopes is not None else [rpo.ESTATE] + prepared.scopes()
+    out = []
+    for i, scope in enumerate(scopes):  # scopes; each vectorised over samples and traces
+        if progress:
+            progress(scope)
+        out.append(forecast_series(regular(prepared, prepared.columns(scope)), scope, horizon_days, rpos, goals,
+                                   bandwidth_mbps, n_traces, seed + i))
+    return out
+
+
+FRAME_COLUMNS = ["scope", "measure", "date", "rpo_min", "compliance_goal_pct", "bandwidth_mbps", "median",
+                 "lower_80", "upper_80", "lower_95", "upper_95", "p90", "p95"]
+
+
+def to_frame(forecasts: list[ScopeForecast]) -> pd.DataFrame:
+    """One long table: measure 'churn_gib_day' per date, 'required_mbps' per RPO and goal, 'compliance_pct'
+    per RPO at the given bandwidth."""
+    parts = []
+    for f in forecasts:
+        parts.append(f.daily.assign(scope=f.scope, measure="churn_gib_day"))
+        parts.append(f.bandwidth.assign(scope=f.scope, measure="required_mbps"))
+        if len(f.compliance):
+            parts.append(f.compliance.assign(scope=f.scope, measure="compliance_pct"))
+    frame = pd.concat([p for p in parts if len(p)], ignore_index=True) if parts else pd.DataFrame()
+    return frame.reindex(columns=FRAME_COLUMNS)
+
+
+def to_json(forecasts: list[ScopeForecast], settings: dict) -> dict:
+    """JSON-able forecast: settings, and per scope its growth fit, history and tables."""
+    def records(frame: pd.DataFrame) -> list[dict]:
+        return [{k: (str(v) if k == "date" else (None if isinstance(v, float) and not np.isfinite(v) else v))
+                 for k, v in row.items()} for row in frame.to_dict("records")]
+    return {"settings": settings, "scopes": [
+        {"scope": f.scope, "growth": {**f.growth.as_dict(), "note": f.growth.note()},
+         "history_gib_day": records(f.history), "churn_gib_day": records(f.daily),
+         "required_mbps": records(f.bandwidth), "compliance_pct": records(f.compliance)} for f in forecasts]}
