@@ -59,7 +59,8 @@ def find_bursts(days: Days, level: np.ndarray, slots_per_hour: int) -> Bursts:
 
 def _weekly_clusters(days: Days, start_day: np.ndarray, start_slot: np.ndarray, slots_per_hour: int) -> np.ndarray:
     """Cluster number of bursts starting within an hour of the same hour of the week in at least two learned
-    weeks and in at least half of them; -1 for the rest. Loops over bursts (tens), not samples."""
+    weeks and in at least half of them, while at that hour of the day most days see none (else the burst is
+    daily, not weekly, and the random bursts carry it); -1 for the rest. Loops over bursts, not samples."""
     out = np.full(start_day.size, -1)
     n_weeks = (days.day.max() - days.day.min() + 1) // 7 if days.day.size else 0
     if n_weeks < 2 or start_day.size == 0:
@@ -67,8 +68,12 @@ def _weekly_clusters(days: Days, start_day: np.ndarray, start_slot: np.ndarray, 
     how = days.weekday[start_day] * 24 + start_slot // max(slots_per_hour, 1)
     week = (days.day[start_day] - days.day.min()) // 7
     near = np.abs(((how[:, None] - how[None, :]) + WEEK_HOURS // 2) % WEEK_HOURS - WEEK_HOURS // 2) <= 1
-    weeks_seen = np.array([np.unique(week[near[i]]).size for i in range(how.size)])
-    recurring = (weeks_seen >= 2) & (weeks_seen >= n_weeks / 2)
+    same_wd = days.weekday[start_day][:, None] == days.weekday[start_day][None, :]
+    weeks_seen = np.array([np.unique(week[near[i] & same_wd[i]]).size for i in range(how.size)])
+    hod = how % 24
+    near_hour = np.abs(((hod[:, None] - hod[None, :]) + 12) % 24 - 12) <= 1
+    days_seen = np.array([np.unique(start_day[near_hour[i]]).size for i in range(how.size)])
+    recurring = (weeks_seen >= 2) & (weeks_seen >= n_weeks / 2) & (days_seen < 0.5 * days.day.size)
     keys: list[int] = []
     for i in np.argsort(-start_day):  # the latest occurrence names its cluster
         if not recurring[i]:

@@ -22,6 +22,7 @@ class Series:
     interval_s: float
     bytes: np.ndarray
     timezone: str = "UTC"
+    present: np.ndarray | None = None   # True where a sample was taken (None: everywhere); gaps are not zeros
 
     @property
     def times(self) -> np.ndarray:
@@ -42,11 +43,13 @@ def regular_times(times: np.ndarray, interval_s: float, values: np.ndarray, time
     """`values` (1-D or time x columns) at sample end `times`, scattered onto the regular grid they lie on."""
     times = np.asarray(times, dtype=float)
     if times.size == 0:
-        return Series(0.0, interval_s, np.zeros((0,) + np.shape(values)[1:]), timezone)
+        return Series(0.0, interval_s, np.zeros((0,) + np.shape(values)[1:]), timezone, np.zeros(0, dtype=bool))
     idx = np.rint((times - times[0]) / interval_s).astype(np.int64)
     out = np.zeros((int(idx[-1]) + 1,) + np.shape(values)[1:])
     out[idx] = values
-    return Series(float(times[0]), interval_s, out, timezone)
+    present = np.zeros(out.shape[0], dtype=bool)
+    present[idx] = True
+    return Series(float(times[0]), interval_s, out, timezone, present)
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def calendar(times_end: np.ndarray, interval_s: float, timezone: str) -> Calenda
     secs = (local - days) / pd.Timedelta(seconds=1)
     spd = int(round(SECONDS_PER_DAY / interval_s))
     slot = np.clip(np.floor(np.asarray(secs) / interval_s).astype(np.int64), 0, spd - 1)
-    return Calendar(day, np.asarray(local.dayofweek), slot, first)
+    return Calendar(day, np.asarray(local.day_of_week), slot, first)
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ class Days:
 
 
 def whole_days(series: Series, min_share: float = 0.9) -> Days:
-    """Days x slots of bytes for the local days holding at least `min_share` of their slots (edges dropped)."""
+    """Days x slots of bytes for the local days with samples in at least `min_share` of their slots (partial
+    edge days and days of a collection outage are left out: a gap is not a day without writes)."""
     spd = series.slots_per_day
     if series.bytes.size == 0:
         return Days(np.zeros((0, spd)), np.zeros(0, int), np.zeros(0, int), pd.Timestamp("1970-01-01"))
@@ -91,7 +95,7 @@ def whole_days(series: Series, min_share: float = 0.9) -> Days:
     grid = np.zeros((n_days, spd))
     seen = np.zeros((n_days, spd), dtype=bool)
     grid[cal.day, cal.slot] += series.bytes
-    seen[cal.day, cal.slot] = True
+    seen[cal.day, cal.slot] = True if series.present is None else series.present
     keep = seen.mean(axis=1) >= min_share
-    wd = (cal.first_date.dayofweek + np.arange(n_days)) % 7
+    wd = (cal.first_date.day_of_week + np.arange(n_days)) % 7
     return Days(grid[keep], wd[keep], np.arange(n_days)[keep], cal.first_date)

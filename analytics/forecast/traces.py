@@ -86,7 +86,7 @@ def simulate(model: Model, horizon_days: float, n_traces: int, rng: np.random.Ge
     w = model.day_weights(half_life_days)
     n_hdays = int(cal.day.max()) + 1
     donor = rng.choice(w.size, size=(n_traces, n_hdays), p=w / w.sum())
-    dev = model.bursts.calm - model.level
+    dev = _detrended(model) - model.level
     out += np.maximum(level_h[None, :] + dev[donor[:, cal.day], cal.slot[None, :]], 0.0)
 
     _add_bursts(out, model, cal, rng, w, half_life_days, size_jitter)
@@ -94,13 +94,33 @@ def simulate(model: Model, horizon_days: float, n_traces: int, rng: np.random.Ge
     return Traces(times, iv, out, model.timezone)
 
 
+def _trend_applies(model: Model) -> bool:
+    """A trend is extrapolated only from 14 days or more and when its interval excludes 0 (a trend the data
+    cannot tell from none is noise, not growth)."""
+    g = model.growth
+    return bool(g.enough and np.isfinite(g.slope_se) and not (g.lo_pct <= 0 <= g.hi_pct)
+                and model.bursts.calm.sum() > 0)
+
+
+def _detrended(model: Model) -> np.ndarray:
+    """Calm learned days scaled to the window's mean level (so a trend is not counted twice: once in the
+    resampled day, once in the factor ahead)."""
+    if not _trend_applies(model):
+        return model.bursts.calm
+    g = model.growth
+    mean_day = float(model.bursts.calm.sum(axis=1).mean()) / 2**30
+    on_day = g.level_gib_day + g.slope_gib_day2 * (model.days.day - model.days.day.max())
+    scale = mean_day / np.maximum(on_day, 0.25 * mean_day)
+    return model.bursts.calm * scale[:, None]
+
+
 def _trend_factor(model: Model, times: np.ndarray, n_traces: int, rng: np.random.Generator) -> np.ndarray:
     """Growth factor per trace (rows) and horizon sample: fitted level ahead / mean calm level learned.
 
-    The slope is drawn from its fitted uncertainty; with under 14 days of history no trend is applied."""
+    The slope is drawn from its fitted uncertainty; see _trend_applies for when there is none."""
     g = model.growth
     mean_day = float(model.bursts.calm.sum(axis=1).mean()) / 2**30
-    if not g.enough or mean_day <= 0 or not np.isfinite(g.slope_se):
+    if not _trend_applies(model):
         return np.ones((1, times.size))
     slope = rng.normal(g.slope_gib_day2, g.slope_se, size=(n_traces, 1))
     ahead = (times[None, :] - model.t_end) / 86_400 + 0.5
