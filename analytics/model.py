@@ -46,6 +46,7 @@ class PlanConfig:
     prices: dict[str, Any] | None = None         # parsed price file; None = the shipped example
     rpo_targets_min: tuple[float, ...] = _D["rpo_targets_min"]
     compliance_goals_pct: tuple[float, ...] = (100.0, 99.0, 95.0, 90.0)
+    growth_auto: bool = False                    # --growth auto: growth_pct is replaced by the fitted trend's
 
 
 @dataclass

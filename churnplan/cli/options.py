@@ -47,7 +47,8 @@ def _option(name: str, annotation: Any, default: Any, flag: str, help: str) -> i
 PLAN_OPTIONS = [
     _option("rpo", float, _DEFAULT.rpo_min, "--rpo", "Desired RPO in minutes."),
     _option("percentile", float, _DEFAULT.percentile, "--percentile", "Percentile of churn/IOPS used as the peak."),
-    _option("growth", float, _DEFAULT.growth_pct, "--growth", "Growth factor in percent applied to churn."),
+    _option("growth", str, f"{_DEFAULT.growth_pct:g}", "--growth",
+            "Growth in percent applied to churn, or 'auto': fitted from the measured trend."),
     _option("bandwidth", Optional[float], None, "--bandwidth", "Available bandwidth in Mbps (what-if)."),
     _option("compression", float, _DEFAULT.compression, "--compression",
             "Bytes sent per byte written (0.5 halves it)."),
@@ -107,6 +108,16 @@ def _when(text: str | None, flag: str) -> datetime | None:
         raise ValueError(f"{flag} {text!r}: use an ISO date or time, e.g. 2026-11-09 or 2026-11-09T08:00") from exc
 
 
+def _growth(text: str | float) -> tuple[bool, float]:
+    """(auto, percent) of --growth: 'auto' plans with the fitted trend (the default growth until fitted)."""
+    if str(text).strip().lower() == "auto":
+        return True, _DEFAULT.growth_pct
+    try:
+        return False, float(text)
+    except ValueError:
+        raise ValueError(f"--growth {text!r}: give a percentage, e.g. 30, or auto") from None
+
+
 def config_from_options(options: dict[str, Any]) -> PlanConfig:
     """A PlanConfig from the parsed PLAN_OPTIONS; bad values raise typer.Exit(2) with a plain message."""
     from churnplan.analytics.cost import load_prices
@@ -123,8 +134,10 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
                                         offhours_mbps=o["offhours_mbps"], timezone=o["timezone"])
         if o["architecture"] not in ARCHITECTURES:
             raise ValueError(f"--architecture {o['architecture']!r}: use {' or '.join(map(repr, ARCHITECTURES))}")
+        growth_auto, growth_pct = _growth(o["growth"])
         return PlanConfig(
-            rpo_min=o["rpo"], percentile=o["percentile"], growth_pct=o["growth"], bandwidth_mbps=o["bandwidth"],
+            rpo_min=o["rpo"], percentile=o["percentile"], growth_pct=growth_pct, growth_auto=growth_auto,
+            bandwidth_mbps=o["bandwidth"],
             compression=o["compression"], throttle=throttle, timezone=o["timezone"],
             exclude_disks=tuple(o["exclude_disks"] or ()),
             start=_when(o["start"], "--start"), end=_when(o["end"], "--end"), architecture=o["architecture"],
@@ -152,9 +165,20 @@ def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: 
             raise fail(f"{db}: no samples to plan from (run `churnplan collect`, `churnplan import` or "
                        "`churnplan samples`)")
         progress.update(task, description=f"read {len(vms)} VMs, {len(disks)} disks, {len(samples):,} samples")
+    auto = None
+    if config.growth_auto:  # --growth auto: the fitted trend replaces the growth before planning
+        from dataclasses import replace
+
+        from churnplan.cli.forecast import growth_from_samples
+
+        auto = growth_from_samples(samples, config.timezone, config.growth_pct)
+        config = replace(config, growth_pct=auto.growth_pct)
+        console.print(f"growth auto: {auto.note()}")
     with progress_step(progress, "planning") as task:
         try:
             plan = build_plan(vms, disks, samples, config)
+            if auto is not None:
+                plan.summary["growth_auto"] = auto.as_dict()
         except ValueError as exc:
             raise fail(str(exc)) from exc
         progress.update(task, description="planned")
