@@ -150,13 +150,14 @@ def backtest_cmd(
 def print_summary(summary: pd.DataFrame, title: str) -> None:
     """The per-method backtest table."""
     table = Table(title=title)
-    for col in ("method", "cases", "MAPE %", "met goal %", "mean pred/actual", "quantile loss τ0.9 %",
-                "80 % coverage %"):
-        table.add_column(col, justify="left" if col == "method" else "right")
+    for col in ("method", "cases", "MAPE %", "met goal %", "pred/actual", "QL τ0.9 %", "80 % cover %"):
+        table.add_column(col, justify="left" if col == "method" else "right", no_wrap=col == "method")
     for r in summary.itertuples():
         table.add_row(r.method, str(r.cases), f"{r.mape_pct:,.1f}", f"{r.met_goal_pct:.1f}", f"{r.mean_ratio:.2f}",
                       f"{r.quantile_loss_pct:.1f}", "" if pd.isna(r.coverage_80_pct) else f"{r.coverage_80_pct:.1f}")
     Console().print(table)
+    console.print("MAPE: mean |predicted - actual| / actual; met goal: predicted >= actual; QL: quantile loss "
+                  "at tau 0.9 relative to the actual (lower is better); cover: share inside the 80 % interval")
 
 
 def growth_from_samples(samples: pl.DataFrame, timezone: str, fallback_pct: float) -> AutoGrowth:
