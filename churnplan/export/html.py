@@ -21,6 +21,7 @@ from plotly.offline import get_plotlyjs
 from churnplan.analytics.model import Plan
 from churnplan import __version__
 from churnplan.export import charts, tables
+from churnplan.export import forecast as forecast_export
 
 TEMPLATE = "report.html.j2"
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("churnplan", "templates"),
@@ -134,6 +135,7 @@ def sections(plan: Plan, tz: str) -> list[Section]:
         Section("Initial replication", table=table(tables.plain(plan.initial_replication))),
         Section("Estimated monthly cost", table=table(tables.plain(plan.cost))),
     ]
+    result += forecast_export.html_sections(plan, tz)
     return result
 
 
