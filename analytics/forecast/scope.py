@@ -160,3 +160,25 @@ def to_json(forecasts: list[ScopeForecast], settings: dict) -> dict:
         {"scope": f.scope, "growth": {**f.growth.as_dict(), "note": f.growth.note()},
          "history_gib_day": records(f.history), "churn_gib_day": records(f.daily),
          "required_mbps": records(f.bandwidth), "compliance_pct": records(f.compliance)} for f in forecasts]}
+
+
+def daily_need(forecast: ScopeForecast, rpo_min: float) -> pd.DataFrame:
+    """Required Mbps for `rpo_min` 100 % of each whole local horizon day (each day's traces run through the
+    exact need, all days and traces at once): date, median, upper_80 (P90), p95."""
+    tr = forecast.traces
+    if tr.bytes.shape[1] == 0:
+        return pd.DataFrame(columns=["date", "median", "upper_80", "p95"])
+    cal = calendar(tr.times, tr.interval_s, tr.timezone)
+    spd = int(round(86_400 / tr.interval_s))
+    starts = np.searchsorted(cal.day, np.arange(int(cal.day.max()) + 1))
+    counts = np.diff(np.append(starts, cal.day.size))
+    full = np.nonzero(counts == spd)[0]
+    if full.size == 0:
+        return pd.DataFrame(columns=["date", "median", "upper_80", "p95"])
+    idx = starts[full][:, None] + np.arange(spd)[None, :]
+    blocks = tr.bytes[:, idx].reshape(-1, spd)          # (traces x days) rows of one day each
+    per = need.required_mbps_100(tr.times[:spd], tr.interval_s, blocks, rpo_min * 60.0)
+    per = per.reshape(tr.bytes.shape[0], full.size)
+    q = _quantiles(per)
+    return pd.DataFrame({"date": (cal.first_date + pd.to_timedelta(full, unit="D")).date,
+                         "median": q["median"], "upper_80": q["upper_80"], "p95": q["p95"]})
