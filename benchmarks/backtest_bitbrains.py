@@ -32,10 +32,11 @@ COVERAGE = 0.95
 MONTH_DAYS = 28
 
 
-def load(folder: Path) -> pd.DataFrame:
-    """Write KB/s per 300 s sample end (rows, a regular grid; NaN where a VM has no sample) and VM (columns)."""
+def load(folder: Path, first: int | None = None) -> pd.DataFrame:
+    """Write KB/s per 300 s sample end (rows, a regular grid; NaN where a VM has no sample) and VM (columns),
+    from every trace (or the `first` by number)."""
     frames = []
-    for path in sorted(folder.glob("*.csv.gz"), key=lambda p: int(p.name.split(".")[0])):
+    for path in sorted(folder.glob("*.csv.gz"), key=lambda p: int(p.name.split(".")[0]))[:first]:
         try:
             _, s = bitbrains.read_trace(path)
         except IngestError as exc:
@@ -66,9 +67,9 @@ def case(wide: pd.DataFrame, vms: list[str], day0: pd.Timestamp, split: tuple[in
 
 
 def run(folder: Path, n_estates: int, n_splits: int, goals: tuple[float, ...], traces: int,
-        seed: int = 0, quiet: bool = False) -> pd.DataFrame:
+        seed: int = 0, quiet: bool = False, first_traces: int | None = None) -> pd.DataFrame:
     """All cases' backtest rows (backtest.COLUMNS plus case, estate, learn_days)."""
-    wide = load(folder)
+    wide = load(folder, first_traces)
     day0, groups = estates(wide, n_estates, 12)
     rows = []
     for e, vms in enumerate(groups):
