@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import plan as plan_bench  # noqa: E402  (benchmarks/plan.py: the synthetic store generator)
+import plan as plan_bench
 
-from churnplan.analytics import rpo  # noqa: E402
-from churnplan.analytics.forecast import scope as fc  # noqa: E402
-from churnplan.analytics.model import PlanConfig  # noqa: E402
-from churnplan.analytics.plan import build_plan  # noqa: E402
-from churnplan.core import store  # noqa: E402
+from churnplan.analytics import rpo
+from churnplan.analytics.forecast import scope as fc
+from churnplan.analytics.model import PlanConfig
+from churnplan.analytics.plan import build_plan
+from churnplan.core import store
 
 
 def bench(n_vms: int, days: int, horizon_days: float, traces: int, workdir: Path) -> dict:
@@ -51,7 +51,8 @@ def bench(n_vms: int, days: int, horizon_days: float, traces: int, workdir: Path
     return {"vms": n_vms, "samples": rows, "days": days, "horizon_days": horizon_days, "traces": traces,
             "scopes": len(result), "load_s": round(load_s, 2), "prepare_s": round(prepare_s, 2),
             "forecast_s": round(forecast_s, 2), "forecast_s_per_scope": round(forecast_s / len(result), 2),
-            "estate_rpo15_median_mbps": round(float(p["median"]), 1), "estate_rpo15_p90_mbps": round(float(p["p90"]), 1),
+            "estate_rpo15_median_mbps": round(float(p["median"]), 1),
+            "estate_rpo15_p90_mbps": round(float(p["p90"]), 1),
             "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, 2)}
 
 

@@ -68,7 +68,8 @@ def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] 
             for g in goals:
                 bw = fc.bandwidth[(fc.bandwidth["rpo_min"] == r) & (fc.bandwidth["compliance_goal_pct"] == g)].iloc[0]
                 lo, hi = float(bw["lower_80"]), float(bw["upper_80"])
-                preds = {"forecast": float(bw["median"]), "forecast-p90": float(bw["p90"]), "replay": replay[g], **rules}
+                preds = {"forecast": float(bw["median"]), "forecast-p90": float(bw["p90"]), "replay": replay[g],
+                         **rules}
                 for method in METHODS:
                     rows.append(_row(scope, r, g, method, preds[method], actual[g],
                                      (lo, hi) if method == "forecast" else None))

@@ -152,7 +152,7 @@ def _add_bursts(out: np.ndarray, model: Model, cal, rng: np.random.Generator, da
         p = min((seen + 0.5) / (n_weeks + 1), 1.0)
         latest = members[np.argmax(b.start_day[members])]
         wd, slot = model.days.weekday[b.start_day[latest]], b.start_slot[latest]
-        days_on = np.nonzero((cal.weekday[start_of_day] == wd))[0]
+        days_on = np.nonzero(cal.weekday[start_of_day] == wd)[0]
         if days_on.size == 0:
             continue
         hit = rng.random((n_traces, days_on.size)) < p

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 import polars as pl
@@ -60,9 +59,9 @@ def forecast_cmd(
     out: Path = typer.Option(..., "--out", help="Directory for forecast.csv and forecast.json."),
     horizon: str = typer.Option("90d", "--horizon", help="How far ahead, e.g. 7d, 90d or 12w."),
     rpo_min: float = typer.Option(15.0, "--rpo", help="RPO in minutes for the printed table (15/30/60 always)."),
-    bandwidth: Optional[float] = typer.Option(None, "--bandwidth", help="Bandwidth in Mbps: expected compliance."),
-    start: Optional[str] = typer.Option(None, "--start", help="First sample time to learn from (ISO, UTC)."),
-    end: Optional[str] = typer.Option(None, "--end", help="Last sample time to learn from (ISO, UTC)."),
+    bandwidth: float | None = typer.Option(None, "--bandwidth", help="Bandwidth in Mbps: expected compliance."),
+    start: str | None = typer.Option(None, "--start", help="First sample time to learn from (ISO, UTC)."),
+    end: str | None = typer.Option(None, "--end", help="Last sample time to learn from (ISO, UTC)."),
     timezone: str = typer.Option("UTC", "--timezone", help="Time zone of the daily rhythm and dates."),
     traces: int = typer.Option(fc.N_TRACES, "--traces", help="Monte-Carlo traces per scope."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the same seed gives the same forecast)."),

@@ -26,7 +26,6 @@ def series(gib_per_day: np.ndarray, interval_s: float = 900, noise: float = 0.05
     shape = daily_shape(interval_s)
     x = (np.asarray(gib_per_day, dtype=float)[:, None] * shape[None, :] * 2**30)
     x = x * rng.lognormal(0.0, noise, x.shape)
-    spd = shape.size
     for day, hour, hours, gib in bursts:
         s, n = int(hour * 3600 / interval_s), max(int(hours * 3600 / interval_s), 1)
         x[day, s:s + n] += gib * 2**30 / n

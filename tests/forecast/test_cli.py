@@ -15,7 +15,7 @@ from churnplan.cli import app
 from churnplan.core import store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faces"))
-import tiny_estate  # noqa: E402
+import tiny_estate
 
 
 def _store(path: Path, days: int) -> Path:

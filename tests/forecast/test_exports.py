@@ -14,7 +14,7 @@ from churnplan.export import excel, html
 from churnplan.export import forecast as forecast_export
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faces"))
-import tiny_estate  # noqa: E402
+import tiny_estate
 
 
 @pytest.fixture(scope="module")
