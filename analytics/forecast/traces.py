@@ -14,6 +14,7 @@ from churnplan.analytics.forecast.trend import GrowthFit, fit_growth
 
 HALF_LIFE_DAYS = 7.0       # recency: a day a week older counts half as much (calm days and burst rate)
 MAX_TREND_FACTOR = 4.0     # a fitted trend extrapolated beyond this multiple (or below its inverse) is capped
+RANDOM_BURSTS = "poisson"  # or "days": each resampled day brings its own bursts (poisson won on the inner fold)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class Traces:
 
 
 def simulate(model: Model, horizon_days: float, n_traces: int, rng: np.random.Generator,
-             half_life_days: float = HALF_LIFE_DAYS, size_jitter: bool = False) -> Traces:
+             half_life_days: float = HALF_LIFE_DAYS, size_jitter: bool = False,
+             random_bursts: str = RANDOM_BURSTS) -> Traces:
     """`n_traces` traces of the `horizon_days` after the learned window.
 
     Each trace: the rhythm's level for each horizon sample, plus the calm deviation of a resampled learned
@@ -89,7 +91,7 @@ def simulate(model: Model, horizon_days: float, n_traces: int, rng: np.random.Ge
     dev = _detrended(model) - model.level
     out += np.maximum(level_h[None, :] + dev[donor[:, cal.day], cal.slot[None, :]], 0.0)
 
-    _add_bursts(out, model, cal, rng, w, half_life_days, size_jitter)
+    _add_bursts(out, model, cal, rng, w, donor, size_jitter, random_bursts)
     out *= _trend_factor(model, times, n_traces, rng)
     return Traces(times, iv, out, model.timezone)
 
@@ -129,8 +131,13 @@ def _trend_factor(model: Model, times: np.ndarray, n_traces: int, rng: np.random
 
 
 def _add_bursts(out: np.ndarray, model: Model, cal, rng: np.random.Generator, day_w: np.ndarray,
-                half_life_days: float, size_jitter: bool) -> None:
-    """Place weekly and random bursts into `out` (traces x samples), all traces at once."""
+                donor: np.ndarray, size_jitter: bool, random_bursts: str) -> None:
+    """Place weekly and random bursts into `out` (traces x samples), all traces at once.
+
+    Random bursts either come with the learned day resampled for each horizon day (`donor`, traces x days:
+    their count, timing and sizes as that day had them, so a nightly job is not drawn twice into one night),
+    or ('poisson') arrive in Poisson counts at a rate drawn from its Gamma posterior, each at a resampled
+    burst's time of day on a random day."""
     b = model.bursts
     if b.length.size == 0:
         return
@@ -164,7 +171,18 @@ def _add_bursts(out: np.ndarray, model: Model, cal, rng: np.random.Generator, da
 
     # random bursts: Poisson counts at a Gamma-distributed, recency-weighted rate per day
     rand = np.nonzero(b.weekly < 0)[0]
-    if rand.size:
+    if rand.size and random_bursts == "days":
+        order = rand[np.argsort(b.start_day[rand], kind="stable")]
+        per_day = np.bincount(b.start_day[order], minlength=day_w.size)
+        first = np.concatenate([[0], np.cumsum(per_day)[:-1]])
+        count = per_day[donor]                                   # traces x horizon days
+        ti_d = np.repeat(np.arange(donor.size), count.reshape(-1))
+        within = np.arange(ti_d.size) - np.repeat(np.cumsum(count.reshape(-1)) - count.reshape(-1), count.reshape(-1))
+        pick = order[first[donor.reshape(-1)[ti_d]] + within]
+        traces.append(ti_d // donor.shape[1])
+        burst.append(pick)
+        when.append(day_start[ti_d % donor.shape[1]] + b.start_slot[pick])
+    elif rand.size:
         shape = burst_w[rand].sum() + 0.5
         exposure = day_w.sum()
         rate = rng.gamma(shape, 1.0 / exposure, size=n_traces)

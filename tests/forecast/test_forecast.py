@@ -107,3 +107,16 @@ def test_compliance_on_a_future_date_and_outside_the_horizon():
     assert low["median"] < high["median"] == 100.0
     with pytest.raises(ValueError, match="not within the forecast horizon"):
         scope.compliance_on(fc, "2030-01-01", 15.0, 10.0)
+
+
+def test_resampled_days_bring_their_own_bursts_so_no_day_gets_two():
+    bursts = [(2, 14.0, 1.0, 40.0), (8, 20.0, 1.0, 40.0), (17, 9.0, 1.0, 40.0)]
+    s = synthetic.series(synthetic.weekly_days(21, 30, weekend=0.0), bursts=bursts)
+    model = traces.learn(s)
+    assert model.bursts.length.size == 3 and (model.bursts.weekly < 0).all()
+    tr = traces.simulate(model, 14, 200, np.random.default_rng(3), random_bursts="days")
+    per_day = tr.bytes.reshape(200, 14, -1).sum(axis=2) / 2**30
+    # a calm day writes about 30 GiB, a day with its one burst about 70; never two bursts (110) in a day
+    assert per_day.max() < 85 and (per_day > 60).any()
+    poisson = traces.simulate(model, 14, 200, np.random.default_rng(3), random_bursts="poisson")
+    assert (poisson.bytes.reshape(200, 14, -1).sum(axis=2) / 2**30 > 60).any()
