@@ -4,14 +4,16 @@ exact queue model."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from churnplan.analytics import queue
+from churnplan.analytics import queue, rpo
 from churnplan.analytics.forecast import need
-from churnplan.analytics.forecast.series import Series, calendar, whole_days
+from churnplan.analytics.forecast.series import Series, calendar, regular, whole_days
+from churnplan.analytics.rpo import PreparedChurn
 from churnplan.analytics.forecast.traces import Model, Traces, learn, simulate
 from churnplan.analytics.forecast.trend import GrowthFit
 
@@ -117,13 +119,11 @@ def compliance_on(forecast: ScopeForecast, day: pd.Timestamp | str, rpo_min: flo
     return {"median": float(q["median"]), "lower_80": float(q["lower_80"]), "upper_80": float(q["upper_80"])}
 
 
-def forecast(prepared, horizon_days: float, scopes: list[str] | None = None, rpos: tuple[float, ...] = RPOS_MIN,
-             goals: tuple[float, ...] = GOALS_PCT, bandwidth_mbps: float | None = None, n_traces: int = N_TRACES,
-             seed: int = 0, progress=None) -> list[ScopeForecast]:
+def forecast(prepared: PreparedChurn, horizon_days: float, scopes: list[str] | None = None,
+             rpos: tuple[float, ...] = RPOS_MIN, goals: tuple[float, ...] = GOALS_PCT,
+             bandwidth_mbps: float | None = None, n_traces: int = N_TRACES, seed: int = 0,
+             progress: Callable[[str], None] | None = None) -> list[ScopeForecast]:
     """Forecasts of `scopes` of a PreparedChurn (default: the estate and its process servers)."""
-    from churnplan.analytics import rpo
-    from churnplan.analytics.forecast.series import regular
-
     scopes = scopes if scopes is not None else [rpo.ESTATE] + prepared.scopes()
     out = []
     for i, scope in enumerate(scopes):  # scopes; each vectorised over samples and traces
