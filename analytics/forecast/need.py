@@ -7,10 +7,20 @@ import numpy as np
 
 from churnplan.analytics import bandwidth, queue, rpo
 
-_START_OFFSETS = 64
+_START_OFFSETS = 8
+
+
+_CHUNK = 16               # traces per pass: keeps each pass's arrays in cache (memory-bound otherwise)
 
 
 def required_mbps_100(times: np.ndarray, interval_s: float, bytes_2d: np.ndarray, rpo_s: float) -> np.ndarray:
+    """bandwidth.required_mbps_100 for every trace (rows of `bytes_2d`), in chunks of traces."""
+    return np.concatenate([_required_mbps_100(times, interval_s, bytes_2d[i:i + _CHUNK], rpo_s)
+                           for i in range(0, bytes_2d.shape[0], _CHUNK)]) if bytes_2d.shape[0] \
+        else np.zeros(0)
+
+
+def _required_mbps_100(times: np.ndarray, interval_s: float, bytes_2d: np.ndarray, rpo_s: float) -> np.ndarray:
     """bandwidth.required_mbps_100 for every trace (rows of `bytes_2d`) at once: the least constant Mbps with
     lag <= RPO all the time, max over breakpoint pairs of (A_j - A_i) / (t_j - t_i + RPO).
 
