@@ -79,7 +79,7 @@ def test_intervals_nest_and_upper_bounds_order(seed, base, noise):
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.integers(0, 10_000), st.sampled_from([60.0, 900.0, 3600.0]), st.integers(2, 400))
+@given(st.integers(0, 10_000), st.sampled_from([60.0, 900.0, 3600.0]), st.integers(2, 2500))
 def test_batched_need_equals_the_exact_bandwidth_model(seed, rpo_s, n):
     rng = np.random.default_rng(seed)
     x = rng.lognormal(0, 2, (4, n)) * (rng.random((4, n)) < 0.7) * 1e6
