@@ -15,9 +15,11 @@ import polars as pl
 
 from churnplan.analytics import queue, sample_grid
 from churnplan.analytics.sample_grid import SampleGrid
-from churnplan.analytics.model import ThrottleSchedule
+from churnplan.analytics.config import ThrottleSchedule
+from churnplan.analytics.vocabulary import Scope, protected
+from churnplan.core.units import KIB, bytes_to_mib
 
-ESTATE = "estate"
+ESTATE = Scope.ESTATE
 
 
 @dataclass(frozen=True)
@@ -29,14 +31,15 @@ class PreparedChurn:
     vms: pd.DataFrame          # vcenter, vm_id, name, scope (process server, or 'estate'), one row per column
     vm_bytes: np.ndarray       # shape (len(times), len(vms))
     timezone: str = "UTC"
-    _sums: dict = field(default_factory=dict, repr=False, compare=False)
+    _sums: dict[bytes, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def scope_bytes(self, cols: np.ndarray) -> np.ndarray:
         """Bytes per sample time summed over the VMs in `cols`, computed once per set of columns."""
         key = np.asarray(cols).tobytes()
         if key not in self._sums:
             every = cols.size == self.vm_bytes.shape[1] and np.array_equal(cols, np.arange(cols.size))
-            self._sums[key] = (self.vm_bytes if every else self.vm_bytes[:, cols]).sum(axis=1)
+            total: np.ndarray = (self.vm_bytes if every else self.vm_bytes[:, cols]).sum(axis=1)
+            self._sums[key] = total
         return self._sums[key]
 
     def columns(self, scope: str) -> np.ndarray:
@@ -48,6 +51,15 @@ class PreparedChurn:
             known = sorted(set(self.vms["scope"])) + [ESTATE]
             raise ValueError(f"unknown scope {scope!r}; known scopes: {', '.join(map(str, known))}")
         return np.nonzero(mask)[0]
+
+    def for_scope(self, scope: str) -> PreparedChurn:
+        """The churn of `scope`'s VMs only (the estate: all of them, this same object), so a scope can be
+        simulated, sized and cached on its own (per process server, or by a distributed engine)."""
+        if scope == ESTATE:
+            return self
+        cols = self.columns(scope)
+        return PreparedChurn(self.times, self.interval_s, self.vms.iloc[cols].reset_index(drop=True),
+                             np.ascontiguousarray(self.vm_bytes[:, cols]), self.timezone)
 
     def scopes(self) -> list[str]:
         """The process servers (every scope but 'estate'), sorted."""
@@ -64,8 +76,9 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
     """Aggregate samples (one interval) into a time x VM byte matrix, once, for fast what-ifs.
 
     `samples`: a pandas or polars sample frame, or its SampleGrid (per disk, or already summed per VM).
-    `assignment`: vcenter, vm_id[, name][, process_server], e.g. Plan.vms; when given, VMs absent from it or
-    with an empty process_server (incompatible, not protected) are left out, so 'estate' is the plan's estate.
+    `assignment`: vcenter, vm_id[, name][, process_server][, compatibility], e.g. Plan.vms; when given, VMs
+    absent from it or not protected (vocabulary.protected; else without a process server) are left out, so
+    'estate' is the plan's estate.
     `excluded`: disks (vcenter, vm_id, instance[, excluded]) whose samples leave all sums.
     """
     grid = sample_grid.from_frame(samples)
@@ -75,7 +88,9 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
     code_keys = per_vm.keys
     if assignment is not None:
         vms = assignment.copy()
-        if "process_server" in vms.columns:  # a plan's VMs: those without a server are not protected
+        if "compatibility" in vms.columns:  # a plan's VMs: only the protected ones replicate
+            vms = vms[protected(vms)]
+        elif "process_server" in vms.columns:  # an assignment alone: VMs without a server do not replicate
             vms = vms[vms["process_server"].fillna("").astype(str) != ""]
         vms["name"] = vms["name"] if "name" in vms.columns else vms["vm_id"]
         vms["scope"] = vms["process_server"] if "process_server" in vms.columns else ESTATE
@@ -94,7 +109,7 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
         np.nan_to_num(kbps, nan=0.0, copy=False)
     if not present.all():
         kbps = kbps[:, present]
-    kbps *= 1024.0 * per_vm.interval_s
+    kbps *= float(KIB) * per_vm.interval_s
     if found.all():
         matrix = np.ascontiguousarray(kbps.T)
     else:
@@ -111,10 +126,10 @@ class WhatIf:
     rpo_min: float
     compliance_pct: float
     max_lag_min: float
-    lag: pd.DataFrame          # ts, lag_min, backlog_mb (at each sample end)
+    lag: pd.DataFrame          # ts, lag_min, backlog_mib (at each sample end)
     daily: pd.DataFrame        # date, peak_lag_min, violations_min (local dates)
     vm_misses: pd.DataFrame    # vm_id, name, compliance_pct, max_lag_min (fair-share mode), worst first
-    max_backlog_mb: float = 0.0
+    max_backlog_mib: float = 0.0
 
 
 def scope_curve(prepared: PreparedChurn, cols: np.ndarray, factor: float) -> queue.Curve:
@@ -133,7 +148,8 @@ def run(curve: queue.Curve, capacity: queue.Capacity, rpo_min: float, lags: bool
 
 
 def simulate(prepared: PreparedChurn, cols: np.ndarray, capacity: queue.Capacity, rpo_min: float,
-             factor: float, lags: bool = True, edges_tz: str | None = None):
+             factor: float, lags: bool = True, edges_tz: str | None = None
+             ) -> tuple[queue.Service, queue.Compliance, tuple[float, float]]:
     """FIFO service and compliance for the VMs in `cols` with writes scaled by `factor`."""
     return run(scope_curve(prepared, cols, factor), capacity, rpo_min, lags, edges_tz)
 
@@ -154,7 +170,7 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
     factor = compression * (1.0 + growth_pct / 100.0)
     tz = throttle.timezone if throttle is not None else prepared.timezone
     if prepared.times.size == 0:
-        empty = pd.DataFrame({"ts": pd.Series(dtype="datetime64[ns, UTC]"), "lag_min": [], "backlog_mb": []})
+        empty = pd.DataFrame({"ts": pd.Series(dtype="datetime64[ns, UTC]"), "lag_min": [], "backlog_mib": []})
         return WhatIf(scope, rpo_min, 100.0, 0.0, empty,
                       pd.DataFrame(columns=["date", "peak_lag_min", "violations_min"]),
                       pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"]))
@@ -162,7 +178,7 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
     x = prepared.times
     backlog = svc.backlog
     lag = pd.DataFrame({"ts": queue.from_epoch(x), "lag_min": queue.lag_at(svc, x) / 60.0,
-                        "backlog_mb": np.interp(x, svc.t, backlog) / 2**20})
+                        "backlog_mib": bytes_to_mib(np.interp(x, svc.t, backlog))})
     bad = pd.Series(comp.piece_bad_s / 60.0).groupby(queue.local_dates(comp.piece_start, tz)).sum()
     peak = pd.Series(comp.peak_lag_s / 60.0).groupby(queue.local_dates(comp.peak_t, tz)).max()
     daily = pd.DataFrame({"peak_lag_min": peak, "violations_min": bad}).fillna(0.0)
@@ -170,7 +186,7 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
     misses = _vm_misses(prepared, cols, svc, factor, rpo_min, window) if per_vm else \
         pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"])
     return WhatIf(scope, rpo_min, comp.pct, comp.max_lag_s / 60.0, lag, daily, misses,
-                  float(backlog.max(initial=0.0)) / 2**20)
+                  bytes_to_mib(float(backlog.max(initial=0.0))))
 
 
 def _vm_misses(prepared: PreparedChurn, cols: np.ndarray, fifo: queue.Service, factor: float,

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import plan as plan_bench
 
 from churnplan.analytics import rpo
+from churnplan.analytics.vocabulary import protected as is_protected
 from churnplan.analytics.forecast import scope as fc
 from churnplan.analytics.model import PlanConfig
 from churnplan.analytics.plan import build_plan
@@ -39,7 +40,7 @@ def bench(n_vms: int, days: int, horizon_days: float, traces: int, workdir: Path
     load_s = time.perf_counter() - t
     t = time.perf_counter()
     plan = build_plan(vms, disks, samples, PlanConfig())
-    protected = plan.vms[plan.vms["compatibility"] != "No"]
+    protected = plan.vms[is_protected(plan.vms)]
     prepared = rpo.prepare(samples, assignment=protected[["vcenter", "vm_id", "name", "process_server"]],
                            excluded=plan.disks[["vcenter", "vm_id", "instance", "excluded"]])
     prepare_s = time.perf_counter() - t

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from collections.abc import Callable
 
 import duckdb
@@ -17,14 +17,14 @@ import pandas as pd
 import polars as pl
 import streamlit as st
 
-from churnplan.core import store
+from churnplan.core import store, units
 
+T = TypeVar("T")
 OPEN_RETRIES = 4
 OPEN_WAIT_S = 0.25
 
 
-class StoreBusy(RuntimeError):
-    """The store is locked by a writer (a running collection); try again shortly."""
+StoreBusy = store.StoreBusy  # the store is locked by a writer (a running collection); try again shortly
 
 
 def stamp(db: str) -> tuple[float, int]:
@@ -33,14 +33,9 @@ def stamp(db: str) -> tuple[float, int]:
     return stat.st_mtime, stat.st_size
 
 
-def read(db: str, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+def read(db: str, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     """Run `fn` on a fresh read-only connection and close it; StoreBusy while a writer holds the lock."""
-    try:
-        con = store.connect(db, read_only=True, retries=OPEN_RETRIES, retry_wait_s=OPEN_WAIT_S)
-    except store.StoreError as exc:
-        if isinstance(exc.__cause__, duckdb.IOException):
-            raise StoreBusy(str(exc)) from exc
-        raise
+    con = store.connect(db, read_only=True, retries=OPEN_RETRIES, retry_wait_s=OPEN_WAIT_S)
     try:
         con.execute("SET enable_progress_bar = false")
         return fn(con)
@@ -58,9 +53,7 @@ def inventory(db: str, version: tuple[float, int] | None = None) -> tuple[pd.Dat
 def overview(db: str, version: tuple[float, int] | None = None) -> dict[str, Any]:
     """Counts, sampling intervals and collection runs."""
     def _read(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        runs = con.execute(
-            """SELECT source, target, started_at, ended_at, status, vms, disks, samples_added, detail
-               FROM collection_runs ORDER BY started_at DESC LIMIT 20""").df()
+        runs = store.recent_runs(con, 20)
         return {"counts": store.counts(con), "intervals": store.sample_intervals(con),
                 "default_interval": store.default_interval(con), "runs": runs}
     return read(db, _read)
@@ -69,41 +62,27 @@ def overview(db: str, version: tuple[float, int] | None = None) -> dict[str, Any
 @st.cache_data(show_spinner=False, max_entries=8)
 def estate_series(db: str, interval_s: int, version: tuple[float, int] | None = None) -> pd.DataFrame:
     """Estate total write and read KB/s and write IOPS per sample time at one interval (ts UTC)."""
-    df = read(db, lambda con: con.execute(
-        """SELECT ts, sum(write_kbps) AS write_kbps, sum(read_kbps) AS read_kbps,
-                  sum(write_iops) AS write_iops
-           FROM samples WHERE interval_s = ? GROUP BY ts ORDER BY ts""", [interval_s]).df())
-    df["ts"] = pd.to_datetime(df["ts"]).dt.tz_localize("UTC")
-    return df
+    return read(db, lambda con: store.estate_series(con, interval_s))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def top_churners(db: str, interval_s: int, limit: int = 15,
                  version: tuple[float, int] | None = None) -> pd.DataFrame:
     """Disks ranked by mean write churn, with peak and GB/day (1024-based)."""
-    return read(db, lambda con: con.execute(
-        """SELECT v.name AS vm, s.vcenter, s.vm_id, s.instance, d.label, d.capacity_gb,
-                  avg(s.write_kbps) / 1024 AS mean_write_mbs,
-                  max(s.write_kbps) / 1024 AS peak_write_mbs,
-                  avg(s.write_kbps) * 86400 / 1024 / 1024 AS churn_gb_per_day,
-                  max(s.write_iops) AS peak_write_iops
-           FROM samples s
-           JOIN vms v USING (vcenter, vm_id)
-           LEFT JOIN disks d USING (vcenter, vm_id, instance)
-           WHERE s.interval_s = ?
-           GROUP BY ALL ORDER BY mean_write_mbs DESC LIMIT ?""", [interval_s, limit]).df())
+    df = read(db, lambda con: store.disk_write_stats(con, interval_s, limit))
+    return pd.DataFrame({
+        **{c: df[c] for c in ("vm", "vcenter", "vm_id", "instance", "label", "capacity_gb")},
+        "mean_write_mbs": units.kibps_to_mibps(df["mean_write_kbps"]),
+        "peak_write_mbs": units.kibps_to_mibps(df["peak_write_kbps"]),
+        "churn_gb_per_day": units.kibps_to_gib_day(df["mean_write_kbps"]),
+        "peak_write_iops": df["peak_write_iops"]})
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def disk_series(db: str, vcenter: str, vm_id: str, interval_s: int,
                 version: tuple[float, int] | None = None) -> pd.DataFrame:
     """Per-disk write/read KB/s and IOPS of one VM at one interval (ts UTC)."""
-    df = read(db, lambda con: con.execute(
-        """SELECT ts, instance, write_kbps, read_kbps, write_iops, read_iops FROM samples
-           WHERE vcenter = ? AND vm_id = ? AND interval_s = ? ORDER BY ts, instance""",
-        [vcenter, vm_id, interval_s]).df())
-    df["ts"] = pd.to_datetime(df["ts"]).dt.tz_localize("UTC")
-    return df
+    return read(db, lambda con: store.disk_series(con, vcenter, vm_id, interval_s))
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -126,8 +105,9 @@ def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float
     """analytics.rpo.prepare over the plan's protected VMs (by process server) and included disks, kept for
     fast what-if reruns."""
     from churnplan.analytics import rpo
+    from churnplan.analytics.vocabulary import protected
 
-    vms = _plan.vms[_plan.vms["compatibility"] != "No"]
+    vms = _plan.vms[protected(_plan.vms)]
     excluded = _plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
     return rpo.prepare(samples(db, None, version), assignment=vms[["vcenter", "vm_id", "name", "process_server"]],
                        excluded=excluded, timezone=tz)

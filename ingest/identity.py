@@ -17,6 +17,8 @@ import re
 import duckdb
 import pandas as pd
 
+from churnplan.core import store
+
 VM_TOTAL_INSTANCE = "vm-total"  # instance of VM-level aggregates (all disks together), as disk.* counters give them
 
 _MOREF = re.compile(r"^vm-\d+$")
@@ -51,8 +53,7 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
     out["match_vcenter"] = None
     out["match_vm_id"] = None
     out["matched_by"] = None
-    stored = con.execute(
-        "SELECT vcenter, vm_id, uuid, name FROM vms WHERE ? IS NULL OR vcenter = ?", [vcenter, vcenter]).df()
+    stored = store.vm_identities(con, vcenter)
     if stored.empty or out.empty:
         return out
     # plain lists of str-or-None: pandas may turn None into NaN, which is truthy
@@ -64,21 +65,21 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
     out_name = [_norm(n) for n in out["name"]]
     out_moref = [m if is_moref(m) else None for m in out["moref"]]
     claimed: set[tuple[str, str]] = set()
-    stored_keys = set(zip(stored["vcenter"], stored["vm_id"]))
+    stored_keys = set(zip(stored["vcenter"], stored["vm_id"], strict=True))
 
     def claim(i: int, key: tuple[str, str], how: str) -> None:
         claimed.add(key)
         out.at[i, "match_vcenter"], out.at[i, "match_vm_id"] = key
         out.at[i, "matched_by"] = how
 
-    for i, key in enumerate(zip(out["vcenter"], out["vm_id"])):
+    for i, key in enumerate(zip(out["vcenter"], out["vm_id"], strict=True)):
         if key in stored_keys:
             claim(i, key, "key")
 
     def unique_index(col: str) -> dict[str, tuple[str, str]]:
         values = stored[col]
         sub = stored[values.map(values.value_counts()).eq(1)]
-        return dict(zip(sub[col], zip(sub["vcenter"], sub["vm_id"])))
+        return dict(zip(sub[col], zip(sub["vcenter"], sub["vm_id"], strict=True), strict=True))
 
     uuid_counts = pd.Series(out_uuid, dtype=object).value_counts()
     stored_uuid = unique_index("_uuid")
@@ -88,7 +89,7 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
             claim(i, stored_uuid[u], "uuid")
 
     pair = {}
-    for m, n, vc, vm in zip(stored["_moref"], stored["_name"], stored["vcenter"], stored["vm_id"]):
+    for m, n, vc, vm in zip(stored["_moref"], stored["_name"], stored["vcenter"], stored["vm_id"], strict=True):
         if m:
             pair.setdefault((m, n), []).append((vc, vm))
     for i in out.index[out["matched_by"].isna()]:
@@ -108,11 +109,6 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
             continue
         claim(i, stored_by_name[n], "name")
     return out
-
-
-def vms_with_samples(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
-    """Keys of VMs holding telemetry (read from the watermarks, which track every stored series)."""
-    return set(con.execute("SELECT DISTINCT vcenter, vm_id FROM watermarks").fetchall())
 
 
 def _differ(a: object, b: object) -> bool:

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from churnplan.analytics.facts import VCENTER
-from churnplan.core import store
+from churnplan.core import plausibility, store
 from churnplan.ingest import vcenter_perf as perf
 from churnplan.ingest.vcenter_inventory import Inventory, discover
 from churnplan.ingest.vcenter_session import Backoff, CollectorError, Credentials, VCenterSession
@@ -77,9 +77,7 @@ def _store(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _watermarks(db: Path, vcenter: str, interval_s: int) -> dict[str, datetime]:
     with _store(db) as con:
-        rows = con.execute("SELECT vm_id, last_ts FROM watermarks WHERE vcenter = ? AND interval_s = ?",
-                           [vcenter, interval_s]).fetchall()
-    return {vm_id: ts.replace(tzinfo=UTC) for vm_id, ts in rows}
+        return store.watermarks(con, vcenter, interval_s)
 
 
 class Collector:
@@ -103,27 +101,20 @@ class Collector:
     def run(self) -> Summary:
         """Collect; the collection_runs record ends 'ok', 'failed' or 'interrupted' whatever happens."""
         started = self.clock()
-        with _store(self.o.db) as con:
-            run_id = store.start_run(con, "vcenter", self.o.vcenter, started,
-                                     started + timedelta(seconds=self.o.duration_s))
-        summary = Summary(run_id)
-        status, detail = "failed", None
+        summary = Summary("")
         try:
-            self._collect(summary)
-            status = "ok"
-        except KeyboardInterrupt:
-            status, detail = "interrupted", "stopped by the user; run again to resume from the watermarks"
-            raise
-        except Exception as exc:
-            detail = f"{type(exc).__name__}: {exc}"
-            raise
+            with store.run(lambda: _store(self.o.db), "vcenter", self.o.vcenter, started,
+                           started + timedelta(seconds=self.o.duration_s)) as run:
+                summary.run_id = run.run_id
+                try:
+                    self._collect(summary)
+                finally:
+                    summary.reconnects = self.session.reconnects
+                    run.vms, run.disks = summary.vms, summary.disks
+                    run.samples_added, run.samples_skipped = summary.added, summary.offered - summary.added
+                    run.window_start, run.window_end = summary.window_start, summary.window_end
         finally:
-            summary.reconnects = self.session.reconnects
             self.session.logout()
-            with _store(self.o.db) as con:
-                store.finish_run(con, run_id, status, vms=summary.vms, disks=summary.disks,
-                                 samples_added=summary.added, samples_skipped=summary.offered - summary.added,
-                                 window_start=summary.window_start, window_end=summary.window_end, detail=detail)
         return summary
 
     def _collect(self, summary: Summary) -> None:
@@ -240,6 +231,12 @@ class Collector:
                                "timestamps and were left out")
         samples = perf.pivot(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
                              self.o.vcenter, interval_s)
+        implausible = plausibility.implausible_rows(samples, now=self.clock()) if len(samples) else None
+        if implausible is not None and implausible.any():
+            fault = plausibility.first_fault(samples[implausible], now=self.clock())
+            self.console.print(f"[yellow]warning:[/] {int(implausible.sum())} implausible sample(s) left out "
+                               f"(e.g. {fault.field if fault else '?'}: {fault.message if fault else ''})")
+            samples = samples[~implausible]
         with _store(self.o.db) as con, store.transaction(con):
             added = store.insert_samples(con, samples)
         summary.added += added

@@ -19,8 +19,7 @@ from pyVmomi import vim
 T = TypeVar("T")
 
 
-class CollectorError(RuntimeError):
-    """The collection cannot go on; the message says why and what to do."""
+from churnplan.core.errors import CollectorError  # noqa: E402 -- re-exported: collectors raise it from here
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,16 @@ def _is_connection_loss(exc: BaseException) -> bool:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return False
     return isinstance(exc, (OSError, socket.timeout, http.client.HTTPException, vim.fault.NotAuthenticated))
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host: {exc.strerror or exc}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused: nothing listens on that port"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "no answer: timed out"
+    return f"{type(exc).__name__}: {exc}"[:160]
 
 
 class VCenterSession:
@@ -125,7 +134,13 @@ class VCenterSession:
     def call(self, operation: Callable[[vim.ServiceInstanceContent], T]) -> T:
         """Run `operation(content)`, re-logging in and retrying it while the connection is lost."""
         if self.content is None:
-            self.login()
+            try:
+                self.login()
+            except Exception as exc:  # the first login: a wrong host or port is told at once, not retried
+                if not _is_connection_loss(exc):
+                    raise
+                raise CollectorError(f"{self.server}:{self.port}: cannot connect ({_why(exc)}); "
+                                     "check --server and --port") from None
         while True:
             try:
                 return operation(self.content)

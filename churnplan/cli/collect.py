@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from churnplan.cli import validators as v
 from churnplan.core import store
 from churnplan.cli.errors import fail
 from churnplan.core.durations import parse_duration
@@ -34,13 +35,15 @@ def _password(user: str, server: str) -> str:
 def collect_cmd(
     server: str = typer.Option(..., "--server", help="vCenter host name or address."),
     user: str = typer.Option(None, "--user", help=f"vCenter user (default: ${USER_ENV})."),
-    vm_list: Path = typer.Option(None, "--vm-list", help="File naming the VMs to collect, one per line."),
+    vm_list: Path = typer.Option(None, "--vm-list", help="File naming the VMs to collect, one per line.",
+                                 callback=v.input_file()),
     duration: str = typer.Option("7d", "--duration", help="How long to collect: 30s, 15m, 2h, 7d; 0 = one poll."),
-    poll: str = typer.Option("15m", "--poll", help="Time between polls (vCenter keeps 20 s samples for 1 h)."),
+    poll: str = typer.Option("15m", "--poll", help="Time between polls (vCenter keeps 20 s samples for 1 h).",
+                             callback=v.duration()),
     once: bool = typer.Option(False, "--once", help="Poll once and stop (same as --duration 0)."),
     insecure: bool = typer.Option(False, "--insecure", help="Do not verify the vCenter's TLS certificate."),
     backfill: bool = typer.Option(False, "--backfill", help="Also pull the historical intervals vCenter holds."),
-    port: int = typer.Option(443, "--port", help="vCenter HTTPS port."),
+    port: int = typer.Option(443, "--port", help="vCenter HTTPS port.", callback=v.port()),
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file."),
 ) -> None:
     """Collect per-disk churn and IOPS from vCenter (password from $CHURNPLAN_VCENTER_PASSWORD or a prompt)."""

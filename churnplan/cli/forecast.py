@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from churnplan.analytics import rpo
+from churnplan.analytics.vocabulary import protected as is_protected
 from churnplan.analytics.forecast import backtest as bt
 from churnplan.analytics.forecast import scope as fc
 from churnplan.analytics.forecast.series import regular_times, whole_days
@@ -49,7 +50,7 @@ def _prepared(db: Path, start: str | None, end: str | None, timezone: str, progr
                    "`churnplan samples`)")
     with progress_step(progress, "assigning process servers"):
         plan = build_plan(vms, disks, samples, config)
-        protected = plan.vms[plan.vms["compatibility"] != "No"]
+        protected = plan.vms[is_protected(plan.vms)]
         return rpo.prepare(samples, assignment=protected[["vcenter", "vm_id", "name", "process_server"]],
                            excluded=plan.disks[["vcenter", "vm_id", "instance", "excluded"]], timezone=timezone)
 

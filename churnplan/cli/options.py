@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from collections.abc import Callable
 
 import typer
@@ -16,10 +16,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from churnplan.analytics.model import Plan, PlanConfig, ThrottleSchedule
-from churnplan.analytics.process_servers import ARCHITECTURES
+from churnplan.analytics.vocabulary import Architecture
 from churnplan.core import store
+from churnplan.cli import validators as v
 from churnplan.cli.errors import fail
+from churnplan.core.errors import OptionError
 from churnplan.core.durations import parse_duration
+from churnplan.core.units import SECONDS_PER_HOUR
 from churnplan.core.zones import check_zone
 
 console = Console(stderr=True)
@@ -35,36 +38,62 @@ def progress_bar() -> Progress:
 def progress_step(progress: Progress, description: str) -> Iterator[TaskID]:
     """One unsized progress line, shown done when the block finishes; yields its task id."""
     task = progress.add_task(description, total=None)
-    yield task
+    try:
+        yield task
+    except BaseException:
+        progress.remove_task(task)  # a refusal is its one error line, not a half-drawn step
+        raise
     progress.update(task, completed=1, total=1)
 
 
-def _option(name: str, annotation: Any, default: Any, flag: str, help: str) -> inspect.Parameter:
+def _growth_option(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | float | None:
+    """--growth: 'auto' as given, else a percentage checked like the other numbers (0 or more)."""
+    if value is None or str(value).strip().lower() == "auto":
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        raise OptionError(v.flag(param), f"{value!r} is not a number; give a percentage of 0 or more, or auto") \
+            from None
+    return v.non_negative("%")(ctx, param, number)
+
+
+def _option(name: str, annotation: Any, default: Any, flag: str, help: str,
+            callback: Callable[..., Any] | None = None) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                             default=typer.Option(default, flag, help=help))
+                             default=typer.Option(default, flag, help=help, callback=callback))
 
 
 PLAN_OPTIONS = [
-    _option("rpo", float, _DEFAULT.rpo_min, "--rpo", "Desired RPO in minutes."),
-    _option("percentile", float, _DEFAULT.percentile, "--percentile", "Percentile of churn/IOPS used as the peak."),
+    _option("rpo", float, _DEFAULT.rpo_min, "--rpo", "Desired RPO in minutes.", v.positive("min")),
+    _option("percentile", float, _DEFAULT.percentile, "--percentile", "Percentile of churn/IOPS used as the peak.",
+            v.percentile()),
     _option("growth", str, f"{_DEFAULT.growth_pct:g}", "--growth",
-            "Growth in percent applied to churn, or 'auto': fitted from the measured trend."),
-    _option("bandwidth", Optional[float], None, "--bandwidth", "Available bandwidth in Mbps (what-if)."),
+            "Growth in percent applied to churn, or 'auto': fitted from the measured trend.", _growth_option),
+    _option("bandwidth", float | None, None, "--bandwidth", "Available bandwidth in Mbps (what-if).",
+            v.positive("Mbps")),
     _option("compression", float, _DEFAULT.compression, "--compression",
-            "Bytes sent per byte written (0.5 halves it)."),
-    _option("work_hours", Optional[str], None, "--work-hours", "Throttle work hours, e.g. 09:00-18:00."),
-    _option("work_mbps", Optional[float], None, "--work-mbps", "Throttle bandwidth in work hours (Mbps)."),
-    _option("offhours_mbps", Optional[float], None, "--offhours-mbps", "Throttle bandwidth off hours (Mbps)."),
-    _option("timezone", str, _DEFAULT.timezone, "--timezone", "Time zone of the work hours and daily figures."),
-    _option("exclude_disks", Optional[list[str]], None, "--exclude-disks",
+            "Bytes sent per byte written (0.5 halves it).", v.positive()),
+    _option("work_hours", str | None, None, "--work-hours", "Throttle work hours, e.g. 09:00-18:00."),
+    _option("work_mbps", float | None, None, "--work-mbps", "Throttle bandwidth in work hours (Mbps).",
+            v.paired_rate("offhours_mbps")),
+    _option("offhours_mbps", float | None, None, "--offhours-mbps", "Throttle bandwidth off hours (Mbps).",
+            v.paired_rate("work_mbps")),
+    _option("timezone", str, _DEFAULT.timezone, "--timezone", "Time zone of the work hours and daily figures.",
+            v.zone()),
+    _option("exclude_disks", list[str] | None, None, "--exclude-disks",
             "Glob on 'vmname/instance' or the disk label (repeatable)."),
-    _option("start", Optional[str], None, "--start", "First sample time to use (ISO, UTC)."),
-    _option("end", Optional[str], None, "--end", "Last sample time to use (ISO, UTC)."),
+    _option("start", str | None, None, "--start", "First sample time to use (ISO, UTC).",
+            v.when("end")),
+    _option("end", str | None, None, "--end", "Last sample time to use (ISO, UTC).",
+            v.when("start", later=True)),
     _option("architecture", str, _DEFAULT.architecture, "--architecture", "classic or modernized."),
     _option("ir_goal", str, f"{_DEFAULT.ir_goal_hours:g}h", "--ir-goal",
-            "Goal to finish initial replication, e.g. 72h or 3d."),
-    _option("interval", Optional[int], None, "--interval", "Sample interval in seconds (default: longest span)."),
-    _option("prices", Optional[Path], None, "--prices", "Price JSON (default: the shipped dated example)."),
+            "Goal to finish initial replication, e.g. 72h or 3d.", v.duration("h")),
+    _option("interval", int | None, None, "--interval", "Sample interval in seconds (default: longest span).",
+            v.positive("s")),
+    _option("prices", Path | None, None, "--prices", "Price JSON (default: the shipped dated example).",
+            v.input_file()),
 ]
 
 
@@ -78,7 +107,7 @@ def with_plan_options(func: Callable[..., None]) -> Callable[..., None]:
 def _ir_goal_hours(text: str) -> float:
     """'72h', '3d', '90m' or a bare number of hours."""
     try:
-        return parse_duration(text, "--ir-goal", bare_unit="h") / 3600
+        return parse_duration(text, "--ir-goal", bare_unit="h") / SECONDS_PER_HOUR
     except ValueError:
         raise ValueError(f"--ir-goal {text!r}: use e.g. 72h, 3d or 90m") from None
 
@@ -108,16 +137,6 @@ def _when(text: str | None, flag: str) -> datetime | None:
         raise ValueError(f"{flag} {text!r}: use an ISO date or time, e.g. 2026-11-09 or 2026-11-09T08:00") from exc
 
 
-def _growth(text: str | float) -> tuple[bool, float]:
-    """(auto, percent) of --growth: 'auto' plans with the fitted trend (the default growth until fitted)."""
-    if str(text).strip().lower() == "auto":
-        return True, _DEFAULT.growth_pct
-    try:
-        return False, float(text)
-    except ValueError:
-        raise ValueError(f"--growth {text!r}: give a percentage, e.g. 30, or auto") from None
-
-
 def config_from_options(options: dict[str, Any]) -> PlanConfig:
     """A PlanConfig from the parsed PLAN_OPTIONS; bad values raise typer.Exit(2) with a plain message."""
     from churnplan.analytics.cost import load_prices
@@ -132,15 +151,17 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
             ws, we = parse_work_hours(o["work_hours"] or "09:00-18:00")
             throttle = ThrottleSchedule(work_start=ws, work_end=we, work_mbps=o["work_mbps"],
                                         offhours_mbps=o["offhours_mbps"], timezone=o["timezone"])
-        if o["architecture"] not in ARCHITECTURES:
-            raise ValueError(f"--architecture {o['architecture']!r}: use {' or '.join(map(repr, ARCHITECTURES))}")
-        growth_auto, growth_pct = _growth(o["growth"])
+        if o["architecture"] not in tuple(Architecture):
+            choices = " or ".join(repr(a.value) for a in Architecture)
+            raise ValueError(f"--architecture {o['architecture']!r}: use {choices}")
         return PlanConfig(
-            rpo_min=o["rpo"], percentile=o["percentile"], growth_pct=growth_pct, growth_auto=growth_auto,
-            bandwidth_mbps=o["bandwidth"],
+            rpo_min=o["rpo"], percentile=o["percentile"], bandwidth_mbps=o["bandwidth"],
+            growth_auto=str(o["growth"]).lower() == "auto",
+            growth_pct=_DEFAULT.growth_pct if str(o["growth"]).lower() == "auto" else float(o["growth"]),
             compression=o["compression"], throttle=throttle, timezone=o["timezone"],
             exclude_disks=tuple(o["exclude_disks"] or ()),
-            start=_when(o["start"], "--start"), end=_when(o["end"], "--end"), architecture=o["architecture"],
+            start=_when(o["start"], "--start"), end=_when(o["end"], "--end"),
+            architecture=Architecture(o["architecture"]),
             ir_goal_hours=_ir_goal_hours(o["ir_goal"]), prices=load_prices(o["prices"]) if o["prices"] else None)
     except ValueError as exc:
         raise fail(str(exc)) from exc
@@ -150,11 +171,11 @@ def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: 
     """Read the store (read-only, retrying while a writer holds it, closed again at once) and plan it."""
     from churnplan.analytics.plan import build_plan
 
+    try:  # checked before the first progress line, so a refused store shows one line and nothing else
+        con = store.connect(db, read_only=True, retries=10)
+    except store.StoreError as exc:
+        raise fail(str(exc)) from None
     with progress_step(progress, f"reading {db}") as task:
-        try:
-            con = store.connect(db, read_only=True, retries=10)
-        except store.StoreError as exc:
-            raise fail(str(exc)) from exc
         try:
             con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it
             vms, disks = store.load_vms(con), store.load_disks(con)
@@ -178,7 +199,7 @@ def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: 
         try:
             plan = build_plan(vms, disks, samples, config)
             if auto is not None:
-                plan.summary["growth_auto"] = auto.as_dict()
+                plan.summary.config["growth_auto"] = auto.as_dict()
         except ValueError as exc:
             raise fail(str(exc)) from exc
         progress.update(task, description="planned")

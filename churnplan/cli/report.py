@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -15,9 +16,11 @@ from rich.progress import Progress
 
 from churnplan.analytics.model import Plan, PlanConfig
 from churnplan import dashboard as dashboard_package
+from churnplan.cli import validators as v
 from churnplan.core import store, zones
 from churnplan.cli.options import (config_from_options, fail, progress_bar, progress_step, read_and_plan,
                                     with_plan_options)
+from churnplan.cli import serving as srv
 
 console = Console(stderr=True)
 APP = Path(dashboard_package.__file__).resolve().parent / "app.py"
@@ -47,13 +50,16 @@ def _zone(tz: str | None) -> str:
         raise fail(f"--tz: {exc}") from exc
 
 
-def run_dashboard(db: Path, port: int) -> int:
-    """Serve the dashboard on 127.0.0.1 until interrupted; returns Streamlit's exit code."""
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
+def run_dashboard(db: Path, port: int, serving: srv.Serving | None = None) -> int:
+    """Serve the dashboard (on 127.0.0.1 unless `serving` says otherwise) until interrupted; returns
+    Streamlit's exit code."""
+    serving = serving or srv.Serving()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), *serving.streamlit_args(),
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--client.toolbarMode", "viewer", "--", "--db", str(Path(db).resolve())]
-    console.print(f"dashboard: [bold]http://127.0.0.1:{port}[/]  (Ctrl-C to stop)")
-    proc = subprocess.Popen(cmd)
+    login = f", login: {serving.login}" if serving.login else ""
+    console.print(f"dashboard: [bold]{serving.url(port)}[/]{login}  (Ctrl-C to stop)")
+    proc = subprocess.Popen(cmd, env=serving.child_env(dict(os.environ)))
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a terminated CLI stops its server too
     try:
         return proc.wait()
@@ -79,6 +85,14 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _serving(address: str, tls_cert: Path | None, tls_key: Path | None, password_hash_file: Path | None,
+             login: str) -> srv.Serving:
+    try:
+        return srv.resolve(address, tls_cert, tls_key, password_hash_file, login)
+    except srv.ServingError as exc:
+        raise fail(str(exc)) from exc
+
+
 def _check_store(db: Path) -> None:
     try:
         store.connect(db, read_only=True, retries=10).close()
@@ -93,7 +107,8 @@ def register(app: typer.Typer) -> None:
     @with_plan_options
     def report(
         db: Path = db_option,
-        out: Path = typer.Option(Path("report"), "--out", help="Directory for the workbook, HTML, CSVs and summary."),
+        out: Path = typer.Option(Path("report"), "--out", help="Directory for the workbook, HTML, CSVs and summary.",
+                                 callback=v.output_dir()),
         tz: str | None = typer.Option(
             None, "--tz", help="Time zone the report shows times and counts days in "
                                "(default: --timezone when given, else this machine's)."),
@@ -112,26 +127,63 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def dashboard(
         db: Path = db_option,
-        port: int = typer.Option(8501, "--port", help="Port on 127.0.0.1."),
+        port: int = typer.Option(8501, "--port", help="Port to listen on.", callback=v.port()),
+        address: str = srv.ADDRESS,
+        tls_cert: Path | None = srv.TLS_CERT,
+        tls_key: Path | None = srv.TLS_KEY,
+        password_hash_file: Path | None = srv.PASSWORD_HASH_FILE,
+        login: str = srv.LOGIN,
     ) -> None:
-        """Serve the interactive dashboard on 127.0.0.1 (reads the store read-only)."""
+        """Serve the interactive dashboard (reads the store read-only); on 127.0.0.1 unless --address."""
+        serving = _serving(address, tls_cert, tls_key, password_hash_file, login)
         _check_store(db)
-        raise typer.Exit(run_dashboard(db, port))
+        raise typer.Exit(run_dashboard(db, port, serving))
+
+    @app.command("dashboard-hash")
+    def dashboard_hash(
+        out: Path | None = typer.Option(None, "--out", help="Write the hash to this file (mode 600) "
+                                                            "instead of printing it."),
+    ) -> None:
+        """Make a password hash for the dashboard's login (asks for the password twice)."""
+        from churnplan.dashboard import passwords
+
+        password = typer.prompt("Dashboard password", hide_input=True, confirmation_prompt=True)
+        try:
+            text = passwords.make(password)
+        except passwords.HashError as exc:
+            raise fail(str(exc)) from exc
+        if out is None:
+            typer.echo(text)
+            return
+        try:
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise fail(f"--out {out}: {exc.strerror}") from exc
+        with os.fdopen(fd, "w") as f:
+            f.write(text + "\n")
+        console.print(f"wrote {out}; serve with --password-hash-file {out}")
 
     @app.command()
     def demo(
         db: Path = typer.Option(Path(store.DEFAULT_DB), "--db", help="Store to fill with the sample estate."),
-        out: Path = typer.Option(Path("report"), "--out", help="Directory for the reports."),
+        out: Path = typer.Option(Path("report"), "--out", help="Directory for the reports.", callback=v.output_dir()),
         no_dashboard: bool = typer.Option(False, "--no-dashboard", help="Stop after writing the reports."),
-        port: int = typer.Option(8501, "--port", help="Dashboard port on 127.0.0.1."),
+        port: int = typer.Option(8501, "--port", help="Dashboard port.", callback=v.port()),
+        address: str = srv.ADDRESS,
+        tls_cert: Path | None = srv.TLS_CERT,
+        tls_key: Path | None = srv.TLS_KEY,
+        password_hash_file: Path | None = srv.PASSWORD_HASH_FILE,
+        login: str = srv.LOGIN,
         bandwidth: float | None = typer.Option(
-            None, "--bandwidth", help="Bandwidth (Mbps) for the what-if; default: the plan's 95 % recommendation."),
+            None, "--bandwidth", help="Bandwidth (Mbps) for the what-if; default: the plan's 95 % recommendation.",
+            callback=v.positive("Mbps")),
         tz: str | None = typer.Option(None, "--tz", help="Time zone for displayed times."),
     ) -> None:
         """Sample estate -> store -> plan -> reports -> dashboard, in one go."""
         from churnplan.ingest import sample_estate as samples
 
         zone = _zone(tz)
+        serving = None if no_dashboard else _serving(address, tls_cert, tls_key, password_hash_file, login)
         with progress_bar() as progress:
             with progress_step(progress, f"loading the sample estate into {db}") as task:
                 try:
@@ -148,7 +200,7 @@ def register(app: typer.Typer) -> None:
             config = PlanConfig(bandwidth_mbps=bandwidth, timezone=zone)
             plan = read_and_plan(db, config, None, progress)
             if bandwidth is None:
-                chosen = _recommended_mbps(plan)
+                chosen = plan.required_mbps(goal_pct=95.0)  # the planner's usual figure
                 if chosen:
                     progress.console.print(f"what-if at the plan's recommendation: {chosen:,.0f} Mbps "
                                            f"(RPO {plan.config.rpo_min:g} min met 95 % of the time)")
@@ -157,17 +209,5 @@ def register(app: typer.Typer) -> None:
         for kind, path in written.items():
             typer.echo(f"{kind}: {path}")
         typer.echo(f"open {written['html']} in a browser for the offline report")
-        if not no_dashboard:
-            raise typer.Exit(run_dashboard(db, port))
-
-
-def _recommended_mbps(plan: Plan) -> float | None:
-    """The plan's bandwidth for the estate at its RPO met 95 % of the time (the planner's usual figure)."""
-    bw = plan.bandwidth
-    if bw.empty:
-        return None
-    pick = bw[(bw["rpo_min"] == plan.config.rpo_min) & (bw["compliance_goal_pct"] == 95.0)]
-    if "scope" in pick:
-        estate = pick[pick["scope"] == "estate"]
-        pick = estate if len(estate) else pick
-    return float(pick["required_mbps"].iloc[0]) if len(pick) else None
+        if serving is not None:
+            raise typer.Exit(run_dashboard(db, port, serving))

@@ -27,9 +27,9 @@ def estate_forecast(plan: Plan, tz: str = "UTC", horizon_days: float = HORIZON_D
     series = plan.estate_series
     if series.empty:
         return None
-    interval = float(plan.summary.get("interval_s") or 300.0)
+    interval = float(plan.summary.interval_s or 300.0)
     s = regular_times(queue.to_epoch(series["ts"]), interval,
-                      series["write_kbps"].fillna(0.0).to_numpy() * 1024.0 * interval, tz)
+                      series["write_kibps"].fillna(0.0).to_numpy() * 1024.0 * interval, tz)
     if whole_days(s).day.size < MIN_DAYS:
         return None
     return fc.forecast_series(s, "estate", horizon_days, goals=REPORT_GOALS, n_traces=n_traces, seed=seed,

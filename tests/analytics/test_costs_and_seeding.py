@@ -12,7 +12,7 @@ from churnplan.analytics import cost, initial_replication
 
 def test_seeding_batches_fit_the_goal_on_what_delta_replication_leaves():
     # 100 Mbps link, 20 Mbps of churn: 80 Mbps = 10^7 B/s spare; a 10 h goal moves 3.6e11 B = 335.3 GB per batch.
-    vms = pd.DataFrame({"name": ["a", "b", "c", "d"], "size_gb": [300.0, 200.0, 100.0, 30.0]})
+    vms = pd.DataFrame({"name": ["a", "b", "c", "d"], "size_gib": [300.0, 200.0, 100.0, 30.0]})
     out = initial_replication.batches(vms, 100.0, 20.0, 10.0)
     assert out["vm_names"].tolist() == ["a", "b, c, d"]
     assert out["hours"].iloc[0] == pytest.approx(300 * 1024 ** 3 / 1e7 / 3600)
@@ -29,7 +29,8 @@ def test_shipped_prices_are_dated_and_illustrative():
 def test_price_file_errors_name_the_file_line_and_field(tmp_path):
     bad = tmp_path / "prices.json"
     bad.write_text('{\n  "date": "2026-01-01",\n  "currency": \n}\n')
-    with pytest.raises(ValueError, match=r"prices.json: line 4: not valid JSON"):  # the value is missing where "}" stands
+    # the value is missing where "}" stands
+    with pytest.raises(ValueError, match=r"prices.json: line 4: not valid JSON"):
         cost.load_prices(bad)
     prices = json.loads(cost.EXAMPLE_PRICES.read_text())
     prices["standard_hdd_gb_month"] = "cheap"

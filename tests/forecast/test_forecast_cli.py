@@ -81,14 +81,14 @@ def test_growth_auto_with_too_little_history_says_so_and_keeps_the_default(tmp_p
     assert res.exit_code == 0, res.output
     assert "under 14 days" in res.output and "given growth 30 %" in res.output
     summary = json.loads((tmp_path / "p" / "summary.json").read_text())
-    assert summary["growth_auto"]["fitted"] is False and summary["config"]["growth_pct"] == 30.0
+    assert summary["config"]["growth_auto"]["fitted"] is False and summary["config"]["growth_pct"] == 30.0
 
 
 def test_growth_auto_fits_the_trend_from_two_weeks(store16, tmp_path):
     res = CliRunner().invoke(app, ["plan", "--db", str(store16), "--out", str(tmp_path), "--growth", "auto"])
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "summary.json").read_text())
-    auto = summary["growth_auto"]
+    auto = summary["config"]["growth_auto"]
     # the tiny estate writes the same sine every day: no growth, so the plan grows by 0 %
     assert auto["fitted"] and auto["fit_lo_pct"] <= 0 <= auto["fit_hi_pct"] + 1e-9
     assert summary["config"]["growth_pct"] == pytest.approx(auto["growth_pct"]) and auto["growth_pct"] < 1

@@ -34,7 +34,7 @@ def test_workbook_gains_a_forecast_sheet_after_the_planner_sheets(plan14, tmp_pa
     rows = list(ws.iter_rows(min_row=6, max_row=11, values_only=True))
     assert len(rows) == 6 and all(r[2] <= r[3] <= r[4] for r in rows)
     # the tiny estate writes the same sine each day, so each day ahead is forecast as the days learned
-    daily = plan14.estate_series.set_index("ts")["write_kbps"].sum() * 900 / 2**20 / 14
+    daily = plan14.estate_series.set_index("ts")["write_kibps"].sum() * 900 / 2**20 / 14
     values = [r[1] for r in ws.iter_rows(min_row=15, max_row=40, values_only=True) if isinstance(r[1], float)]
     assert values and all(v == pytest.approx(daily, rel=0.02) for v in values)
 
