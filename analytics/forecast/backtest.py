@@ -4,14 +4,16 @@ what the held-out days actually needed (the exact queue model on the measured ch
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from churnplan.analytics import bandwidth, queue, rpo
+from churnplan.analytics import bandwidth, rpo
 from churnplan.analytics.forecast import scope as scope_forecast
 from churnplan.analytics.forecast.series import regular
 from churnplan.analytics.rpo import PreparedChurn
+from churnplan.core.units import BYTES_PER_MBPS
 
 METHODS = ("forecast", "forecast-p90", "replay", "dp-p95", "zplanner-p98")
 COLUMNS = ["scope", "rpo_min", "compliance_goal_pct", "method", "predicted_mbps", "actual_mbps", "error_pct",
@@ -59,7 +61,7 @@ def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] 
         cols = prepared.columns(scope)
         fc = scope_forecast.forecast_series(regular(learn, cols), scope, horizon, rpos, goals,
                                             n_traces=n_traces, seed=seed + i, goal_traces=goal_traces)
-        rate_mbps = learn.scope_bytes(cols) / learn.interval_s / queue.BYTES_PER_MBPS
+        rate_mbps = learn.scope_bytes(cols) / learn.interval_s / BYTES_PER_MBPS
         rules = {"dp-p95": float(np.percentile(rate_mbps, 95)) * (1 + growth_pct / 100.0) if rate_mbps.size else 0.0,
                  "zplanner-p98": float(np.percentile(rate_mbps, 98)) if rate_mbps.size else 0.0}
         for r in rpos:
@@ -77,7 +79,7 @@ def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] 
 
 
 def _row(scope: str, r: float, g: float, method: str, pred: float, actual: float,
-         interval: tuple[float, float] | None) -> dict:
+         interval: tuple[float, float] | None) -> dict[str, Any]:
     err = 100.0 * (pred - actual) / actual if actual > 0 else float("nan")
     row = {"scope": scope, "rpo_min": r, "compliance_goal_pct": g, "method": method, "predicted_mbps": pred,
            "actual_mbps": actual, "error_pct": err, "met_goal": bool(pred >= actual),
@@ -91,7 +93,7 @@ def _row(scope: str, r: float, g: float, method: str, pred: float, actual: float
 def quantile_loss(pred: np.ndarray, actual: np.ndarray, tau: float = TAU) -> np.ndarray:
     """Pinball loss at `tau` of each prediction, relative to the actual value."""
     u = np.asarray(actual, dtype=float) - np.asarray(pred, dtype=float)
-    return np.maximum(tau * u, (tau - 1) * u) / np.asarray(actual, dtype=float)
+    return np.asarray(np.maximum(tau * u, (tau - 1) * u) / np.asarray(actual, dtype=float), dtype=float)
 
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:

@@ -32,7 +32,7 @@ class Bursts:
     def volume(self) -> np.ndarray:
         """Excess bytes of each burst."""
         c = np.concatenate([[0.0], np.cumsum(self.profile)])
-        return c[self.offset + self.length] - c[self.offset]
+        return np.asarray(c[self.offset + self.length] - c[self.offset], dtype=float)
 
 
 def find_bursts(days: Days, level: np.ndarray, slots_per_hour: int) -> Bursts:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from churnplan.analytics import bandwidth, queue, rpo
+from churnplan.core.units import BYTES_PER_MBPS
 
 _START_OFFSETS = 8
 
@@ -47,7 +48,7 @@ def _required_mbps_100(times: np.ndarray, interval_s: float, bytes_2d: np.ndarra
         if np.all(bound <= best):
             break
         k *= 2
-    return best / queue.BYTES_PER_MBPS
+    return np.asarray(best / BYTES_PER_MBPS, dtype=float)
 
 
 def trace_curve(times: np.ndarray, interval_s: float, trace_bytes: np.ndarray) -> queue.Curve:

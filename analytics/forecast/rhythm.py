@@ -21,7 +21,7 @@ class Rhythm:
 
     def at(self, weekday: np.ndarray, hour: np.ndarray) -> np.ndarray:
         """Typical bytes per sample at each (weekday, hour)."""
-        return self.table[weekday, hour]
+        return np.asarray(self.table[weekday, hour], dtype=float)
 
 
 def fit_rhythm(days: Days) -> Rhythm:

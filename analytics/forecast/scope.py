@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -151,9 +152,9 @@ def to_frame(forecasts: list[ScopeForecast]) -> pd.DataFrame:
     return frame.reindex(columns=FRAME_COLUMNS)
 
 
-def to_json(forecasts: list[ScopeForecast], settings: dict) -> dict:
+def to_json(forecasts: list[ScopeForecast], settings: dict[str, Any]) -> dict[str, Any]:
     """JSON-able forecast: settings, and per scope its growth fit, history and tables."""
-    def records(frame: pd.DataFrame) -> list[dict]:
+    def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         return [{k: (str(v) if k == "date" else (None if isinstance(v, float) and not np.isfinite(v) else v))
                  for k, v in row.items()} for row in frame.to_dict("records")]
     return {"settings": settings, "scopes": [

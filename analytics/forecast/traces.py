@@ -9,7 +9,7 @@ import numpy as np
 
 from churnplan.analytics.forecast import bursts as burst_model
 from churnplan.analytics.forecast.rhythm import Rhythm, fit_rhythm
-from churnplan.analytics.forecast.series import Days, Series, calendar, whole_days
+from churnplan.analytics.forecast.series import Calendar, Days, Series, calendar, whole_days
 from churnplan.analytics.forecast.trend import GrowthFit, fit_growth
 
 HALF_LIFE_DAYS = 7.0       # recency: a day a week older counts half as much (calm days and burst rate)
@@ -113,7 +113,7 @@ def _detrended(model: Model) -> np.ndarray:
     mean_day = float(model.bursts.calm.sum(axis=1).mean()) / 2**30
     on_day = g.level_gib_day + g.slope_gib_day2 * (model.days.day - model.days.day.max())
     scale = mean_day / np.maximum(on_day, 0.25 * mean_day)
-    return model.bursts.calm * scale[:, None]
+    return np.asarray(model.bursts.calm * scale[:, None], dtype=float)
 
 
 def _trend_factor(model: Model, times: np.ndarray, n_traces: int, rng: np.random.Generator) -> np.ndarray:
@@ -130,7 +130,7 @@ def _trend_factor(model: Model, times: np.ndarray, n_traces: int, rng: np.random
     return np.clip(factor, 1.0 / MAX_TREND_FACTOR, MAX_TREND_FACTOR)
 
 
-def _add_bursts(out: np.ndarray, model: Model, cal, rng: np.random.Generator, day_w: np.ndarray,
+def _add_bursts(out: np.ndarray, model: Model, cal: Calendar, rng: np.random.Generator, day_w: np.ndarray,
                 donor: np.ndarray, size_jitter: bool, random_bursts: str) -> None:
     """Place weekly and random bursts into `out` (traces x samples), all traces at once.
 
@@ -212,4 +212,4 @@ def _silverman(x: np.ndarray) -> float:
         return 0.0
     iqr = np.subtract(*np.percentile(x, [75, 25])) / 1.34
     spread = min(float(np.std(x, ddof=1)), iqr) if iqr > 0 else float(np.std(x, ddof=1))
-    return 0.9 * spread * x.size ** -0.2
+    return float(0.9 * spread * x.size ** -0.2)

@@ -7,6 +7,7 @@ relative to the fitted level on the last day learned; the interval comes from th
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -31,7 +32,7 @@ class GrowthFit:
     enough: bool               # rests on at least MIN_DAYS days
     confidence: float = 0.95
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def rate_per_day(self) -> float:
@@ -102,7 +103,7 @@ class AutoGrowth:
         return (f"{self.fit.note()}; planning with {self.growth_pct:.1f} % growth "
                 f"({self.horizon_days} days ahead, never below 0)")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"growth_pct": self.growth_pct, "fitted": self.fitted, "horizon_days": self.horizon_days,
                 "note": self.note(), **{f"fit_{k}": v for k, v in self.fit.as_dict().items()}}
 
