@@ -47,7 +47,8 @@ def check_prices(prices: dict[str, Any], where: str = "prices") -> None:
 def monthly_cost(disks: pd.DataFrame, protected_vms: int, churn_gb_day: float, prices: dict[str, Any]) -> pd.DataFrame:
     """Cost lines (item, quantity, unit, unit_price, monthly) for included disks of protected VMs."""
     cur = prices["currency"]
-    rows = [("ASR protected instances", protected_vms, "VM", prices["asr_per_protected_instance_month"])]
+    rows: list[tuple[str, float, str, Any]] = [  # (item, quantity, unit, unit_price)
+        ("ASR protected instances", protected_vms, "VM", prices["asr_per_protected_instance_month"])]
     std = disks[disks["target_tier"] == "Standard"]
     rows.append(("Standard HDD replica disks", float(std["capacity_gb"].sum()), "GB",
                  prices["standard_hdd_gb_month"]))

@@ -22,6 +22,7 @@ from churnplan.core import store, units
 T = TypeVar("T")
 OPEN_RETRIES = 4
 OPEN_WAIT_S = 0.25
+READ_MEMORY_LIMIT = "512MB"   # a constant (SET takes no parameters): each visit's DuckDB cache, not the store's size
 
 
 StoreBusy = store.StoreBusy  # the store is locked by a writer (a running collection); try again shortly
@@ -38,6 +39,7 @@ def read(db: str, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     con = store.connect(db, read_only=True, retries=OPEN_RETRIES, retry_wait_s=OPEN_WAIT_S)
     try:
         con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET memory_limit = '{READ_MEMORY_LIMIT}'")  # DuckDB caches scanned pages up to its limit
         return fn(con)
     finally:
         con.close()
@@ -93,24 +95,24 @@ def samples(db: str, interval_s: int | None, version: tuple[float, int] | None =
 
 @st.cache_resource(show_spinner="Building the plan…", max_entries=4)
 def plan(db: str, config_key: str, _config: Any, version: tuple[float, int] | None = None) -> Any:
-    """The plan for the store under `_config` (keyed by its repr), built once per store version."""
-    from churnplan.analytics.plan import build_plan
+    """The plan for the store under `_config` (keyed by its repr), built once per store version; samples are
+    read a block of VMs at a time (churnplan.plan_from_store), so a large store plans in bounded memory."""
+    from churnplan.plan_from_store import plan_from_store
 
-    vms, disks = inventory(db, version)
-    return build_plan(vms, disks, samples(db, None, version), _config)
+    return read(db, lambda con: plan_from_store(con, _config))
 
 
 @st.cache_resource(show_spinner="Preparing churn for the what-if…", max_entries=4)
 def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float, int] | None = None) -> Any:
     """analytics.rpo.prepare over the plan's protected VMs (by process server) and included disks, kept for
     fast what-if reruns."""
-    from churnplan.analytics import rpo
     from churnplan.analytics.vocabulary import protected
+    from churnplan.plan_from_store import prepared_from_store
 
     vms = _plan.vms[protected(_plan.vms)]
     excluded = _plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
-    return rpo.prepare(samples(db, None, version), assignment=vms[["vcenter", "vm_id", "name", "process_server"]],
-                       excluded=excluded, timezone=tz)
+    assignment = vms[["vcenter", "vm_id", "name", "process_server"]]
+    return read(db, lambda con: prepared_from_store(con, assignment, excluded, tz))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

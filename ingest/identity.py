@@ -13,6 +13,7 @@ fills in or refreshes its inventory. Each stored VM is claimed by at most one in
 from __future__ import annotations
 
 import re
+from typing import SupportsFloat
 
 import duckdb
 import pandas as pd
@@ -29,7 +30,7 @@ def is_moref(value: object) -> bool:
     return isinstance(value, str) and bool(_MOREF.match(value))
 
 
-def disk_instance(controller_label: object, unit: object) -> str | None:
+def disk_instance(controller_label: object, unit: SupportsFloat | str | None) -> str | None:
     """'SCSI controller 0', 1 -> 'scsi0:1' (vCenter's virtualdisk counter instance); None if unreadable."""
     if not isinstance(controller_label, str) or unit is None or pd.isna(unit):
         return None
@@ -88,7 +89,7 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
         if u and uuid_counts.get(u, 0) == 1 and u in stored_uuid and stored_uuid[u] not in claimed:
             claim(i, stored_uuid[u], "uuid")
 
-    pair = {}
+    pair: dict[tuple[str, str | None], list[tuple[str, str]]] = {}  # (moref, name) -> stored keys
     for m, n, vc, vm in zip(stored["_moref"], stored["_name"], stored["vcenter"], stored["vm_id"], strict=True):
         if m:
             pair.setdefault((m, n), []).append((vc, vm))

@@ -25,7 +25,7 @@ from churnplan.core import plausibility, store
 from churnplan.ingest.csv_layout import CsvLayout, sniff
 from churnplan.ingest.errors import IngestError, shorten
 from churnplan.ingest.identity import VM_TOTAL_INSTANCE, match_vms
-from churnplan.ingest.sql import one
+from churnplan.ingest.sql import one, row
 from churnplan.core.zones import check_zone
 from churnplan.ingest.timestamps import TimestampReading, choose_reading, convert_distinct
 
@@ -129,7 +129,7 @@ def _import(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, vcenter: st
     step("pivoting")
     vm_map = _map_vms(con, vcenter)
     _pivot(con, vm_map)
-    stats = one(con, """SELECT (SELECT count(*) FROM _pc_raw), count(*), count(DISTINCT vcenter || '/' || vm_id),
+    stats = row(con, """SELECT (SELECT count(*) FROM _pc_raw), count(*), count(DISTINCT vcenter || '/' || vm_id),
                    count(DISTINCT vcenter || '/' || vm_id || '/' || instance), min(ts), max(ts),
                    list(DISTINCT interval_s ORDER BY interval_s),
                    (SELECT count(*) FROM _pc_typed WHERE NOT keep)
@@ -164,7 +164,7 @@ def _stage(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> None:
         if kind in ("MISSING COLUMNS", "UNQUOTED VALUE"):
             message = f"row is cut short ({message.strip()}); is the file truncated?"
         raise IngestError(layout.path, line, column, f"malformed CSV row: {message.strip()}")
-    if one(con, "SELECT count(*) FROM _pc_raw")[0] == 0 and _has_data_lines(layout):
+    if row(con, "SELECT count(*) FROM _pc_raw")[0] == 0 and _has_data_lines(layout):
         raise IngestError(layout.path, layout.header_line + 1, None,
                           "no rows could be read after the header (mixed line endings or a broken quote?)")
 
@@ -245,13 +245,13 @@ def _check_rows(con: duckdb.DuckDBPyConnection, layout: CsvLayout, reading: Time
     cols = ", ".join(f"min(rec) FILTER (WHERE {cond})" for cond, _, _ in checks)
     bounds = {"max_interval": plausibility.MAX_INTERVAL_S, "max_rate": plausibility.MAX_RATE_KBPS,
               "max_iops": plausibility.MAX_IOPS, "earliest": window.earliest, "latest": window.latest()}
-    firsts = one(con, f"SELECT {cols} FROM _pc_typed", bounds)  # noqa: S608 -- conditions are the fixed checks above
+    firsts = row(con, f"SELECT {cols} FROM _pc_typed", bounds)  # noqa: S608 -- conditions are the fixed checks above
     failed = [(rec, i) for i, rec in enumerate(firsts) if rec is not None]
     if not failed:
         return
     rec, i = min(failed)
     _, field, message = checks[i]
-    cell = one(con, f'SELECT "{field}" FROM _pc_raw WHERE rowid = ?', [rec])[0]  # noqa: S608 -- a REQUIRED_COLUMNS name
+    cell = row(con, f'SELECT "{field}" FROM _pc_raw WHERE rowid = ?', [rec])[0]  # noqa: S608 -- a REQUIRED_COLUMNS name
     raise IngestError(layout.path, layout.record_line(rec), field, message.format(v=shorten(cell or "")))
 
 
@@ -260,7 +260,7 @@ def _unfold_repeated_hour(con: duckdb.DuckDBPyConnection) -> None:
 
     'Second' follows the series' own order in the file, which Get-Stat may write newest first.
     """
-    if not one(con, "SELECT count(*) FROM _pc_typed WHERE ts_repeat IS NOT NULL")[0]:
+    if not row(con, "SELECT count(*) FROM _pc_typed WHERE ts_repeat IS NOT NULL")[0]:
         return
     con.execute(
         """WITH dir AS (

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import duckdb
 import numpy as np
@@ -62,7 +62,7 @@ class RvtoolsImport:
     telemetry_without_inventory: list[str] = field(default_factory=list)   # stored VMs with samples, unmatched
 
 
-def import_files(con: duckdb.DuckDBPyConnection, paths: list[str | Path] | str | Path, *,
+def import_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | Path] | str | Path, *,
                  vcenter: str | None = None, progress: Callable[[str], None] | None = None) -> RvtoolsImport:
     """Import one export: an xlsx, or the csv files of one export (each sheet detected by its columns).
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from churnplan.core.errors import OptionError
 from churnplan.ingest.errors import IngestError, shorten
-from churnplan.ingest.sql import one
+from churnplan.ingest.sql import one, row
 
 ISO_RE = r"\d{4}-\d{2}-\d{2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?"
 OFFSET_RE = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
@@ -67,7 +67,7 @@ def choose_reading(con: duckdb.DuckDBPyConnection, table: str, column: str,
     _names(table, column)
     if date_format:
         return TimestampReading((date_format,), f"--date-format {date_format!r}")
-    row = one(con, f"""WITH t AS (
+    found = row(con, f"""WITH t AS (
               SELECT min(rowid) AS r, trim("{column}") AS t FROM {table} GROUP BY 2),
             s AS (
               SELECT r, t, CASE WHEN regexp_full_match(t, $iso) THEN 'iso'
@@ -81,10 +81,10 @@ def choose_reading(con: duckdb.DuckDBPyConnection, table: str, column: str,
                                   AND TRY_CAST(regexp_extract(t, '^\\d+/(\\d+)/', 1) AS INTEGER) > 12)
             FROM s""",  # noqa: S608 -- staging names checked by _names
         {"iso": ISO_RE, "dot": DOT_RE, "slash": SLASH_RE})
-    iso, dot, slash, other, day_ev, month_ev = row
+    iso, dot, slash, other, day_ev, month_ev = found
 
     def value(r: int) -> str:
-        return one(con, f'SELECT "{column}" FROM {table} WHERE rowid = ?', [r])[0]  # noqa: S608 -- staging names checked by _names
+        return row(con, f'SELECT "{column}" FROM {table} WHERE rowid = ?', [r])[0]  # noqa: S608 -- staging names checked by _names
 
     def fail(r: int, message: str) -> IngestError:
         return IngestError(file, line_of(r), column, message)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -19,7 +19,7 @@ from churnplan.analytics.forecast import scope as fc
 from churnplan.analytics.forecast.series import regular_times, whole_days
 from churnplan.analytics.forecast.trend import AutoGrowth, auto_growth
 from churnplan.analytics.model import PlanConfig
-from churnplan.analytics import sample_grid
+from churnplan.analytics import queue
 from churnplan.cli.errors import fail
 from churnplan.cli.options import _when, progress_bar, progress_step
 from churnplan.core import store
@@ -160,14 +160,22 @@ def print_summary(summary: pd.DataFrame, title: str) -> None:
                   "at tau 0.9 relative to the actual (lower is better); cover: share inside the 80 % interval")
 
 
-def growth_from_samples(samples: pl.DataFrame, timezone: str, fallback_pct: float) -> AutoGrowth:
-    """--growth auto: the estate's daily churn (whole local days) fitted for growth; the fallback under 14 days."""
-    grid = sample_grid.from_frame(samples).by_vm()
-    present = grid.present_times()
-    total = (grid.write_kbps[:, present] if not present.all() else grid.write_kbps)
-    values = (total.sum(axis=0) if grid.dense else pd.DataFrame(total).sum(axis=0).to_numpy()) * 1024 * grid.interval_s
-    days = whole_days(regular_times(grid.times[present], grid.interval_s, values, timezone))
-    return auto_growth(days.day, days.values.sum(axis=1) / 2**30, days.weekday, fallback_pct)
+def growth_from_store(con, config: PlanConfig, interval: int | None) -> AutoGrowth:
+    """--growth auto: the estate's daily churn (whole local days, one SQL sum per sample time) fitted for growth;
+    the config's growth under 14 days."""
+    iv = interval or store.default_interval(con)
+    if not iv:
+        return auto_growth(np.zeros(0), np.zeros(0), None, config.growth_pct)
+    series = store.estate_series(con, iv)
+    t = queue.to_epoch(series["ts"])
+    lo = -np.inf if config.start is None else pd.Timestamp(config.start, tz="UTC").value / 1e9 \
+        if pd.Timestamp(config.start).tzinfo is None else pd.Timestamp(config.start).value / 1e9
+    hi = np.inf if config.end is None else pd.Timestamp(config.end, tz="UTC").value / 1e9 \
+        if pd.Timestamp(config.end).tzinfo is None else pd.Timestamp(config.end).value / 1e9
+    keep = (t >= lo) & (t <= hi)
+    values = series["write_kbps"].fillna(0.0).to_numpy()[keep] * 1024.0 * iv
+    days = whole_days(regular_times(t[keep], float(iv), values, config.timezone))
+    return auto_growth(days.day, days.values.sum(axis=1) / 2**30, days.weekday, config.growth_pct)
 
 
 def register(app: typer.Typer) -> None:

@@ -168,39 +168,35 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
 
 
 def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: Progress) -> Plan:
-    """Read the store (read-only, retrying while a writer holds it, closed again at once) and plan it."""
-    from churnplan.analytics.plan import build_plan
+    """Plan the store (read-only, retrying while a writer holds it), reading its samples a block of VMs at a
+    time (churnplan.plan_from_store: memory bounded by one block, not the estate), and close it again."""
+    from churnplan.plan_from_store import NoSamples, plan_from_store
 
     try:  # checked before the first progress line, so a refused store shows one line and nothing else
         con = store.connect(db, read_only=True, retries=10)
     except store.StoreError as exc:
         raise fail(str(exc)) from None
-    with progress_step(progress, f"reading {db}") as task:
+    with progress_step(progress, f"reading and planning {db}") as task:
         try:
             con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it
-            vms, disks = store.load_vms(con), store.load_disks(con)
-            samples = store.load_samples_polars(con, interval, config.start, config.end)
-        finally:
-            con.close()
-        if len(samples) == 0:
-            raise fail(f"{db}: no samples to plan from (run `churnplan collect`, `churnplan import` or "
-                       "`churnplan samples`)")
-        progress.update(task, description=f"read {len(vms)} VMs, {len(disks)} disks, {len(samples):,} samples")
-    auto = None
-    if config.growth_auto:  # --growth auto: the fitted trend replaces the growth before planning
-        from dataclasses import replace
+            auto = None
+            if config.growth_auto:  # --growth auto: the fitted trend replaces the growth before planning
+                from dataclasses import replace
 
-        from churnplan.cli.forecast import growth_from_samples
+                from churnplan.cli.forecast import growth_from_store
 
-        auto = growth_from_samples(samples, config.timezone, config.growth_pct)
-        config = replace(config, growth_pct=auto.growth_pct)
-        console.print(f"growth auto: {auto.note()}")
-    with progress_step(progress, "planning") as task:
-        try:
-            plan = build_plan(vms, disks, samples, config)
+                auto = growth_from_store(con, config, interval)
+                config = replace(config, growth_pct=auto.growth_pct)
+                console.print(f"growth auto: {auto.note()}")
+            plan = plan_from_store(con, config, interval, empty_ok=False)
             if auto is not None:
                 plan.summary.config["growth_auto"] = auto.as_dict()
+        except NoSamples:
+            raise fail(f"{db}: no samples to plan from (run `churnplan collect`, `churnplan import` or "
+                       "`churnplan samples`)") from None
         except ValueError as exc:
             raise fail(str(exc)) from exc
-        progress.update(task, description="planned")
+        finally:
+            con.close()
+        progress.update(task, description=f"planned {plan.summary.vms} VMs, {plan.summary.disks} disks")
     return plan

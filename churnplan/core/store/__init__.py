@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 
 from churnplan.core.errors import StoreBusy, StoreDamaged, StoreError
+# --- collector spool and status ---
+from churnplan.core.store.collector import estate_timezone, record_estate_timezone, vcenter_watermarks
 from churnplan.core.store.inventory import (DISK_COLUMNS, VM_COLUMNS, add_named_vms, load_disks, load_vms,
                                             upsert_disks, upsert_vcenter, upsert_vms, vm_identities, vm_names)
 from churnplan.core.store.runs import Run, RunStatus, mark_abandoned, recent_runs, run
@@ -29,6 +31,7 @@ __all__ = [
     "load_samples", "load_samples_polars", "load_vms", "mark_abandoned", "recent_runs", "run", "sample_intervals",
     "transaction", "upsert_disks", "upsert_vcenter", "upsert_vms", "vm_identities", "vm_names",
     "vms_with_samples", "watermarks",
+    "estate_timezone", "record_estate_timezone", "vcenter_watermarks",   # collector spool and status
 ]
 
 
