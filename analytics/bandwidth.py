@@ -9,8 +9,9 @@ import numpy as np
 
 from churnplan.analytics import queue
 from churnplan.analytics.facts import THROTTLE_MAX_MBPS, THROTTLE_MIN_MBPS
-from churnplan.analytics.model import ThrottleSchedule
+from churnplan.analytics.config import ThrottleSchedule
 from churnplan.analytics.rpo import PreparedChurn, run, scope_curve
+from churnplan.core.units import BYTES_PER_MBPS
 
 _GOAL_SLACK_PCT = 1e-7
 
@@ -39,13 +40,13 @@ def required_mbps_100(curve: queue.Curve, rpo_s: float) -> float:
         if bound <= best:
             break
         k *= 2
-    return best / queue.BYTES_PER_MBPS
+    return best / BYTES_PER_MBPS
 
 
 def peak_mbps(curve: queue.Curve) -> float:
     """Highest write rate of any piece: at this bandwidth no backlog ever forms."""
     rates = np.diff(curve.a) / np.diff(curve.t) if curve.t.size > 1 else np.zeros(1)
-    return float(rates.max(initial=0.0)) / queue.BYTES_PER_MBPS
+    return float(rates.max(initial=0.0)) / BYTES_PER_MBPS
 
 
 def _compliance(curve: queue.Curve, cap: queue.Capacity, rpo_min: float) -> float:

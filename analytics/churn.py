@@ -1,4 +1,8 @@
-"""Churn profiles of disks, VMs and groups: percentile peak, max, average, churn/day and write I/O size, with growth."""
+"""Churn profiles of disks, VMs and groups: percentile peak, max, average, churn/day and write I/O size, with growth.
+
+Sample frames carry the store's names (write_kbps, rw_kbps: KiB/s); profiles name their units (write_kibps,
+peak_churn_mibps, churn_gib_day, avg_write_io_kib).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,8 @@ import polars as pl
 
 from churnplan.analytics import sample_grid
 from churnplan.analytics.sample_grid import METRICS, VM_KEY, SampleGrid
+from churnplan.core.units import kibps_to_gib_day, kibps_to_mibps
 
-KB_PER_GB = 1024.0 ** 2
-SECONDS_PER_DAY = 86_400
 
 
 def excluded_disks(disks: pd.DataFrame, vms: pd.DataFrame, globs: tuple[str, ...] | list[str]) -> pd.Series:
@@ -64,18 +67,18 @@ def profiles(grid: SampleGrid, percentile: float, growth_pct: float, consume: bo
     top_w = np.fmax.reduce(grid.write_kbps, axis=1) if grid.times.size else np.zeros(len(n))
     peak = {m: row_percentile(grid.metric(m), percentile, n, in_place=consume) for m in METRICS}
     out = pd.DataFrame({
-        "peak_write_kbps": peak["write_kbps"] * growth,
-        "max_write_kbps": top_w * growth,
-        "avg_write_kbps": sum_w / safe_n * growth,
+        "peak_write_kibps": peak["write_kbps"] * growth,
+        "max_write_kibps": top_w * growth,
+        "avg_write_kibps": sum_w / safe_n * growth,
         "peak_write_iops": peak["write_iops"] * growth,
         "avg_write_iops": sum_wi / safe_n * growth,
         "peak_iops": peak["iops"] * growth,
-        "peak_mbps_rw": peak["rw_kbps"] * growth / 1024.0,
+        "peak_rw_mibps": kibps_to_mibps(peak["rw_kbps"] * growth),
         "samples": n.astype(np.int64),
     })
-    out["avg_write_io_kb"] = np.where(sum_wi > 0, sum_w / np.where(sum_wi > 0, sum_wi, 1.0), 0.0)
-    out["peak_churn_mbps"] = out["peak_write_kbps"] / 1024.0
-    out["churn_gb_day"] = out["avg_write_kbps"] * SECONDS_PER_DAY / KB_PER_GB
+    out["avg_write_io_kib"] = np.where(sum_wi > 0, sum_w / np.where(sum_wi > 0, sum_wi, 1.0), 0.0)
+    out["peak_churn_mibps"] = kibps_to_mibps(out["peak_write_kibps"])
+    out["churn_gib_day"] = kibps_to_gib_day(out["avg_write_kibps"])
     return pd.concat([grid.keys, out], axis=1)[has].reset_index(drop=True)
 
 
@@ -91,10 +94,10 @@ def vm_profiles(samples: pd.DataFrame | pl.DataFrame | SampleGrid, percentile: f
     return profiles(sample_grid.from_frame(samples).by_vm(), percentile, growth_pct)
 
 
-def series_profile(write_kbps: np.ndarray, percentile: float, growth_pct: float) -> dict[str, float]:
-    """Profile of one summed series (a process server's or the estate's write KBps per sample)."""
-    w = np.asarray(write_kbps, dtype=float) * (1.0 + growth_pct / 100.0)
+def series_profile(write_kibps: np.ndarray, percentile: float, growth_pct: float) -> dict[str, float]:
+    """Profile of one summed series (a process server's or the estate's write KiB/s per sample)."""
+    w = np.asarray(write_kibps, dtype=float) * (1.0 + growth_pct / 100.0)
     if w.size == 0:
-        return {"peak_write_kbps": 0.0, "max_write_kbps": 0.0, "avg_write_kbps": 0.0, "churn_gb_day": 0.0}
-    return {"peak_write_kbps": float(np.percentile(w, percentile)), "max_write_kbps": float(w.max()),
-            "avg_write_kbps": float(w.mean()), "churn_gb_day": float(w.mean()) * SECONDS_PER_DAY / KB_PER_GB}
+        return {"peak_write_kibps": 0.0, "max_write_kibps": 0.0, "avg_write_kibps": 0.0, "churn_gib_day": 0.0}
+    return {"peak_write_kibps": float(np.percentile(w, percentile)), "max_write_kibps": float(w.max()),
+            "avg_write_kibps": float(w.mean()), "churn_gib_day": kibps_to_gib_day(float(w.mean()))}

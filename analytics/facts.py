@@ -1,7 +1,11 @@
 """Published ASR and vCenter limits as versioned data, each table with its source.
 
-Transcribed from /work/shared/reference/asr-facts.md (Microsoft azure-docs articles/site-recovery,
-VMware vSphere documentation). Units: KB/MB/GB are 1024-based; Mbps are 10^6 bit/s.
+Sources: Microsoft's Azure Site Recovery documentation (learn.microsoft.com/azure/site-recovery:
+"Support matrix for disaster recovery of VMware VMs and physical servers to Azure", "Deployment Planner
+for VMware disaster recovery", "Plan capacity and scaling for VMware disaster recovery"), Azure managed
+disk types (learn.microsoft.com/azure/virtual-machines/disks-types) and the VMware vSphere documentation.
+Units follow churnplan.core.units: the published "KB/MB/GB/TB" are 1024-based (KiB/MiB/GiB/TiB) and
+named so here; Mbps are 10^6 bit/s.
 """
 
 from __future__ import annotations
@@ -11,12 +15,6 @@ from dataclasses import dataclass
 FACTS_VERSION = "2026-11-25"
 SOURCE_ASR = "azure-docs articles/site-recovery (ASR Deployment Planner, support matrix, process server sizing)"
 SOURCE_VSPHERE = "VMware vSphere documentation (performance counters, statistics levels)"
-
-KB = 1024
-MB = 1024 * 1024
-GB = 1024 ** 3
-TB = 1024 ** 4
-
 
 @dataclass(frozen=True)
 class VCenterFacts:
@@ -41,12 +39,12 @@ class ChurnLimit:
     """Per source disk churn limit for one target tier and average write I/O size band."""
 
     target: str            # 'standard', 'p10_p15' or 'p20_p50'
-    min_io_kb: float       # applies when average write I/O size >= this
-    max_mbps: float        # average churn, MB/s (1024-based)
-    max_gb_day: float
+    min_io_kib: float       # applies when average write I/O size >= this
+    max_mibps: float       # average churn, MiB/s
+    max_gib_day: float
 
 
-# Ordered by target then ascending I/O size; the last row with min_io_kb <= size applies.
+# Ordered by target then ascending I/O size; the last row with min_io_kib <= size applies.
 CHURN_LIMITS: tuple[ChurnLimit, ...] = (
     ChurnLimit("standard", 0, 2, 168),
     ChurnLimit("p10_p15", 0, 2, 168),
@@ -60,13 +58,13 @@ CHURN_LIMITS_SOURCE = SOURCE_ASR + ": churn limits per source disk"
 
 @dataclass(frozen=True)
 class SizeBand:
-    """Premium managed disk tier chosen by provisioned size (GB)."""
+    """Premium managed disk tier chosen by provisioned size (GiB)."""
 
     tier: str
-    max_gb: float          # inclusive upper bound, as "512-1024 P30; 1025-2048 P40" reads (a 128 GB disk fits
+    max_gib: float         # inclusive upper bound, as "512-1024 P30; 1025-2048 P40" reads (a 128 GB disk fits
                            # P10's 128 GiB, although the planner text says "<128 GB P10; 128-256 P15")
     iops: int
-    mbps: int              # throughput MB/s
+    mibps: int             # throughput MiB/s
 
 
 # Size bands from the Deployment Planner; IOPS/throughput are the published premium SSD figures.
@@ -86,7 +84,7 @@ SIZE_BANDS_SOURCE = (SOURCE_ASR + ": Yes* size bands (<128 P10 ... 2049-4095 P50
 
 # Standard disks: per-disk limits the planner assumes (Standard HDD/SSD up to 500 IOPS, 60 MB/s).
 STANDARD_DISK_IOPS = 500
-STANDARD_DISK_MBPS = 60
+STANDARD_DISK_MIBPS = 60
 STANDARD_DISK_SOURCE = "azure-docs articles/virtual-machines disk-types (standard HDD: up to 500 IOPS, 60 MB/s)"
 
 
@@ -96,18 +94,18 @@ class CompatibilityLimits:
 
     disk_iops: float = 7_500
     vm_iops: float = 80_000
-    disk_avg_churn_mbps: float = 20
-    vm_peak_churn_mbps: float = 54
+    disk_avg_churn_mibps: float = 20
+    vm_peak_churn_mibps: float = 54
     disk_write_iops: float = 840
-    snapshot_storage_tb: float = 10
-    vm_total_size_tb: float = 35
-    os_disk_gb_gen1: float = 2_048
-    os_disk_gb_gen2: float = 4_095
+    snapshot_storage_tib: float = 10
+    vm_total_size_tib: float = 35
+    os_disk_gib_gen1: float = 2_048
+    os_disk_gib_gen2: float = 4_095
     max_data_disks: int = 64
-    data_disk_min_gb: float = 1
-    data_disk_max_gb: float = 32 * 1024
+    data_disk_min_gib: float = 1
+    data_disk_max_gib: float = 32 * 1024
     uefi_secure_boot_supported: bool = False
-    process_server_tb_day: float = 2
+    process_server_tib_day: float = 2
     source: str = SOURCE_ASR + ": support matrix and planner incompatibility rules"
 
 
@@ -119,9 +117,9 @@ class ServerSize:
     """One row of a process-server sizing table."""
 
     vcpu: int
-    ram_gb: int
-    cache_gb: int
-    max_churn_gb_day: float
+    ram_gib: int
+    cache_gib: int
+    max_churn_gib_day: float
     max_machines: int
 
 
@@ -140,7 +138,7 @@ MODERNIZED_APPLIANCE_SIZES: tuple[ServerSize, ...] = (
 )
 PROCESS_SERVER_SOURCE = SOURCE_ASR + ": configuration / scale-out process server and replication appliance sizing"
 CONFIG_SERVER_MACHINE_GUIDANCE = 650     # add a configuration server above this many VMs
-RECOMMENDED_MIN_CACHE_GB = 600
+RECOMMENDED_MIN_CACHE_GIB = 600
 CACHE_FREE_WARNING_PCT = 30
 CACHE_FREE_CRITICAL_PCT = 25
 UPLOAD_BACKLOG_WARNING_MIN = 30
@@ -154,9 +152,21 @@ THROTTLE_MAX_MBPS = 1023.0
 THROTTLE_SOURCE = "Set-OBMachineSetting WorkHourBandwidth range 512 Kbps - 1,023 Mbps"
 
 PLANNER_DEFAULTS_SOURCE = SOURCE_ASR + ": Deployment Planner inputs and their defaults"
-PLANNER_DEFAULTS = {
-    "rpo_min": 15.0, "growth_pct": 30.0, "percentile": 95.0, "ir_goal_hours": 72.0,
-    "rpo_targets_min": (15.0, 30.0, 60.0), "min_profiling_days": 7, "best_profiling_days": 31,
-    "max_vms_per_planner": 1000,
-}
+
+
+@dataclass(frozen=True)
+class PlannerDefaults:
+    """The Deployment Planner's inputs and their defaults."""
+
+    rpo_min: float = 15.0
+    growth_pct: float = 30.0
+    percentile: float = 95.0
+    ir_goal_hours: float = 72.0
+    rpo_targets_min: tuple[float, ...] = (15.0, 30.0, 60.0)
+    min_profiling_days: int = 7
+    best_profiling_days: int = 31
+    max_vms_per_planner: int = 1000
+
+
+PLANNER_DEFAULTS = PlannerDefaults()
 CRASH_CONSISTENT_INTERVAL_MIN = 5      # SOURCE_ASR: crash-consistent recovery points every 5 min

@@ -5,39 +5,38 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churnplan.analytics.facts import GB
-from churnplan.analytics.queue import BYTES_PER_MBPS
+from churnplan.core.units import BYTES_PER_MBPS, GIB, SECONDS_PER_HOUR
 
 
 def batches(vms: pd.DataFrame, bandwidth_mbps: float, delta_mbps: float, goal_hours: float) -> pd.DataFrame:
     """Batch VMs (largest first, next-fit) so each batch seeds within `goal_hours` on what delta replication leaves.
 
-    `vms`: name, size_gb (data to copy). Returns batch, vms, vm_names, size_gb, hours; empty when nothing is left
+    `vms`: name, size_gib (data to copy). Returns batch, vms, vm_names, size_gib, hours; empty when nothing is left
     for seeding (bandwidth <= average delta churn).
     """
-    cols = ["batch", "vms", "vm_names", "size_gb", "hours"]
+    cols = ["batch", "vms", "vm_names", "size_gib", "hours"]
     spare = (bandwidth_mbps - delta_mbps) * BYTES_PER_MBPS
     if spare <= 0 or vms.empty:
         return pd.DataFrame(columns=cols)
-    budget_gb = spare * goal_hours * 3600.0 / GB
-    order = vms.sort_values("size_gb", ascending=False, kind="stable")
+    budget_gib = spare * goal_hours * float(SECONDS_PER_HOUR) / GIB
+    order = vms.sort_values("size_gib", ascending=False, kind="stable")
     groups: list[list[int]] = []
-    used = budget_gb + 1.0
-    for i, size in zip(order.index, order["size_gb"].to_numpy(float)):  # one decision per VM
-        if used + size > budget_gb:
+    used = budget_gib + 1.0
+    for i, size in zip(order.index, order["size_gib"].to_numpy(float)):  # one decision per VM
+        if used + size > budget_gib:
             groups.append([])
             used = 0.0
         groups[-1].append(i)
         used += size
     rows = []
     for b, members in enumerate(groups, start=1):
-        size = float(vms.loc[members, "size_gb"].sum())
+        size = float(vms.loc[members, "size_gib"].sum())
         rows.append({"batch": b, "vms": len(members), "vm_names": ", ".join(map(str, vms.loc[members, "name"])),
-                     "size_gb": size, "hours": seed_hours(size, bandwidth_mbps, delta_mbps)})
+                     "size_gib": size, "hours": seed_hours(size, bandwidth_mbps, delta_mbps)})
     return pd.DataFrame(rows, columns=cols)
 
 
-def seed_hours(size_gb: float, bandwidth_mbps: float, delta_mbps: float) -> float:
-    """Hours to copy `size_gb` on the bandwidth delta replication leaves; inf when it leaves none."""
+def seed_hours(size_gib: float, bandwidth_mbps: float, delta_mbps: float) -> float:
+    """Hours to copy `size_gib` on the bandwidth delta replication leaves; inf when it leaves none."""
     spare = (bandwidth_mbps - delta_mbps) * BYTES_PER_MBPS
-    return float(np.inf) if spare <= 0 else size_gb * GB / spare / 3600.0
+    return float(np.inf) if spare <= 0 else size_gib * GIB / spare / float(SECONDS_PER_HOUR)

@@ -14,42 +14,44 @@ import numpy as np
 import pandas as pd
 
 from churnplan.analytics.facts import (CONFIG_SERVER_MACHINE_GUIDANCE, CONFIG_SERVER_SIZES, MODERNIZED_APPLIANCE_SIZES,
-                             RECOMMENDED_MIN_CACHE_GB, SCALE_OUT_PS_SIZES, ServerSize)
+                             RECOMMENDED_MIN_CACHE_GIB, SCALE_OUT_PS_SIZES, ServerSize)
 
-ARCHITECTURES = ("classic", "modernized")
-ROLE_CS = "configuration server"
-ROLE_PS = "scale-out process server"
-ROLE_APPLIANCE = "replication appliance"
+from churnplan.analytics.vocabulary import Architecture, ServerRole
+
+ROLE_CS = ServerRole.CONFIGURATION_SERVER
+ROLE_PS = ServerRole.PROCESS_SERVER
+ROLE_APPLIANCE = ServerRole.REPLICATION_APPLIANCE
 _TABLES = {ROLE_CS: CONFIG_SERVER_SIZES, ROLE_PS: SCALE_OUT_PS_SIZES, ROLE_APPLIANCE: MODERNIZED_APPLIANCE_SIZES}
 _PREFIX = {ROLE_CS: "CS", ROLE_PS: "PS", ROLE_APPLIANCE: "RA"}
 
 
-def size_for(role: str, churn_gb_day: float, machines: int) -> tuple[ServerSize, bool]:
+def size_for(role: str, churn_gib_day: float, machines: int) -> tuple[ServerSize, bool]:
     """Smallest table row holding the load, and whether it fits at all (else the largest row)."""
     table = _TABLES[role]
     for row in table:
-        if churn_gb_day <= row.max_churn_gb_day and machines <= row.max_machines:
+        if churn_gib_day <= row.max_churn_gib_day and machines <= row.max_machines:
             return row, True
     return table[-1], False
 
 
 def _limits(role: str) -> tuple[float, int]:
-    """(churn GB/day, machines) of the role's largest published size: what one server can take at most."""
+    """(churn GiB/day, machines) of the role's largest published size: what one server can take at most."""
     top = _TABLES[role][-1]
-    return top.max_churn_gb_day, top.max_machines
+    return top.max_churn_gib_day, top.max_machines
 
 
-def assign(vms: pd.DataFrame, architecture: str = "classic") -> tuple[pd.Series, pd.DataFrame]:
-    """(process server name per row of `vms`, servers frame). `vms` needs churn_gb_day; all rows are assigned."""
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"architecture must be {' or '.join(map(repr, ARCHITECTURES))}, got {architecture!r}")
-    churn = vms["churn_gb_day"].fillna(0.0).to_numpy(float)
+def assign(vms: pd.DataFrame, architecture: str = Architecture.CLASSIC) -> tuple[pd.Series, pd.DataFrame]:
+    """(process server name per row of `vms`, servers frame). `vms` needs churn_gib_day; all rows are assigned."""
+    if architecture not in tuple(Architecture):
+        choices = " or ".join(repr(a.value) for a in Architecture)
+        raise ValueError(f"architecture must be {choices}, got {architecture!r}")
+    churn = vms["churn_gib_day"].fillna(0.0).to_numpy(float)
     n, total = len(churn), float(churn.sum())
     if n == 0:
         return pd.Series([], index=vms.index, dtype=object), pd.DataFrame(columns=[
-            "server", "role", "vcpu", "ram_gb", "table_cache_gb", "cache_gb", "vms", "churn_gb_day", "note"])
+            "server", "role", "vcpu", "ram_gib", "table_cache_gib", "cache_gib", "vms", "churn_gib_day", "note"])
     roles: list[str] = []
-    if architecture == "modernized":
+    if architecture == Architecture.MODERNIZED:
         gb, m = _limits(ROLE_APPLIANCE)
         roles = [ROLE_APPLIANCE] * max(1, math.ceil(total / gb), math.ceil(n / m))
     else:
@@ -66,7 +68,7 @@ def assign(vms: pd.DataFrame, architecture: str = "classic") -> tuple[pd.Series,
     for i in np.argsort(-churn, kind="stable"):  # one decision per VM
         fits = (load + churn[i] <= cap_gb) & (count < cap_m)
         if not fits.any():
-            role = ROLE_APPLIANCE if architecture == "modernized" else ROLE_PS
+            role = ROLE_APPLIANCE if architecture == Architecture.MODERNIZED else ROLE_PS
             roles.append(role)
             load, count = np.append(load, 0.0), np.append(count, 0)
             cap_gb, cap_m = np.append(cap_gb, _limits(role)[0]), np.append(cap_m, _limits(role)[1])
@@ -85,9 +87,9 @@ def assign(vms: pd.DataFrame, architecture: str = "classic") -> tuple[pd.Series,
     rows = []
     for k, r in enumerate(roles):
         row, ok = size_for(r, load[k], int(count[k]))
-        rows.append({"server": names[k], "role": r, "vcpu": row.vcpu, "ram_gb": row.ram_gb,
-                     "table_cache_gb": row.cache_gb, "cache_gb": max(row.cache_gb, RECOMMENDED_MIN_CACHE_GB),
-                     "vms": int(count[k]), "churn_gb_day": float(load[k]),
+        rows.append({"server": names[k], "role": r.value, "vcpu": row.vcpu, "ram_gib": row.ram_gib,
+                     "table_cache_gib": row.cache_gib, "cache_gib": max(row.cache_gib, RECOMMENDED_MIN_CACHE_GIB),
+                     "vms": int(count[k]), "churn_gib_day": float(load[k]),
                      "note": "" if ok else "load above the largest published size"})
     servers = pd.DataFrame(rows)
     return pd.Series(np.array(names, dtype=object)[where] if n else [], index=vms.index, dtype=object), servers

@@ -15,9 +15,8 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from churnplan.analytics.model import ThrottleSchedule
-
-BYTES_PER_MBPS = 1e6 / 8  # bytes/s carried by 1 Mbps (10^6 bit/s)
+from churnplan.analytics.config import ThrottleSchedule
+from churnplan.core.units import BYTES_PER_MBPS
 
 
 @dataclass(frozen=True)

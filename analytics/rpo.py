@@ -15,9 +15,11 @@ import polars as pl
 
 from churnplan.analytics import queue, sample_grid
 from churnplan.analytics.sample_grid import SampleGrid
-from churnplan.analytics.model import ThrottleSchedule
+from churnplan.analytics.config import ThrottleSchedule
+from churnplan.analytics.vocabulary import Scope
+from churnplan.core.units import KIB, bytes_to_mib
 
-ESTATE = "estate"
+ESTATE = Scope.ESTATE
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,15 @@ class PreparedChurn:
             known = sorted(set(self.vms["scope"])) + [ESTATE]
             raise ValueError(f"unknown scope {scope!r}; known scopes: {', '.join(map(str, known))}")
         return np.nonzero(mask)[0]
+
+    def for_scope(self, scope: str) -> PreparedChurn:
+        """The churn of `scope`'s VMs only (the estate: all of them, this same object), so a scope can be
+        simulated, sized and cached on its own (per process server, or by a distributed engine)."""
+        if scope == ESTATE:
+            return self
+        cols = self.columns(scope)
+        return PreparedChurn(self.times, self.interval_s, self.vms.iloc[cols].reset_index(drop=True),
+                             np.ascontiguousarray(self.vm_bytes[:, cols]), self.timezone)
 
     def scopes(self) -> list[str]:
         """The process servers (every scope but 'estate'), sorted."""
@@ -94,7 +105,7 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
         np.nan_to_num(kbps, nan=0.0, copy=False)
     if not present.all():
         kbps = kbps[:, present]
-    kbps *= 1024.0 * per_vm.interval_s
+    kbps *= float(KIB) * per_vm.interval_s
     if found.all():
         matrix = np.ascontiguousarray(kbps.T)
     else:
@@ -111,10 +122,10 @@ class WhatIf:
     rpo_min: float
     compliance_pct: float
     max_lag_min: float
-    lag: pd.DataFrame          # ts, lag_min, backlog_mb (at each sample end)
+    lag: pd.DataFrame          # ts, lag_min, backlog_mib (at each sample end)
     daily: pd.DataFrame        # date, peak_lag_min, violations_min (local dates)
     vm_misses: pd.DataFrame    # vm_id, name, compliance_pct, max_lag_min (fair-share mode), worst first
-    max_backlog_mb: float = 0.0
+    max_backlog_mib: float = 0.0
 
 
 def scope_curve(prepared: PreparedChurn, cols: np.ndarray, factor: float) -> queue.Curve:
@@ -154,7 +165,7 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
     factor = compression * (1.0 + growth_pct / 100.0)
     tz = throttle.timezone if throttle is not None else prepared.timezone
     if prepared.times.size == 0:
-        empty = pd.DataFrame({"ts": pd.Series(dtype="datetime64[ns, UTC]"), "lag_min": [], "backlog_mb": []})
+        empty = pd.DataFrame({"ts": pd.Series(dtype="datetime64[ns, UTC]"), "lag_min": [], "backlog_mib": []})
         return WhatIf(scope, rpo_min, 100.0, 0.0, empty,
                       pd.DataFrame(columns=["date", "peak_lag_min", "violations_min"]),
                       pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"]))
@@ -162,7 +173,7 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
     x = prepared.times
     backlog = svc.backlog
     lag = pd.DataFrame({"ts": queue.from_epoch(x), "lag_min": queue.lag_at(svc, x) / 60.0,
-                        "backlog_mb": np.interp(x, svc.t, backlog) / 2**20})
+                        "backlog_mib": bytes_to_mib(np.interp(x, svc.t, backlog))})
     bad = pd.Series(comp.piece_bad_s / 60.0).groupby(queue.local_dates(comp.piece_start, tz)).sum()
     peak = pd.Series(comp.peak_lag_s / 60.0).groupby(queue.local_dates(comp.peak_t, tz)).max()
     daily = pd.DataFrame({"peak_lag_min": peak, "violations_min": bad}).fillna(0.0)
@@ -170,7 +181,7 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
     misses = _vm_misses(prepared, cols, svc, factor, rpo_min, window) if per_vm else \
         pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"])
     return WhatIf(scope, rpo_min, comp.pct, comp.max_lag_s / 60.0, lag, daily, misses,
-                  float(backlog.max(initial=0.0)) / 2**20)
+                  bytes_to_mib(float(backlog.max(initial=0.0))))
 
 
 def _vm_misses(prepared: PreparedChurn, cols: np.ndarray, fifo: queue.Service, factor: float,

@@ -17,7 +17,7 @@ import pandas as pd
 import polars as pl
 import streamlit as st
 
-from churnplan.core import store
+from churnplan.core import store, units
 
 OPEN_RETRIES = 4
 OPEN_WAIT_S = 0.25
@@ -83,15 +83,16 @@ def top_churners(db: str, interval_s: int, limit: int = 15,
     """Disks ranked by mean write churn, with peak and GB/day (1024-based)."""
     return read(db, lambda con: con.execute(
         """SELECT v.name AS vm, s.vcenter, s.vm_id, s.instance, d.label, d.capacity_gb,
-                  avg(s.write_kbps) / 1024 AS mean_write_mbs,
-                  max(s.write_kbps) / 1024 AS peak_write_mbs,
-                  avg(s.write_kbps) * 86400 / 1024 / 1024 AS churn_gb_per_day,
+                  avg(s.write_kbps) / ? AS mean_write_mbs,
+                  max(s.write_kbps) / ? AS peak_write_mbs,
+                  avg(s.write_kbps) * ? / ? AS churn_gb_per_day,
                   max(s.write_iops) AS peak_write_iops
            FROM samples s
            JOIN vms v USING (vcenter, vm_id)
            LEFT JOIN disks d USING (vcenter, vm_id, instance)
            WHERE s.interval_s = ?
-           GROUP BY ALL ORDER BY mean_write_mbs DESC LIMIT ?""", [interval_s, limit]).df())
+           GROUP BY ALL ORDER BY mean_write_mbs DESC LIMIT ?""",
+        [units.KIB_PER_MIB, units.KIB_PER_MIB, units.SECONDS_PER_DAY, units.KIB_PER_GIB, interval_s, limit]).df())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -126,8 +127,9 @@ def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float
     """analytics.rpo.prepare over the plan's protected VMs (by process server) and included disks, kept for
     fast what-if reruns."""
     from churnplan.analytics import rpo
+    from churnplan.analytics.vocabulary import protected
 
-    vms = _plan.vms[_plan.vms["compatibility"] != "No"]
+    vms = _plan.vms[protected(_plan.vms)]
     excluded = _plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
     return rpo.prepare(samples(db, None, version), assignment=vms[["vcenter", "vm_id", "name", "process_server"]],
                        excluded=excluded, timezone=tz)

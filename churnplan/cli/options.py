@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from churnplan.analytics.model import Plan, PlanConfig, ThrottleSchedule
-from churnplan.analytics.process_servers import ARCHITECTURES
+from churnplan.analytics.vocabulary import Architecture
 from churnplan.core import store
 from churnplan.cli.errors import fail
 from churnplan.core.durations import parse_duration
@@ -121,13 +121,14 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
             ws, we = parse_work_hours(o["work_hours"] or "09:00-18:00")
             throttle = ThrottleSchedule(work_start=ws, work_end=we, work_mbps=o["work_mbps"],
                                         offhours_mbps=o["offhours_mbps"], timezone=o["timezone"])
-        if o["architecture"] not in ARCHITECTURES:
-            raise ValueError(f"--architecture {o['architecture']!r}: use {' or '.join(map(repr, ARCHITECTURES))}")
+        if o["architecture"] not in tuple(Architecture):
+            choices = " or ".join(repr(a.value) for a in Architecture)
+            raise ValueError(f"--architecture {o['architecture']!r}: use {choices}")
         return PlanConfig(
             rpo_min=o["rpo"], percentile=o["percentile"], growth_pct=o["growth"], bandwidth_mbps=o["bandwidth"],
             compression=o["compression"], throttle=throttle, timezone=o["timezone"],
             exclude_disks=tuple(o["exclude_disks"] or ()),
-            start=_when(o["start"], "--start"), end=_when(o["end"], "--end"), architecture=o["architecture"],
+            start=_when(o["start"], "--start"), end=_when(o["end"], "--end"), architecture=Architecture(o["architecture"]),
             ir_goal_hours=_ir_goal_hours(o["ir_goal"]), prices=load_prices(o["prices"]) if o["prices"] else None)
     except ValueError as exc:
         raise fail(str(exc)) from exc

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from churnplan.analytics.model import PlanSummary
 from churnplan.core import store
 from churnplan.export import csv as csv_export
 from churnplan.cli.options import config_from_options, progress_bar, read_and_plan, with_plan_options
@@ -32,28 +33,28 @@ def plan_cmd(
         console.print(f"wrote {p}")
 
 
-def _print_summary(s: dict) -> None:
+def _print_summary(s: PlanSummary) -> None:
     table = Table(title="ASR replication plan", show_header=False)
     table.add_column("item")
     table.add_column("value", justify="right")
     rows = [
-        ("days profiled", f"{s['days_profiled']:.1f} at {s['interval_s']:.0f} s"),
-        ("VMs (Yes / Yes* / No)", f"{s['vms']} ({s['compatible_vms']} / {s['compatible_with_premium_vms']} / "
-                                  f"{s['incompatible_vms']})"),
-        ("disks (excluded)", f"{s['disks']} ({s['excluded_disks']})"),
-        ("typical churn/day", f"{s['typical_churn_gb_day']:,.0f} GB"),
-        ("bandwidth for RPO 100 % of the time", f"{s['required_mbps_100pct']:,.1f} Mbps"),
-        ("planned bandwidth" + (" (throttle weekly average)" if s["config"]["throttle"] else ""),
-         f"{s['planned_mbps']:,.1f} Mbps"),
-        ("RPO compliance / max lag", f"{s['compliance_pct']:.2f} % / {s['max_lag_min']:.1f} min"),
-        ("configuration servers / all process servers", f"{s['configuration_servers']} / {s['process_servers']}"),
-        ("premium disks", f"{s['premium_disks']}"),
-        ("initial replication", "not possible at this bandwidth" if s["ir_hours"] is None
-         else f"{s['ir_hours']:,.1f} h in {s['ir_batches']} batch(es)"),
-        ("monthly cost", f"{s['monthly_cost']:,.0f} {s['currency']} (prices of {s['prices_date']})"),
+        ("days profiled", f"{s.days_profiled:.1f} at {s.interval_s:.0f} s"),
+        ("VMs (Yes / Yes* / No)", f"{s.vms} ({s.compatible_vms} / {s.compatible_with_premium_vms} / "
+                                  f"{s.incompatible_vms})"),
+        ("disks (excluded)", f"{s.disks} ({s.excluded_disks})"),
+        ("typical churn/day", f"{s.typical_churn_gib_day:,.0f} GiB"),
+        ("bandwidth for RPO 100 % of the time", f"{s.required_mbps_100pct:,.1f} Mbps"),
+        ("planned bandwidth" + (" (throttle weekly average)" if s.config["throttle"] else ""),
+         f"{s.planned_mbps:,.1f} Mbps"),
+        ("RPO compliance / max lag", f"{s.compliance_pct:.2f} % / {s.max_lag_min:.1f} min"),
+        ("configuration servers / all process servers", f"{s.configuration_servers} / {s.process_servers}"),
+        ("premium disks", f"{s.premium_disks}"),
+        ("initial replication", "not possible at this bandwidth" if s.ir_hours is None
+         else f"{s.ir_hours:,.1f} h in {s.ir_batches} batch(es)"),
+        ("monthly cost", f"{s.monthly_cost:,.0f} {s.currency} (prices of {s.prices_date})"),
     ]
-    if s.get("required_mbps_90pct") is not None:
-        rows.insert(5, ("bandwidth for RPO 90 % of the time", f"{s['required_mbps_90pct']:,.1f} Mbps"))
+    if s.required_mbps_90pct is not None:
+        rows.insert(5, ("bandwidth for RPO 90 % of the time", f"{s.required_mbps_90pct:,.1f} Mbps"))
     for k, v in rows:
         table.add_row(k, v)
     Console().print(table)

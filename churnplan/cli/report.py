@@ -148,7 +148,7 @@ def register(app: typer.Typer) -> None:
             config = PlanConfig(bandwidth_mbps=bandwidth, timezone=zone)
             plan = read_and_plan(db, config, None, progress)
             if bandwidth is None:
-                chosen = _recommended_mbps(plan)
+                chosen = plan.required_mbps(goal_pct=95.0)  # the planner's usual figure
                 if chosen:
                     progress.console.print(f"what-if at the plan's recommendation: {chosen:,.0f} Mbps "
                                            f"(RPO {plan.config.rpo_min:g} min met 95 % of the time)")
@@ -159,15 +159,3 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"open {written['html']} in a browser for the offline report")
         if not no_dashboard:
             raise typer.Exit(run_dashboard(db, port))
-
-
-def _recommended_mbps(plan: Plan) -> float | None:
-    """The plan's bandwidth for the estate at its RPO met 95 % of the time (the planner's usual figure)."""
-    bw = plan.bandwidth
-    if bw.empty:
-        return None
-    pick = bw[(bw["rpo_min"] == plan.config.rpo_min) & (bw["compliance_goal_pct"] == 95.0)]
-    if "scope" in pick:
-        estate = pick[pick["scope"] == "estate"]
-        pick = estate if len(estate) else pick
-    return float(pick["required_mbps"].iloc[0]) if len(pick) else None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,6 @@ import pandas as pd
 from churnplan.analytics.model import Plan
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PLAN_TABLES = ("vms", "disks", "process_servers", "bandwidth", "rpo")
 
 
 def neutralise(value: Any) -> Any:
@@ -49,25 +46,12 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
 
 def write_plan(plan: Plan, out: Path) -> list[Path]:
     """vms.csv, disks.csv, process_servers.csv, bandwidth.csv and rpo.csv into `out`."""
-    return [write_frame(getattr(plan, name), Path(out) / f"{name}.csv") for name in PLAN_TABLES]
-
-
-def _jsonable(value: Any) -> Any:
-    """`value` with numpy scalars as Python ones and NaN/inf as None, so json.dumps writes strict JSON."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item"):  # numpy scalars
-        return _jsonable(value.item())
-    return value
+    return [write_frame(frame, Path(out) / f"{name}.csv") for name, frame in plan.tables().items()]
 
 
 def write_summary(plan: Plan, out: Path) -> Path:
     """summary.json: the plan's headline figures, keys sorted so runs diff cleanly."""
     path = Path(out) / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_jsonable(plan.summary), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path.write_text(plan.summary.to_json(), encoding="utf-8")
     return path

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from churnplan.analytics.model import Plan
+from churnplan.analytics.vocabulary import protected
 from churnplan import __version__
 from churnplan.export import charts, tables
 
@@ -68,10 +69,10 @@ def _figure(fig: go.Figure) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
 
 
-VM_COLUMNS = ("name", "compatibility", "reasons", "notes", "process_server", "guest_os", "disks", "size_gb",
-              "churn_gb_day", "peak_churn_mbps", "peak_iops")
+VM_COLUMNS = ("name", "compatibility", "reasons", "notes", "process_server", "guest_os", "disks", "size_gib",
+              "churn_gib_day", "peak_churn_mibps", "peak_iops")
 HEADLINES = ("vms", "disks", "days_profiled", "compatible_vms", "compatible_with_premium_vms", "incompatible_vms",
-             "typical_churn_gb_day", "required_mbps_100pct", "required_mbps_90pct", "planned_mbps", "compliance_pct",
+             "typical_churn_gib_day", "required_mbps_100pct", "required_mbps_90pct", "planned_mbps", "compliance_pct",
              "max_lag_min", "process_servers", "ir_hours", "monthly_cost")
 
 
@@ -79,12 +80,12 @@ def _figures(plan: Plan) -> list[dict[str, str]]:
     """Headline figures from the plan's summary (the On-premises summary and Recommendations essentials)."""
     out = []
     for key in HEADLINES:
-        value = plan.summary.get(key)
+        value = getattr(plan.summary, key)
         if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
             continue
         text = _cell(value)["text"]
-        if key == "monthly_cost" and plan.summary.get("currency"):
-            text = f"{text} {plan.summary['currency']}"
+        if key == "monthly_cost" and plan.summary.currency:
+            text = f"{text} {plan.summary.currency}"
         out.append({"label": tables.label(key), "value": text})
     return out
 
@@ -124,7 +125,7 @@ def sections(plan: Plan, tz: str) -> list[Section]:
                           curve, table(tables.recommendations(plan))))
     vms = tables.plain(plan.vms)
     vms = vms[[c for c in VM_COLUMNS if c in vms.columns]]
-    ok = tables.is_compatible(plan.vms).to_numpy()
+    ok = protected(plan.vms).to_numpy()
     result += [
         Section("Process servers", table=table(tables.plain(plan.process_servers))),
         Section("Incompatible VMs", ["Every column is in the workbook and vms.csv."], table=table(vms[~ok]),

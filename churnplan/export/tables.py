@@ -15,25 +15,29 @@ import numpy as np
 import pandas as pd
 
 from churnplan.analytics.model import Plan
+from churnplan.analytics.vocabulary import protected
 
-_UNITS = {
-    "mbps": "Mbps", "gb": "GB", "tb": "TB", "mb": "MB", "min": "min", "pct": "%", "mbs": "MB/s",
-    "kbps": "KB/s", "iops": "IOPS", "hours": "h", "s": "s", "utc": "UTC", "kb": "KB",
+UNITS_NOTE = "Churn in KiB/s or MiB/s and sizes in GiB (1024-based); link rates in Mbps (10^6 bit/s)."
+
+_UNITS = {  # the unit suffixes of column names (churnplan.core.units); store names (_gb, _kbps) are 1024-based too
+    "mbps": "Mbps", "min": "min", "pct": "%", "iops": "IOPS", "hours": "h", "s": "s", "utc": "UTC",
+    "kib": "KiB", "mib": "MiB", "gib": "GiB", "tib": "TiB", "kibps": "KiB/s", "mibps": "MiB/s",
+    "kb": "KiB", "mb": "MiB", "gb": "GiB", "tb": "TiB", "kbps": "KiB/s", "mbs": "MiB/s",
 }
 _LABELS = {
     "required_mbps_100pct": "Bandwidth for RPO met 100 % of the time (Mbps)",
     "required_mbps_90pct": "Bandwidth for RPO met 90 % of the time (Mbps)",
     "planned_mbps": "Planned bandwidth (Mbps)", "compatible_with_premium_vms": "Compatible VMs needing premium (Yes*)",
     "ir_hours": "Initial replication (h)", "ir_batches": "Initial replication batches",
-    "avg_disk_size_gb": "Average disk size (GB)", "compliance_pct": "Time within RPO (%)",
-    "max_lag_min": "Worst lag (min)", "estate_peak_churn_mbps": "Estate peak churn (MB/s)",
-    "typical_churn_gb_day": "Typical churn (GB/day)", "violations_min": "RPO violations (min)",
-    "peak_churn_mbps": "Peak churn (MB/s)", "num_cpu": "vCPUs", "first_ts": "First sample",
+    "avg_disk_size_gib": "Average disk size (GiB)", "compliance_pct": "Time within RPO (%)",
+    "max_lag_min": "Worst lag (min)", "estate_peak_churn_mibps": "Estate peak churn (MiB/s)",
+    "typical_churn_gib_day": "Typical churn (GiB/day)", "violations_min": "RPO violations (min)",
+    "peak_churn_mibps": "Peak churn (MiB/s)", "num_cpu": "vCPUs", "first_ts": "First sample",
     "last_ts": "Last sample",
 }
 _WORDS = {"vm": "VM", "vms": "VMs", "id": "ID", "os": "OS", "rpo": "RPO", "ir": "IR", "cpu": "CPU",
           "ram": "RAM", "ps": "PS", "asr": "ASR", "uuid": "UUID", "nics": "NICs", "vcpu": "vCPU", "vcenter": "vCenter",
-          "iops": "IOPS", "io": "I/O", "kb": "KB"}
+          "iops": "IOPS", "io": "I/O", "rw": "read+write"}
 
 
 def label(column: Any) -> str:
@@ -47,7 +51,7 @@ def label(column: Any) -> str:
     unit = None
     if len(parts) > 3 and parts[-2] == "per" and parts[-3] in _UNITS:  # churn_gb_per_day
         unit, parts = f"{_UNITS[parts[-3]]}/{parts[-1]}", parts[:-3]
-    elif len(parts) > 2 and parts[-1] in ("day", "month", "h") and parts[-2] in _UNITS:  # churn_gb_day
+    elif len(parts) > 2 and parts[-1] in ("day", "month", "h") and parts[-2] in _UNITS:  # churn_gib_day
         unit, parts = f"{_UNITS[parts[-2]]}/{parts[-1]}", parts[:-2]
     elif len(parts) > 1 and parts[-1] in _UNITS:
         unit, parts = _UNITS[parts[-1]], parts[:-1]
@@ -107,7 +111,7 @@ class SheetTable:
 
 def summary_table(plan: Plan) -> pd.DataFrame:
     """The plan's headline figures and settings as item/value rows."""
-    rows = [(label(k), _summary_value(v)) for k, v in plan.summary.items() if k != "config"]
+    rows = [(label(k), _summary_value(v)) for k, v in plan.summary.figures()]
     cfg = plan.config
     rows += [("Desired RPO (min)", cfg.rpo_min), ("Churn percentile", cfg.percentile),
              ("Growth factor (%)", cfg.growth_pct),
@@ -126,7 +130,7 @@ def _summary_value(value: Any) -> Any:
 
 def recommendations(plan: Plan) -> pd.DataFrame:
     """Required bandwidth per scope and RPO target (rows) for each compliance goal (columns)."""
-    bw = plan.bandwidth
+    bw = plan.bandwidth.frame
     if bw.empty:
         return pd.DataFrame(columns=["scope", "rpo_min"])
     wide = bw.pivot_table(index=["scope", "rpo_min"], columns="compliance_goal_pct", values="required_mbps",
@@ -136,16 +140,11 @@ def recommendations(plan: Plan) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def is_compatible(vms: pd.DataFrame) -> pd.Series:
-    """True for VMs ASR can protect (Yes and Yes*)."""
-    return vms["compatibility"].astype(str).str.startswith("Yes")
-
-
 def workbook_tables(plan: Plan, tz: str) -> dict[str, SheetTable]:
     """Each workbook sheet's tables, notes and chart, by sheet name (times in `tz`)."""
     vms = plain(localise(plan.vms, tz))
     disks = plain(localise(plan.disks, tz))
-    ok = is_compatible(plan.vms).to_numpy()
+    ok = protected(plan.vms).to_numpy()
     daily = localise(plan.daily_lag, tz)
     cfg = plan.config
     what_if_note = what_if_caption(plan)
@@ -153,7 +152,7 @@ def workbook_tables(plan: Plan, tz: str) -> dict[str, SheetTable]:
     rpo_table = localise(plan.rpo, tz)
     return {
         "On-premises summary": SheetTable(summary_table(plan), "On-premises summary",
-                                          (f"Times in {tz}. Churn KB/MB/GB are 1024-based; Mbps are 10^6 bit/s.",)),
+                                          (f"Times in {tz}. {UNITS_NOTE}",)),
         "Recommendations": SheetTable(
             recommendations(plan), "Required bandwidth",
             (f"Churn at the {cfg.percentile:g}th percentile with {cfg.growth_pct:g} % growth.",),
@@ -175,7 +174,7 @@ def workbook_tables(plan: Plan, tz: str) -> dict[str, SheetTable]:
 
 def what_if_bandwidth(plan: Plan) -> float | None:
     """The bandwidth the plan's lag replay used: the one given, else the plan's own (100 %) figure."""
-    return plan.config.bandwidth_mbps or plan.summary.get("planned_mbps")
+    return plan.config.bandwidth_mbps or plan.summary.planned_mbps
 
 
 def what_if_caption(plan: Plan) -> str:

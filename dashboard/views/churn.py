@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
+from churnplan.core.units import STORE_COLUMNS_IN_UNITS
 from churnplan.export import charts, tables
 from churnplan.dashboard import context, data, display
 
@@ -34,11 +35,12 @@ labels = vms["name"] + "  (" + vms["vm_id"] + ")"
 default = labels.tolist().index(f"{top['vm'].iloc[0]}  ({top['vm_id'].iloc[0]})") if len(top) else 0
 choice = st.selectbox("VM", range(len(vms)), index=default, format_func=lambda i: labels.iloc[i], key="churn_vm")
 vm = vms.iloc[choice]
-series = data.disk_series(ctx.db, vm["vcenter"], vm["vm_id"], interval, ctx.version)
+series = data.disk_series(ctx.db, vm["vcenter"], vm["vm_id"], interval, ctx.version).rename(
+    columns=STORE_COLUMNS_IN_UNITS)
 if series.empty:
     st.info("No samples for this VM at this interval.")
     st.stop()
-metric = st.radio("Series", ["write_kbps", "read_kbps", "write_iops", "read_iops"], horizontal=True,
+metric = st.radio("Series", ["write_kibps", "read_kibps", "write_iops", "read_iops"], horizontal=True,
                   format_func=tables.label, key="churn_metric")
 local = series.assign(ts=charts.to_local(series["ts"], ctx.tz))
 fig = px.line(local, x="ts", y=metric, color="instance",
@@ -46,5 +48,5 @@ fig = px.line(local, x="ts", y=metric, color="instance",
 fig.update_traces(line=dict(width=1))
 fig.update_layout(template="plotly_white", height=380)
 st.plotly_chart(fig)
-total = series.groupby("ts", as_index=False)["write_kbps"].sum()
+total = series.groupby("ts", as_index=False)["write_kibps"].sum()
 st.plotly_chart(charts.churn_heatmap(total, ctx.tz, "This VM's churn by hour and weekday"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from churnplan.analytics.vocabulary import Compatibility, protected
 from churnplan.export import tables
 from churnplan.dashboard import context, display
 
@@ -11,12 +12,12 @@ ctx = context.current()
 st.title("Compatibility")
 plan = ctx.plan()
 vms = tables.plain(plan.vms)
-ok = tables.is_compatible(plan.vms).to_numpy()
+ok = protected(plan.vms).to_numpy()
 first = [c for c in ("name", "compatibility", "reasons", "notes", "process_server") if c in vms]
 order = first + [c for c in vms.columns if c not in first]
 cols = st.columns(3)
 cols[0].metric("Compatible", int(ok.sum()))
-cols[1].metric("of which Yes*", int((plan.vms["compatibility"].astype(str) == "Yes*").sum()))
+cols[1].metric("of which Yes*", int((plan.vms["compatibility"] == Compatibility.YES_PREMIUM).sum()))
 cols[2].metric("Incompatible", int((~ok).sum()))
 
 st.subheader("Incompatible VMs")
@@ -26,7 +27,7 @@ if (~ok).any():
     if "reasons" in disks:
         blocked = disks[disks["reasons"].astype(str) != ""]
         st.caption("Disks with a blocking reason")
-        shown = ("vm_name", "instance", "label", "capacity_gb", "reasons")
+        shown = ("vm_name", "instance", "label", "capacity_gib", "reasons")
         display.table(blocked, ctx.tz, column_order=[c for c in shown if c in disks])
 else:
     st.success("Every VM can be protected.")

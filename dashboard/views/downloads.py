@@ -21,8 +21,7 @@ st.download_button("HTML report", data.html_report(ctx.db, ctx.config_key, plan,
                    file_name="churnplan-report.html", mime="text/html", key="dl_html", icon=":material/description:")
 
 st.subheader("CSV recommendations")
-for name in csv_export.PLAN_TABLES:
-    frame = getattr(plan, name)
+for name, frame in plan.tables().items():
     st.download_button(f"{name}.csv ({len(frame):,} rows)",
                        csv_export.to_csv_text(frame).encode("utf-8"),
                        file_name=f"{name}.csv", mime="text/csv", key=f"dl_csv_{name}")

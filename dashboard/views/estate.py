@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from churnplan.core.units import GIB_PER_TIB, SECONDS_PER_DAY, STORE_COLUMNS_IN_UNITS, gib_to_tib, kibps_to_gib_day
 from churnplan.export import charts
 from churnplan.dashboard import context, data, display
 
@@ -15,28 +16,28 @@ if counts.samples == 0:
     st.warning("The store holds no samples yet. Run `churnplan collect` or `churnplan demo`.")
     st.stop()
 
-vms, disks = data.inventory(ctx.db, ctx.version)
+vms, disks = (frame.rename(columns=STORE_COLUMNS_IN_UNITS) for frame in data.inventory(ctx.db, ctx.version))
 interval = info["default_interval"]
-series = data.estate_series(ctx.db, interval, ctx.version)
-span_days = (series["ts"].max() - series["ts"].min()).total_seconds() / 86400 if len(series) else 0.0
-churn_gb_day = series["write_kbps"].mean() * 86400 / 1024 ** 2
+series = data.estate_series(ctx.db, interval, ctx.version).rename(columns=STORE_COLUMNS_IN_UNITS)
+span_days = (series["ts"].max() - series["ts"].min()).total_seconds() / SECONDS_PER_DAY if len(series) else 0.0
+churn_gib_day = kibps_to_gib_day(float(series["write_kibps"].mean()))
 
 cols = st.columns(5)
 cols[0].metric("VMs", f"{counts.vms:,}")
 cols[1].metric("Disks", f"{counts.disks:,}")
-cols[2].metric("Provisioned", f"{disks['capacity_gb'].sum() / 1024:,.1f} TB")
+cols[2].metric("Provisioned", f"{gib_to_tib(disks['capacity_gib'].sum()):,.1f} TiB")
 cols[3].metric("Days profiled", f"{span_days:,.1f}")
-cols[4].metric("Churn per day", f"{churn_gb_day / 1024:,.2f} TB" if churn_gb_day >= 1024
-               else f"{churn_gb_day:,.0f} GB", help="Mean write churn per day over the whole estate")
+cols[4].metric("Churn per day", f"{gib_to_tib(churn_gib_day):,.2f} TiB" if churn_gib_day >= GIB_PER_TIB
+               else f"{churn_gib_day:,.0f} GiB", help="Mean write churn per day over the whole estate")
 
 st.plotly_chart(charts.churn_over_time(series, ctx.tz, f"Estate write churn ({interval} s samples)"))
 st.plotly_chart(charts.churn_heatmap(series, ctx.tz))
 
 st.subheader("Virtual machines")
-per_vm = disks.groupby(["vcenter", "vm_id"]).agg(disks=("instance", "size"), capacity_gb=("capacity_gb", "sum"))
+per_vm = disks.groupby(["vcenter", "vm_id"]).agg(disks=("instance", "size"), capacity_gib=("capacity_gib", "sum"))
 table = vms.merge(per_vm, on=["vcenter", "vm_id"], how="left")
-display.table(table[["name", "cluster", "host", "guest_os", "firmware", "num_cpu", "memory_mb", "disks",
-                      "capacity_gb", "power_state"]])
+display.table(table[["name", "cluster", "host", "guest_os", "firmware", "num_cpu", "memory_mib", "disks",
+                      "capacity_gib", "power_state"]])
 
 st.subheader("Sampling")
 display.table(info["intervals"], ctx.tz)

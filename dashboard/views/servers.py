@@ -17,11 +17,11 @@ st.caption(f"Architecture: {ctx.config.architecture}. Sized from the published c
 cols = st.columns(3)
 cols[0].metric("Servers", len(servers))
 cols[1].metric("Protected VMs", int(servers["vms"].sum()) if "vms" in servers else 0)
-cols[2].metric("Churn to carry", f"{servers['churn_gb_day'].sum():,.0f} GB/day" if "churn_gb_day" in servers else "–")
+cols[2].metric("Churn to carry", f"{servers['churn_gib_day'].sum():,.0f} GB/day" if "churn_gib_day" in servers else "–")
 display.table(servers)
-if {"server", "churn_gb_day"} <= set(servers.columns) and len(servers):
-    fig = px.bar(servers, x="server", y="churn_gb_day", color="role" if "role" in servers else None,
-                 labels={"churn_gb_day": "churn GB/day", "server": ""}, template="plotly_white", height=320)
+if {"server", "churn_gib_day"} <= set(servers.columns) and len(servers):
+    fig = px.bar(servers, x="server", y="churn_gib_day", color="role" if "role" in servers else None,
+                 labels={"churn_gib_day": "churn GB/day", "server": ""}, template="plotly_white", height=320)
     st.plotly_chart(fig)
 if "process_server" in plan.vms:
     st.subheader("VMs per server")
@@ -29,5 +29,5 @@ if "process_server" in plan.vms:
     choices = sorted(s for s in vms["process_server"].dropna().astype(str).unique() if s)
     server = st.selectbox("Server", choices, key="ps_server")
     display.table(vms[vms["process_server"].astype(str) == server], ctx.tz,
-                  column_order=[c for c in ("name", "vm_id", "churn_gb_day", "peak_churn_mbps", "size_gb", "disks",
+                  column_order=[c for c in ("name", "vm_id", "churn_gib_day", "peak_churn_mibps", "size_gib", "disks",
                                            "compatibility") if c in vms])

@@ -9,6 +9,7 @@ import streamlit as st
 
 from churnplan.analytics import rpo
 from churnplan.analytics.model import ThrottleSchedule
+from churnplan.core.units import STORE_COLUMNS_IN_UNITS, kibps_to_mbps, mib_to_gib
 from churnplan.export import charts
 from churnplan.dashboard import context, data, display
 
@@ -19,11 +20,11 @@ info = data.overview(ctx.db, ctx.version)
 if info["default_interval"] is None:
     st.warning("The store holds no samples yet.")
     st.stop()
-series = data.estate_series(ctx.db, info["default_interval"], ctx.version)
+series = data.estate_series(ctx.db, info["default_interval"], ctx.version).rename(columns=STORE_COLUMNS_IN_UNITS)
 plan = ctx.plan()
 prepared = data.prepared(ctx.db, ctx.tz, ctx.config_key, plan, ctx.version)
-needed = float(plan.summary.get("required_mbps_100pct") or 0.0)
-peak_mbps = float(series["write_kbps"].max() * charts.KBPS_TO_MBPS)
+needed = plan.summary.required_mbps_100pct
+peak_mbps = float(kibps_to_mbps(series["write_kibps"].max()))
 top = max(10, int(math.ceil(max(peak_mbps, needed) * 1.5 / 10) * 10))
 st.caption(f"The measured churn of the plan's protected VMs (included disks) replayed through a link of your "
            f"choosing. The plan needs {needed:,.0f} Mbps to meet RPO {ctx.config.rpo_min:g} min all of the time "
@@ -60,7 +61,7 @@ result = rpo.what_if(prepared, bandwidth_mbps=float(bandwidth), throttle=throttl
 m = st.columns(4)
 m[0].metric("Time within RPO", f"{result.compliance_pct:.2f} %")
 m[1].metric("Worst lag", f"{result.max_lag_min:,.1f} min")
-m[2].metric("Peak backlog", f"{result.max_backlog_mb / 1024:,.2f} GB")
+m[2].metric("Peak backlog", f"{mib_to_gib(result.max_backlog_mib):,.2f} GiB")
 m[3].metric("Days with violations", f"{int((result.daily['violations_min'] > 0).sum())} / {len(result.daily)}")
 
 st.plotly_chart(charts.lag_over_time(result.lag, ctx.tz, float(rpo_min), "Lag and backlog over time"))

@@ -12,7 +12,7 @@ from churnplan.analytics import cost, initial_replication
 
 def test_seeding_batches_fit_the_goal_on_what_delta_replication_leaves():
     # 100 Mbps link, 20 Mbps of churn: 80 Mbps = 10^7 B/s spare; a 10 h goal moves 3.6e11 B = 335.3 GB per batch.
-    vms = pd.DataFrame({"name": ["a", "b", "c", "d"], "size_gb": [300.0, 200.0, 100.0, 30.0]})
+    vms = pd.DataFrame({"name": ["a", "b", "c", "d"], "size_gib": [300.0, 200.0, 100.0, 30.0]})
     out = initial_replication.batches(vms, 100.0, 20.0, 10.0)
     assert out["vm_names"].tolist() == ["a", "b, c, d"]
     assert out["hours"].iloc[0] == pytest.approx(300 * 1024 ** 3 / 1e7 / 3600)

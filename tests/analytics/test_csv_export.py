@@ -16,15 +16,15 @@ def test_awkward_names_export_matches_the_golden_file(tmp_path):
     frame = pd.DataFrame({
         "name": ["web01", "sql, prod", "=HYPERLINK(\"http://x\")", "+cmd", "-2+3", "@SUM(A1)", "tab\tname",
                  "Zoë \"quoted\"", None],
-        "peak_churn_mbps": [0.5, 12.25, 1.0, 0.0, -1.5, 3.0, 2.0, 7.125, float("nan")],
+        "peak_churn_mibps": [0.5, 12.25, 1.0, 0.0, -1.5, 3.0, 2.0, 7.125, float("nan")],
         "compatibility": ["Yes", "Yes*", "No", "Yes", "Yes", "Yes", "Yes", "Yes", "No"],
     })
     out = write_frame(frame, tmp_path / "t.csv")
-    if os.environ.get("CHURNPLAN_REGOLD"):
+    if os.environ.get("CHURNPLAN_UPDATE_GOLDEN"):
         GOLDEN.write_bytes(out.read_bytes())
     assert out.read_bytes() == GOLDEN.read_bytes()
     back = pd.read_csv(out)
-    assert back["name"].iloc[2].startswith("'=") and back["peak_churn_mbps"].iloc[4] == -1.5
+    assert back["name"].iloc[2].startswith("'=") and back["peak_churn_mibps"].iloc[4] == -1.5
 
 
 def test_text_in_categorical_and_string_columns_is_neutralised_too():

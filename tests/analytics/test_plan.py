@@ -19,18 +19,18 @@ from churnplan.export.csv import neutralise, safe_frame
 START = pd.Timestamp("2026-11-09 00:00", tz="UTC")
 
 
-def estate(kbps: np.ndarray, io_kb: float = 8.0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def estate(kbps: np.ndarray, io_kib: float = 8.0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One VM 'db01' whose disks are the columns of `kbps`; 300 s samples."""
     n_t, n_d = kbps.shape
     inst = [f"scsi0:{i}" for i in range(n_d)]
     ts = START + pd.to_timedelta((np.arange(n_t) + 1) * 300, unit="s")
     vms = pd.DataFrame({"vcenter": ["vc"], "vm_id": ["vm-1"], "name": ["db01"], "firmware": ["bios"], "num_cpu": [4]})
     disks = pd.DataFrame({"vcenter": "vc", "vm_id": "vm-1", "instance": inst,
-                          "label": [f"Hard disk {i + 1}" for i in range(n_d)], "capacity_gb": 100.0,
-                          "used_gb": 50.0, "is_os_disk": [i == 0 for i in range(n_d)]})
+                          "label": [f"Hard disk {i + 1}" for i in range(n_d)], "capacity_gib": 100.0,
+                          "used_gib": 50.0, "is_os_disk": [i == 0 for i in range(n_d)]})
     samples = pd.DataFrame({"vcenter": "vc", "vm_id": "vm-1", "instance": np.tile(inst, n_t),
                             "ts": np.repeat(ts, n_d), "interval_s": 300, "write_kbps": kbps.reshape(-1),
-                            "read_kbps": 0.0, "write_iops": kbps.reshape(-1) / io_kb, "read_iops": 0.0})
+                            "read_kbps": 0.0, "write_iops": kbps.reshape(-1) / io_kib, "read_iops": 0.0})
     return vms, disks, samples
 
 
@@ -47,20 +47,20 @@ def test_vm_peak_lies_between_its_busiest_disk_and_the_sum_of_disk_maxima(rows, 
     _, _, samples = estate(np.array(rows))
     vm = churn.vm_profiles(samples, pct, 30.0)
     dk = churn.disk_profiles(samples, pct, 30.0)
-    tol = 1e-9 * (1 + dk["max_write_kbps"].sum())
-    assert dk["peak_write_kbps"].max() - tol <= vm["peak_write_kbps"].iloc[0] <= dk["max_write_kbps"].sum() + tol
-    assert vm["max_write_kbps"].iloc[0] <= dk["max_write_kbps"].sum() + tol
-    assert vm["avg_write_kbps"].iloc[0] == pytest.approx(dk["avg_write_kbps"].sum(), rel=1e-9, abs=1e-9)
+    tol = 1e-9 * (1 + dk["max_write_kibps"].sum())
+    assert dk["peak_write_kibps"].max() - tol <= vm["peak_write_kibps"].iloc[0] <= dk["max_write_kibps"].sum() + tol
+    assert vm["max_write_kibps"].iloc[0] <= dk["max_write_kibps"].sum() + tol
+    assert vm["avg_write_kibps"].iloc[0] == pytest.approx(dk["avg_write_kibps"].sum(), rel=1e-9, abs=1e-9)
 
 
 def test_churn_profile_worked_by_hand():
     # Two disks, four samples; VM sums 300, 300, 300, 1300 KBps: median 300, max 1300, mean 550.
     _, _, samples = estate(np.array([[100, 200], [100, 200], [100, 200], [100, 1200]], float))
     vm = churn.vm_profiles(samples, 50, 30.0).iloc[0]
-    assert vm["peak_write_kbps"] == pytest.approx(300 * 1.3)
-    assert vm["max_write_kbps"] == pytest.approx(1300 * 1.3)
-    assert vm["churn_gb_day"] == pytest.approx(550 * 1.3 * 86400 / 1024 ** 2)
-    assert vm["avg_write_io_kb"] == pytest.approx(8.0)
+    assert vm["peak_write_kibps"] == pytest.approx(300 * 1.3)
+    assert vm["max_write_kibps"] == pytest.approx(1300 * 1.3)
+    assert vm["churn_gib_day"] == pytest.approx(550 * 1.3 * 86400 / 1024 ** 2)
+    assert vm["avg_write_io_kib"] == pytest.approx(8.0)
 
 
 @settings(max_examples=8, deadline=None)
@@ -71,9 +71,9 @@ def test_excluded_disks_reduce_every_sum(rows):
     full = build_plan(vms, disks, samples, PlanConfig(compliance_goals_pct=(100.0,), rpo_targets_min=(15.0,)))
     cut = build_plan(vms, disks, samples, PlanConfig(exclude_disks=("db01/scsi0:2",),
                                                      compliance_goals_pct=(100.0,), rpo_targets_min=(15.0,)))
-    assert cut.summary["excluded_disks"] == 1
-    assert cut.vms["churn_gb_day"].iloc[0] < full.vms["churn_gb_day"].iloc[0]
-    assert cut.summary["required_mbps_100pct"] <= full.summary["required_mbps_100pct"] + 1e-12
+    assert cut.summary.excluded_disks == 1
+    assert cut.vms["churn_gib_day"].iloc[0] < full.vms["churn_gib_day"].iloc[0]
+    assert cut.summary.required_mbps_100pct <= full.summary.required_mbps_100pct + 1e-12
     assert cut.estate_series["write_kbps"].sum() < full.estate_series["write_kbps"].sum()
 
 
@@ -86,12 +86,12 @@ def test_exclusion_globs_match_path_and_label():
 
 def test_disk_tiers_follow_size_bands_and_the_yes_star_rule():
     d = pd.DataFrame({
-        "capacity_gb": [100, 100, 100, 300, 100],
-        "peak_churn_mbps": [1.0, 3.0, 3.0, 3.0, 30.0],
-        "churn_gb_day": [10, 10, 10, 10, 10],
-        "avg_write_io_kb": [8, 8, 16, 8, 64],
+        "capacity_gib": [100, 100, 100, 300, 100],
+        "peak_churn_mibps": [1.0, 3.0, 3.0, 3.0, 30.0],
+        "churn_gib_day": [10, 10, 10, 10, 10],
+        "avg_write_io_kib": [8, 8, 16, 8, 64],
         "peak_iops": [100, 100, 100, 100, 100],
-        "peak_mbps_rw": [5, 5, 5, 5, 5],
+        "peak_rw_mibps": [5, 5, 5, 5, 5],
     })
     out = disk_types.target_disks(d)
     # 1 MB/s fits Standard; 3 MB/s at 8 KB exceeds P10's 2 MB/s -> P20 (Yes*); at 16 KB P10 allows 4 MB/s;
@@ -115,28 +115,28 @@ def test_size_bands_are_the_planners_with_inclusive_upper_bounds():
 def test_disk_limits_block_just_above_the_published_figures():
     # OS disk 2,048 GB (Gen1/BIOS) or 4,095 GB (Gen2/UEFI); data disk 1 GB .. 32 TB; 7,500 IOPS; 840 avg write IOPS.
     d = pd.DataFrame({
-        "capacity_gb": [2048, 2049, 4095, 4096, 32_768, 32_769, 0.5, 100, 100, 100, 100],
+        "capacity_gib": [2048, 2049, 4095, 4096, 32_768, 32_769, 0.5, 100, 100, 100, 100],
         "is_os_disk": [True, True, True, True, False, False, False, False, False, False, False],
         "firmware": ["bios", "bios", "efi", "efi"] + ["bios"] * 7,
         "peak_iops": [0, 0, 0, 0, 0, 0, 0, 7500, 7501, 0, 0], "avg_write_iops": [0] * 9 + [840, 841],
-        "peak_churn_mbps": 0.0, "churn_gb_day": 0.0, "avg_write_io_kb": 8.0})
+        "peak_churn_mibps": 0.0, "churn_gib_day": 0.0, "avg_write_io_kib": 8.0})
     blocked = (compatibility.disk_reasons(d) != "").tolist()
     assert blocked == [False, True, False, True, False, True, True, False, True, False, True]
 
 
 def test_process_servers_respect_limits_and_balance():
-    vms = pd.DataFrame({"churn_gb_day": [900.0, 800.0, 700.0, 600.0, 500.0] + [1.0] * 300})
+    vms = pd.DataFrame({"churn_gib_day": [900.0, 800.0, 700.0, 600.0, 500.0] + [1.0] * 300})
     where, servers = process_servers.assign(vms, "classic")
-    load = vms.groupby(where.to_numpy())["churn_gb_day"].sum()
+    load = vms.groupby(where.to_numpy())["churn_gib_day"].sum()
     counts = where.value_counts()
     assert (load <= 2048).all()
     assert counts.get("CS01", 0) <= 200 and (counts.drop("CS01", errors="ignore") <= 225).all()
-    assert servers["churn_gb_day"].sum() == pytest.approx(vms["churn_gb_day"].sum())
+    assert servers["churn_gib_day"].sum() == pytest.approx(vms["churn_gib_day"].sum())
     # Many similar VMs: no server ends more than one large VM's churn away from another.
-    many = pd.DataFrame({"churn_gb_day": [300.0] * 10 + [5.0] * 600})
+    many = pd.DataFrame({"churn_gib_day": [300.0] * 10 + [5.0] * 600})
     where, servers = process_servers.assign(many, "classic")
     assert len(servers) == 3 and (servers["vms"] <= [200, 225, 225]).all()
-    assert servers["churn_gb_day"].max() - servers["churn_gb_day"].min() <= 300.0
+    assert servers["churn_gib_day"].max() - servers["churn_gib_day"].min() <= 300.0
     _, modern = process_servers.assign(vms, "modernized")
     assert set(modern["role"]) == {"replication appliance"} and (modern["vms"] <= 200).all()
 
@@ -185,7 +185,7 @@ def test_daily_figures_use_the_time_zone_without_a_throttle():
     honolulu = build_plan(vms, disks, samples, PlanConfig(timezone="Pacific/Honolulu", **cfg))
     assert utc.daily_lag["date"].astype(str).unique().tolist() == ["2026-11-09"]
     assert honolulu.daily_lag["date"].astype(str).unique().tolist() == ["2026-11-08"]
-    assert honolulu.summary["config"]["timezone"] == "Pacific/Honolulu"
+    assert honolulu.summary.config["timezone"] == "Pacific/Honolulu"
 
 
 def test_plan_command_names_a_missing_store(tmp_path):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from churnplan.analytics import bandwidth, queue, rpo
 from churnplan.analytics.facts import THROTTLE_MIN_MBPS
+from churnplan.core.units import BYTES_PER_MBPS
 from churnplan.analytics.model import ThrottleSchedule
 
 MB = 1024 * 1024
@@ -48,7 +49,7 @@ def test_sixty_megabytes_at_one_mbps_worked_by_hand():
     assert w1.compliance_pct == pytest.approx(100 * (60 / slope) / 360, rel=1e-6)
     assert w1.max_lag_min == pytest.approx(360 * slope / 60, rel=1e-6)
     # Backlog at the sample end: 60 MB - 300 s x 125,000 B/s.
-    assert w.lag["backlog_mb"].iloc[0] == pytest.approx((60 * MB - 37_500_000) / MB)
+    assert w.lag["backlog_mib"].iloc[0] == pytest.approx((60 * MB - 37_500_000) / MB)
 
 
 def test_bandwidth_for_rpo_always_met_worked_by_hand():
@@ -56,7 +57,7 @@ def test_bandwidth_for_rpo_always_met_worked_by_hand():
     p = one_burst()
     curve = queue.arrival_curve(p.times, p.interval_s, p.vm_bytes.sum(axis=1))
     need = bandwidth.required_mbps_100(curve, 900)
-    assert need == pytest.approx(60 * MB / 1200 / queue.BYTES_PER_MBPS)
+    assert need == pytest.approx(60 * MB / 1200 / BYTES_PER_MBPS)
     assert rpo.what_if(p, bandwidth_mbps=need, rpo_min=15).max_lag_min == pytest.approx(15.0)
     assert rpo.what_if(p, bandwidth_mbps=need * 0.99, rpo_min=15).compliance_pct < 100.0
 
@@ -117,7 +118,7 @@ def test_least_work_hours_bandwidth_is_one_a_throttle_can_be_set_to():
     th = ThrottleSchedule(work_start=time(0, 0), work_mbps=0.0, offhours_mbps=0.0, timezone="UTC")
     assert bandwidth.least_work_mbps(p, p.columns(rpo.ESTATE), th, 15, 100.0, 1.0) == THROTTLE_MIN_MBPS
     assert bandwidth.least_mbps(p, p.columns(rpo.ESTATE), 15, 100.0, 1.0) == pytest.approx(
-        MB / 1200 / queue.BYTES_PER_MBPS, rel=1e-3)
+        MB / 1200 / BYTES_PER_MBPS, rel=1e-3)
 
 
 def test_fair_share_names_the_heavy_vm():
@@ -194,7 +195,7 @@ def all_pairs_mbps(curve: queue.Curve, rpo_s: float) -> float:
     """max over i < j of (A_j - A_i) / (t_j - t_i + RPO) over every pair: the formula as stated, O(n^2)."""
     i, j = np.triu_indices(curve.t.size, k=1)
     ratios = (curve.a[j] - curve.a[i]) / (curve.t[j] - curve.t[i] + rpo_s)
-    return float(ratios.max(initial=0.0)) / queue.BYTES_PER_MBPS
+    return float(ratios.max(initial=0.0)) / BYTES_PER_MBPS
 
 
 @settings(max_examples=40, deadline=None)

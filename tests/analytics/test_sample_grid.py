@@ -28,7 +28,7 @@ def ragged_estate(seed: int = 3, n_vm: int = 4, n_t: int = 60,
     for v in range(n_vm):
         for i in range(1 + v % 3):
             disks.append({"vcenter": "vc", "vm_id": f"vm-{v}", "instance": f"scsi0:{i}", "label": f"Hard disk {i + 1}",
-                          "capacity_gb": 100.0, "used_gb": 40.0, "is_os_disk": i == 0})
+                          "capacity_gib": 100.0, "used_gib": 40.0, "is_os_disk": i == 0})
             for t in range(n_t):
                 if rng.random() < 0.15:
                     continue
@@ -45,16 +45,15 @@ def ragged_estate(seed: int = 3, n_vm: int = 4, n_t: int = 60,
 
 
 def plan_frames(plan) -> dict[str, pd.DataFrame]:
-    return {f: getattr(plan, f) for f in ("vms", "disks", "process_servers", "bandwidth", "rpo", "estate_series",
-                                          "lag_series", "daily_lag", "initial_replication", "cost",
-                                          "compliance_curve")}
+    return plan.tables() | {f: getattr(plan, f) for f in ("estate_series", "lag_series", "daily_lag",
+                                                           "initial_replication", "cost", "compliance_curve")}
 
 
 def assert_same_plan(a, b) -> None:
     for name, frame in plan_frames(a).items():
         pd.testing.assert_frame_equal(frame, plan_frames(b)[name], check_dtype=False, rtol=1e-12, obj=name)
-    sa = {k: v for k, v in a.summary.items() if k != "generated_utc"}
-    sb = {k: v for k, v in b.summary.items() if k != "generated_utc"}
+    sa = {k: v for k, v in a.summary.to_dict().items() if k != "generated_utc"}
+    sb = {k: v for k, v in b.summary.to_dict().items() if k != "generated_utc"}
     assert sa == sb
 
 
@@ -68,7 +67,7 @@ def test_pandas_polars_and_store_frames_give_identical_plans(tmp_path):
     from_store = build_plan(vms, disks, store.load_samples_polars(con), config)
     assert_same_plan(from_pandas, from_polars)
     assert_same_plan(from_pandas, from_store)
-    assert from_pandas.summary["excluded_disks"] == 1
+    assert from_pandas.summary.excluded_disks == 1
 
 
 def test_store_fast_loader_holds_the_same_samples_as_the_pandas_loader(tmp_path):
@@ -97,13 +96,13 @@ def test_profiles_match_row_wise_groupby_definitions(seed, pct, jitter):
     vals = samples.fillna({"write_kbps": 0.0})
     disk = churn.disk_profiles(samples, pct, 0.0).set_index(["vcenter", "vm_id", "instance"])
     want = vals.groupby(["vcenter", "vm_id", "instance"])["write_kbps"]
-    pd.testing.assert_series_equal(disk["peak_write_kbps"], want.quantile(pct / 100), check_names=False, rtol=1e-12)
-    pd.testing.assert_series_equal(disk["max_write_kbps"], want.max(), check_names=False, rtol=1e-12)
+    pd.testing.assert_series_equal(disk["peak_write_kibps"], want.quantile(pct / 100), check_names=False, rtol=1e-12)
+    pd.testing.assert_series_equal(disk["max_write_kibps"], want.max(), check_names=False, rtol=1e-12)
     assert (disk["samples"] == want.size()).all()
     vm = churn.vm_profiles(samples, pct, 0.0).set_index(["vcenter", "vm_id"])
     per_time = vals.groupby(["vcenter", "vm_id", "ts"])["write_kbps"].sum().groupby(["vcenter", "vm_id"])
-    pd.testing.assert_series_equal(vm["peak_write_kbps"], per_time.quantile(pct / 100), check_names=False, rtol=1e-12)
-    pd.testing.assert_series_equal(vm["avg_write_kbps"], per_time.mean(), check_names=False, rtol=1e-12)
+    pd.testing.assert_series_equal(vm["peak_write_kibps"], per_time.quantile(pct / 100), check_names=False, rtol=1e-12)
+    pd.testing.assert_series_equal(vm["avg_write_kibps"], per_time.mean(), check_names=False, rtol=1e-12)
 
 
 @pytest.mark.parametrize("jitter", [False, True])

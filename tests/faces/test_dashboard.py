@@ -75,10 +75,10 @@ def test_page_renders_its_title_without_exception(sample_db: Path, monkeypatch: 
 
 def test_estate_overview_figures_on_the_tiny_estate(tiny_store: Path, monkeypatch) -> None:
     # six disks writing 100, 200 ... 600 KB/s times a daily sine of mean 1 over two whole days: 2100 KB/s,
-    # 2100 * 86400 / 1024^2 = 173.0 GB a day; 3 x 60 + 2 x 200 + 40960 GB = 41540 GB = 40.6 TB provisioned
+    # 2100 * 86400 / 1024^2 = 173.0 GiB a day; 3 x 60 + 2 x 200 + 40960 GiB = 41540 GiB = 40.6 TiB provisioned
     m = metrics(open_app(tiny_store, monkeypatch))
-    assert m["Churn per day"] == "173 GB"
-    assert m["Provisioned"] == "40.6 TB"
+    assert m["Churn per day"] == "173 GiB"
+    assert m["Provisioned"] == "40.6 TiB"
     assert m["VMs"] == "3" and m["Disks"] == "6"
 
 
@@ -150,7 +150,7 @@ def test_storage_and_cost_totals_the_cost_table(sample_db, monkeypatch) -> None:
     # the replica disks by tier are the ones the cost prices: Standard by GB, premium tiers by disk
     by_tier = at.dataframe[0].value.set_index("target_tier")
     quantity = cost.set_index("item")["quantity"]
-    assert by_tier.loc["Standard", "capacity_gb"] == pytest.approx(quantity["Standard HDD replica disks"])
+    assert by_tier.loc["Standard", "capacity_gib"] == pytest.approx(quantity["Standard HDD replica disks"])
     for tier in by_tier.index.drop("Standard"):
         assert by_tier.loc[tier, "disks"] == quantity[f"Premium SSD {tier} replica disks"]
     disks = at.dataframe[1].value

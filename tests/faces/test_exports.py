@@ -60,7 +60,7 @@ def test_recommendations_pivot_bandwidth_by_rpo_and_goal(tiny_plan, workbook: Pa
     ws = openpyxl.load_workbook(workbook)["Recommendations"]
     header_row = int(ws.freeze_panes[1:]) - 1
     rows = list(ws.iter_rows(min_row=header_row + 1, max_row=header_row + 3, values_only=True))
-    bw = tiny_plan.bandwidth
+    bw = tiny_plan.bandwidth.frame
     want = bw[(bw["scope"] == "estate") & (bw["rpo_min"] == 15) & (bw["compliance_goal_pct"] == 90)]
     first = rows[0]
     assert first[:2] == ("estate", 15)
@@ -114,10 +114,10 @@ def test_html_is_self_contained_with_plotly_once(report_html: str) -> None:
 
 
 def test_html_table_leaves_missing_cells_empty() -> None:
-    frame = pd.DataFrame({"vms": pd.array([3, None], dtype="Int64"), "size_gb": [1.5, float("nan")],
+    frame = pd.DataFrame({"vms": pd.array([3, None], dtype="Int64"), "size_gib": [1.5, float("nan")],
                           "started_at": [pd.Timestamp("2026-11-09 08:00"), pd.NaT]})
     shown = html.table(frame)
-    assert shown.headers == ["VMs", "Size (GB)", "Started at"]
+    assert shown.headers == ["VMs", "Size (GiB)", "Started at"]
     assert [[cell["text"] for cell in row] for row in shown.rows] == [["3", "1.50", "2026-11-09 08:00"], ["", "", ""]]
 
 

@@ -1,0 +1,16 @@
+"""Between assignment and the queues: the bytes each scope (the estate, each process server) writes per sample."""
+
+from __future__ import annotations
+
+from churnplan.analytics import rpo
+from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
+from churnplan.analytics.stages.assignment import Assignment
+from churnplan.analytics.vocabulary import protected
+
+
+def churn_by_scope(vm_grid: SampleGrid, assignment: Assignment, timezone: str) -> dict[str, rpo.PreparedChurn]:
+    """Each scope's churn from the protected VMs' series: the estate holds all of them, a server only its own."""
+    vms = assignment.vms
+    prepared = rpo.prepare(vm_grid, assignment=vms.loc[protected(vms), VM_KEY + ["name", "process_server"]],
+                           timezone=timezone)
+    return {scope: prepared.for_scope(scope) for scope in assignment.scopes}
