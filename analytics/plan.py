@@ -17,9 +17,9 @@ from churnplan.analytics.stages.cache import size_caches
 from churnplan.analytics.stages.churn_by_scope import churn_by_scope
 from churnplan.analytics.stages.links import links, planned_mbps
 from churnplan.analytics.stages.profiles import profile
-from churnplan.analytics.stages.seeding import seed_and_cost
-from churnplan.analytics.stages.simulation import WORKERS, compliance_curve, simulate
-from churnplan.analytics.stages.summary import summarise
+from churnplan.analytics.stages.seeding import Seeding, seed_and_cost
+from churnplan.analytics.stages.simulation import WORKERS, Simulation, compliance_curve, simulate
+from churnplan.analytics.stages.summary import PlanSummary, summarise
 from churnplan.analytics.stages.targets import targets
 from churnplan.analytics.vocabulary import Scope, protected
 
@@ -76,11 +76,17 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
     estate_curve = next(s.curve for s in per_scope if s.scope == Scope.ESTATE)
     curve = compliance_curve(estate_curve, table.required(Scope.ESTATE, config.rpo_min, 100.0) or 0.0,
                              config.rpo_min)
-    return Plan(config=config, vms=_vm_frame(placed, sim.estate.vm_misses, config),
-                disks=_disk_frame(placed), process_servers=size_caches(placed.servers, churns, sim.outcomes, table, config),
-                bandwidth=table, rpo=sim.rpo, summary=summary, estate_series=seeding.estate_series,
-                lag_series=sim.lag_series, daily_lag=sim.daily_lag, initial_replication=seeding.initial_replication,
-                cost=seeding.cost, compliance_curve=curve)
+    servers = size_caches(placed.servers, churns, sim.outcomes, table, config)
+    return assemble(config, placed, servers, table, sim, summary, seeding, curve)
+
+
+def assemble(config: PlanConfig, placed: Assignment, servers: pd.DataFrame, table: bw.BandwidthTable,
+             sim: Simulation, summary: PlanSummary, seeding: Seeding, curve: pd.DataFrame) -> Plan:
+    """The Plan from the stages' results (also what a distributed engine calls after running them)."""
+    return Plan(config=config, vms=_vm_frame(placed, sim.estate.vm_misses, config), disks=_disk_frame(placed),
+                process_servers=servers, bandwidth=table, rpo=sim.rpo, summary=summary,
+                estate_series=seeding.estate_series, lag_series=sim.lag_series, daily_lag=sim.daily_lag,
+                initial_replication=seeding.initial_replication, cost=seeding.cost, compliance_curve=curve)
 
 
 def _vm_frame(placed: Assignment, misses: pd.DataFrame, config: PlanConfig) -> pd.DataFrame:

@@ -42,20 +42,33 @@ def _with_profile(frame: pd.DataFrame, profile: pd.DataFrame, key: list[str]) ->
     return out
 
 
+def inventory(vms: pd.DataFrame, disks: pd.DataFrame, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """VMs and disks with the store's columns renamed to their units (capacity_gib, memory_mib), and each
+    disk's `excluded` flag (what the samples' sums leave out)."""
+    vms = vms.rename(columns=STORE_COLUMNS_IN_UNITS)
+    disks = disks.rename(columns=STORE_COLUMNS_IN_UNITS)
+    disks["excluded"] = churn.excluded_disks(disks, vms, config.exclude_disks).to_numpy()
+    return vms, disks
+
+
+def with_profiles(vms: pd.DataFrame, disks: pd.DataFrame, disk_profiles: pd.DataFrame, vm_profiles: pd.DataFrame,
+                  vm_grid: SampleGrid, times: np.ndarray) -> Profiles:
+    """`inventory`'s VMs and disks with their churn profiles (churn.profiles rows, however they were computed)."""
+    d = _with_profile(disks, disk_profiles, DISK_KEY)
+    d = d.merge(vms[VM_KEY + ["name", "firmware"]].rename(columns={"name": "vm_name"}), on=VM_KEY, how="left")
+    return Profiles(disks=d, vms=_with_profile(vms, vm_profiles, VM_KEY), vm_grid=vm_grid, times=times)
+
+
 def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.DataFrame | SampleGrid,
             config: PlanConfig) -> Profiles:
     """Window the samples, mark excluded disks and profile disks (own samples) and VMs (sum of included disks).
 
     Inventory columns named by the store (capacity_gb, memory_mb) are renamed to their units here.
     """
-    vms = vms.rename(columns=STORE_COLUMNS_IN_UNITS)
-    disks = disks.rename(columns=STORE_COLUMNS_IN_UNITS)
+    vms, disks = inventory(vms, disks, config)
     grid = sample_grid.from_frame(samples).window(epoch(config.start), epoch(config.end))
-    disks["excluded"] = churn.excluded_disks(disks, vms, config.exclude_disks).to_numpy()
     # VM series are summed before the disk profiles reorder the grid (a grid made here is sorted in place).
     vm_grid = grid.without(disks[disks["excluded"]]).by_vm()
     d_prof = churn.profiles(grid, config.percentile, config.growth_pct, consume=not isinstance(samples, SampleGrid))
-    d = _with_profile(disks, d_prof, DISK_KEY)
-    d = d.merge(vms[VM_KEY + ["name", "firmware"]].rename(columns={"name": "vm_name"}), on=VM_KEY, how="left")
-    v = _with_profile(vms, churn.profiles(vm_grid, config.percentile, config.growth_pct), VM_KEY)
-    return Profiles(disks=d, vms=v, vm_grid=vm_grid, times=grid.times)
+    v_prof = churn.profiles(vm_grid, config.percentile, config.growth_pct)
+    return with_profiles(vms, disks, d_prof, v_prof, vm_grid, grid.times)

@@ -8,16 +8,20 @@ functions are tested as they are, and Spark only ships them to the executors.
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import polars as pl
 
-from churnplan.analytics import bandwidth, churn, rpo, sample_grid
-from churnplan.analytics.model import ThrottleSchedule
-from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid
+from churnplan.analytics import churn, rpo, sample_grid
+from churnplan.analytics.config import PlanConfig
+from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY
+from churnplan.analytics.stages import bandwidth_table as bw
+from churnplan.analytics.stages.bandwidth_table import ScopeBandwidth
+from churnplan.analytics.stages.cache import ServerCache, server_cache
+from churnplan.analytics.stages.links import links
+from churnplan.analytics.stages.simulation import Simulation, simulate
 from churnplan.engines.spark_layout import FILE_NS, TS_US, VALUE_COLUMNS
 
 LEVEL = "level"                 # "disk" or "vm": which profile a row holds
@@ -65,88 +69,61 @@ def vm_profiles(rows: pd.DataFrame, percentile: float, growth_pct: float) -> pd.
 
 @dataclass(frozen=True)
 class ServerJob:
-    """What every server's group needs from the driver: the estate's time axis and the plan's settings."""
+    """What every server's group needs from the driver: the estate's time axis, the plan, the servers."""
 
-    times: np.ndarray                   # epoch seconds of the estate's sample times (the default engine's axis)
+    times: np.ndarray             # epoch seconds of the estate's sample times (the default engine's axis)
     timezone: str
-    rpos: list[float]
-    goals: list[float]
-    rpo_min: float
-    percentile: float
-    growth_pct: float
-    compression: float
-    links: dict[str, dict[str, Any]] = field(default_factory=dict)   # server -> bandwidth_mbps or throttle
-    keep_vm_bytes: bool = False         # return the per-VM matrix (the estate's fair share needs every VM)
-
-    @property
-    def factor(self) -> float:
-        return (1.0 + self.growth_pct / 100.0) * self.compression
+    config: PlanConfig
+    servers: pd.DataFrame         # the assignment's servers (each group takes its own row for its link)
+    vms: pd.DataFrame             # protected VMs: vcenter, vm_id, name, process_server, VM_ORDER
+    estate_gib_day: float
+    keep_vm_bytes: bool = False   # send the per-VM matrix back (the estate's fair share needs every VM)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ServerOutcome:
-    """One server's bandwidth rows, what-ifs per RPO, peak churn and byte series (for the estate's sum)."""
+    """One server's required Mbps, its simulation at every RPO, its cache, and its bytes per sample time."""
 
     server: str
-    bandwidth_rows: list[dict[str, Any]]
-    what_ifs: dict[float, rpo.WhatIf]
-    capacity: dict[str, Any]
-    peak_churn_mbps: float
-    scope_bytes: np.ndarray
-    vms: pd.DataFrame
+    bandwidth: ScopeBandwidth     # without its arrival curve (only the estate's curve is charted)
+    simulation: Simulation
+    cache: ServerCache
+    scope_bytes: np.ndarray       # bytes per estate sample time: the estate's queue is the sum of these
+    vms: pd.DataFrame             # vcenter, vm_id, name, scope: the columns of vm_bytes
     vm_bytes: np.ndarray | None = None
 
 
-def on_times(prepared: rpo.PreparedChurn, times: np.ndarray) -> rpo.PreparedChurn:
-    """`prepared` on the estate's time axis `times` (a superset of its own): no bytes where it has no sample."""
-    if np.array_equal(prepared.times, times):
-        return prepared
-    matrix = np.zeros((times.size, prepared.vm_bytes.shape[1]))
-    matrix[np.searchsorted(times, prepared.times)] = prepared.vm_bytes
-    return rpo.PreparedChurn(times, prepared.interval_s, prepared.vms, matrix, prepared.timezone)
+def on_times(churn_of: rpo.PreparedChurn, times: np.ndarray) -> rpo.PreparedChurn:
+    """`churn_of` on the estate's time axis `times` (a superset of its own): no bytes where it has no sample."""
+    if np.array_equal(churn_of.times, times):
+        return churn_of
+    matrix = np.zeros((times.size, churn_of.vm_bytes.shape[1]))
+    matrix[np.searchsorted(times, churn_of.times)] = churn_of.vm_bytes
+    return rpo.PreparedChurn(times, churn_of.interval_s, churn_of.vms, matrix, churn_of.timezone)
 
 
-def scope_bandwidth(prepared: rpo.PreparedChurn, scope: str, job: ServerJob) -> list[dict[str, Any]]:
-    """Required Mbps of one scope for each RPO and goal (100 % in closed form, lower goals by bisection)."""
-    cols = prepared.columns(scope)
-    curve = rpo.scope_curve(prepared, cols, job.factor)
-    rows = []
-    for r in job.rpos:
-        always = bandwidth.required_mbps_100(curve, r * 60.0)
-        memo: dict[float, float] = {}
-        for goal in job.goals:
-            need = always if goal >= 100 else bandwidth.least_mbps(
-                prepared, cols, r, goal, job.factor, rel_tol=1e-3, hi_mbps=always, curve=curve, memo=memo)
-            rows.append({"scope": scope, "rpo_min": r, "compliance_goal_pct": goal, "required_mbps": need})
-    return rows
-
-
-def server_queue(rows: pd.DataFrame, job: ServerJob) -> ServerOutcome:
+def server_queue(server: str, rows: pd.DataFrame, job: ServerJob) -> ServerOutcome:
     """One process server: its VMs' per-sample sums, required Mbps, and its queue at every RPO on its link.
 
-    `rows`: the server's samples (included disks of protected VMs) with process_server, name and VM_ORDER.
+    `rows`: the server's samples (included disks of its VMs; none at all is allowed). The stages are the
+    default engine's: bandwidth_table, links, simulation and cache, for one scope.
     """
-    server = str(rows["process_server"].iloc[0])
-    vms = rows[VM_KEY + ["name", "process_server", VM_ORDER]].drop_duplicates(VM_KEY).sort_values(VM_ORDER)
-    grid: SampleGrid = sample_grid.from_frame(sample_frame(rows))
-    prepared = on_times(rpo.prepare(grid, assignment=vms.drop(columns=VM_ORDER), timezone=job.timezone), job.times)
-    bw_rows = scope_bandwidth(prepared, server, job)
-    at_rpo = [r["required_mbps"] for r in bw_rows if r["rpo_min"] == job.rpo_min and r["compliance_goal_pct"] == 100.0]
-    capacity = job.links.get(server) or {"bandwidth_mbps": at_rpo[0] if at_rpo else 0.0}
-    what_ifs = {r: rpo.what_if(prepared, rpo_min=r, growth_pct=job.growth_pct, compression=job.compression,
-                               scope=server, per_vm=False, **capacity) for r in job.rpos}
-    cols = np.arange(len(prepared.vms))
-    write_kbps = prepared.scope_bytes(cols) / prepared.interval_s / 1024.0
-    peak = churn.series_profile(write_kbps, job.percentile, job.growth_pct)["peak_write_kbps"] / 1024.0
-    return ServerOutcome(server, bw_rows, what_ifs, capacity, peak, prepared.scope_bytes(cols),
-                         vms.reset_index(drop=True), prepared.vm_bytes if job.keep_vm_bytes else None)
+    config = job.config
+    vms = job.vms[job.vms["process_server"].astype(str) == server].sort_values(VM_ORDER)
+    grid = sample_grid.from_frame(sample_frame(rows))
+    mine = on_times(rpo.prepare(grid, assignment=vms.drop(columns=VM_ORDER), timezone=job.timezone), job.times)
+    factor = (1.0 + config.growth_pct / 100.0) * config.compression
+    needs = bw.scope_bandwidth(mine, server, bw.rpo_targets(config), config.compliance_goals_pct, factor)
+    link = links(config, job.servers[job.servers["server"].astype(str) == server], bw.BandwidthTable.of([needs]),
+                 job.estate_gib_day)[server]
+    sim = simulate({server: mine}, {server: link}, bw.rpo_targets(config), config)
+    cache = server_cache(mine, sim.outcomes[server], config.percentile, config.growth_pct)
+    every = np.arange(len(mine.vms))
+    return ServerOutcome(server, replace(needs, curve=None), sim, cache, mine.scope_bytes(every), mine.vms,
+                         mine.vm_bytes if job.keep_vm_bytes else None)
 
 
 def server_payload(rows: pd.DataFrame, job: ServerJob) -> pd.DataFrame:
     """`server_queue` as Spark returns it: one row, the server and its outcome pickled."""
-    outcome = server_queue(rows, job)
+    outcome = server_queue(str(rows["process_server"].iloc[0]), rows, job)
     return pd.DataFrame({"process_server": [outcome.server], PAYLOAD: [pickle.dumps(outcome)]})
-
-
-def throttle_of(link: dict[str, Any]) -> ThrottleSchedule | None:
-    return link.get("throttle")

@@ -1,0 +1,189 @@
+"""The Spark engine: the plan's per-disk, per-VM and per-server stages on a cluster, from the Parquet layout.
+
+Spark groups the samples by VM (disk and VM profiles) and by process server (series, required bandwidth,
+queue simulation, cache) and runs the default engine's analytics functions on each group
+(`spark_groups`); the estate's series is a plain Spark sum per sample time. The driver holds only
+inventory-sized tables and the estate's series: it assigns process servers from the per-VM table, simulates
+the estate's queue, and finishes the plan with the same stage functions as `build_plan`.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from churnplan.analytics import rpo
+from churnplan.analytics.config import PlanConfig
+from churnplan.analytics.model import Plan
+from churnplan.analytics.plan import assemble, check
+from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid
+from churnplan.analytics.stages import bandwidth_table as bw
+from churnplan.analytics.stages.assignment import Assignment, assign
+from churnplan.analytics.stages.cache import with_caches
+from churnplan.analytics.stages.links import links, planned_mbps
+from churnplan.analytics.stages.profiles import inventory, with_profiles
+from churnplan.analytics.stages.seeding import seed_and_cost
+from churnplan.analytics.stages.simulation import Simulation, compliance_curve, simulate
+from churnplan.analytics.stages.summary import summarise
+from churnplan.analytics.stages.targets import targets
+from churnplan.analytics.vocabulary import Scope, protected
+from churnplan.engines import spark_layout as layout_io
+from churnplan.engines.spark_groups import (LEVEL, PAYLOAD, VM_ORDER, ServerJob, ServerOutcome, profile_columns,
+                                            server_payload, server_queue, vm_profiles)
+from churnplan.engines.spark_layout import TS_US, Layout
+
+_SPARK_TYPES = {"f": "double", "i": "long", "u": "long", "b": "boolean"}
+
+
+@dataclass(frozen=True)
+class EstateSeries:
+    """The estate's sample times (included disks, every VM) and write KiB/s summed per time; first and last
+    sample of any disk."""
+
+    times: np.ndarray
+    write_kibps: np.ndarray
+    first_last: np.ndarray
+
+
+def _seconds(ts_us: np.ndarray) -> np.ndarray:
+    """Epoch seconds as sample_grid computes them from microsecond timestamps (bit for bit)."""
+    return (np.asarray(ts_us, dtype=np.int64) * 1000) / 1e9
+
+
+def _flagged(spark, samples, disks: pd.DataFrame):
+    """Samples with `excluded` (their disk is left out of every sum), from a broadcast list of excluded disks."""
+    from pyspark.sql import functions as F
+
+    excluded = disks.loc[disks["excluded"], DISK_KEY].astype(str)
+    if excluded.empty:
+        return samples.withColumn("excluded", F.lit(False))
+    marks = spark.createDataFrame(excluded.assign(excluded=True))
+    return samples.join(F.broadcast(marks), DISK_KEY, "left").fillna(False, subset=["excluded"])
+
+
+def _profiles(flagged, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Disk and VM profiles, one applyInPandas group per VM (its disks' samples)."""
+    cols = profile_columns()
+    schema = ", ".join([f"{LEVEL} string"] + [f"{k} string" for k in DISK_KEY]
+                       + [f"{c} {_SPARK_TYPES[kind]}" for c, kind in cols])
+    fn = partial(vm_profiles, percentile=config.percentile, growth_pct=config.growth_pct)
+    rows = flagged.groupBy(*VM_KEY).applyInPandas(fn, schema).toPandas()
+    disk_rows = rows[rows[LEVEL] == "disk"].drop(columns=LEVEL).reset_index(drop=True)
+    vm_rows = rows[rows[LEVEL] == "vm"].drop(columns=[LEVEL, "instance"]).reset_index(drop=True)
+    return disk_rows, vm_rows
+
+
+def _estate_series(flagged) -> EstateSeries:
+    """Spark sums: write KiB/s per sample time over included disks (a NULL or NaN value is a sample of 0)."""
+    from pyspark.sql import functions as F
+
+    value = F.coalesce(F.nanvl(F.col("write_kbps"), F.lit(0.0)), F.lit(0.0))
+    per_ts = (flagged.where(~F.col("excluded")).groupBy(TS_US).agg(F.sum(value).alias("write_kibps"))
+              .toPandas().sort_values(TS_US))
+    ends = flagged.agg(F.min(TS_US).alias("first"), F.max(TS_US).alias("last")).collect()[0]
+    first_last = np.unique(_seconds(np.array([ends["first"], ends["last"]])))
+    return EstateSeries(_seconds(per_ts[TS_US].to_numpy()), per_ts["write_kibps"].to_numpy(dtype=float), first_last)
+
+
+def _estate_grid(series: EstateSeries, interval_s: float) -> SampleGrid:
+    """The estate as a one-row grid (its summed series): what seeding reads from the default engine's VM grid."""
+    one = series.write_kibps[None, :]
+    zeros = np.zeros_like(one)
+    keys = pd.DataFrame({"vcenter": [""], "vm_id": [str(Scope.ESTATE)]})
+    return SampleGrid(keys, series.times, interval_s, one, zeros, zeros, zeros)
+
+
+def _server_outcomes(spark, flagged, placed: Assignment, job: ServerJob) -> dict[str, ServerOutcome]:
+    """Each process server's queue, one applyInPandas group per server; a server without samples on the driver."""
+    from pyspark.sql import functions as F
+
+    assigned = spark.createDataFrame(job.vms[VM_KEY + ["process_server"]].astype(str))
+    rows = flagged.where(~F.col("excluded")).drop("excluded").join(F.broadcast(assigned), VM_KEY, "inner")
+    fn = partial(server_payload, job=job)
+    got = rows.groupBy("process_server").applyInPandas(fn, f"process_server string, {PAYLOAD} binary").collect()
+    outcomes = {r["process_server"]: pickle.loads(r[PAYLOAD]) for r in got}
+    empty = pd.DataFrame(columns=[*DISK_KEY, TS_US, "interval_s", *layout_io.VALUE_COLUMNS, layout_io.FILE_NS])
+    for server in (str(s) for s in placed.servers["server"]):
+        if server not in outcomes:
+            outcomes[server] = server_queue(server, empty, job)
+    return outcomes
+
+
+def _estate_churn(series: EstateSeries, interval_s: float, timezone: str, order: list[str],
+                  outcomes: dict[str, ServerOutcome], job: ServerJob) -> rpo.PreparedChurn:
+    """The estate's queue input: every protected VM's bytes (when the fair share needs them), else their sum."""
+    t = series.times.size
+    if job.keep_vm_bytes and order:
+        vms = pd.concat([outcomes[s].vms for s in order], ignore_index=True)
+        matrix = np.concatenate([outcomes[s].vm_bytes for s in order], axis=1)
+        rank = job.vms.set_index(VM_KEY)[VM_ORDER]
+        at = np.argsort(rank.loc[pd.MultiIndex.from_frame(vms[VM_KEY])].to_numpy(), kind="stable")
+        return rpo.PreparedChurn(series.times, interval_s, vms.iloc[at].reset_index(drop=True),
+                                 np.ascontiguousarray(matrix[:, at]), timezone)
+    total = np.zeros(t)
+    for s in order:
+        total += outcomes[s].scope_bytes
+    one = pd.DataFrame({"vcenter": [""], "vm_id": [str(Scope.ESTATE)], "name": [str(Scope.ESTATE)],
+                        "scope": [str(Scope.ESTATE)]})
+    return rpo.PreparedChurn(series.times, interval_s, one, total[:, None], timezone)
+
+
+def _combined(parts: list[Simulation]) -> Simulation:
+    """One Simulation from per-scope ones, in their order (the estate first, as build_plan orders scopes)."""
+    outcomes = {scope: w for part in parts for scope, w in part.outcomes.items()}
+    return Simulation(rpo=pd.concat([p.rpo for p in parts], ignore_index=True), outcomes=outcomes,
+                      lag_series=pd.concat([p.lag_series for p in parts], ignore_index=True),
+                      daily_lag=pd.concat([p.daily_lag for p in parts], ignore_index=True))
+
+
+def plan_samples(spark, source: str, config: PlanConfig, interval_s: int | None = None) -> Plan:
+    """Plan from the Parquet layout at `source` (folder or URI) on `spark`: the same Plan as build_plan."""
+    check(config)
+    where = Layout(str(source))
+    vms_raw, disks_raw = layout_io.read_inventory(spark, where)
+    samples = layout_io.read_samples(spark, where)
+    interval = interval_s or layout_io.default_interval(samples)
+    if interval is None:
+        raise layout_io.LayoutError(f"{source}: no samples to plan from")
+    samples = layout_io.select(samples, interval, config.start, config.end)
+    tz = config.throttle.timezone if config.throttle is not None else config.timezone
+    vms, disks = inventory(vms_raw, disks_raw, config)
+    flagged = _flagged(spark, samples, disks)
+    disk_prof, vm_prof = _profiles(flagged, config)
+    series = _estate_series(flagged)
+    if series.first_last.size == 0:
+        raise layout_io.LayoutError(f"{source}: no samples at {interval} s in the window to plan from")
+    estate_grid = _estate_grid(series, float(interval))
+    placed = assign(targets(with_profiles(vms, disks, disk_prof, vm_prof, estate_grid, series.first_last)),
+                    config.architecture)
+
+    v = placed.vms
+    prot = protected(v)
+    assigned = v.loc[prot, VM_KEY + ["name", "process_server"]].reset_index(drop=True)
+    assigned[VM_ORDER] = np.arange(len(assigned))
+    estate_gib_day = float(v.loc[prot, "churn_gib_day"].sum())
+    given = config.bandwidth_mbps is not None or config.throttle is not None
+    job = ServerJob(series.times, tz, config, placed.servers, assigned, estate_gib_day, keep_vm_bytes=given)
+    outcomes = _server_outcomes(spark, flagged, placed, job)
+    order = [str(s) for s in placed.servers["server"]]
+
+    estate = _estate_churn(series, float(interval), tz, order, outcomes, job)
+    factor = (1.0 + config.growth_pct / 100.0) * config.compression
+    rpos = bw.rpo_targets(config)
+    estate_bw = bw.scope_bandwidth(estate, Scope.ESTATE, rpos, config.compliance_goals_pct, factor)
+    table = bw.BandwidthTable.of([estate_bw] + [outcomes[s].bandwidth for s in order])
+    planned = planned_mbps(config, table)
+    estate_link = links(config, placed.servers, table, estate_gib_day)[Scope.ESTATE]
+    estate_sim = simulate({Scope.ESTATE: estate}, {Scope.ESTATE: estate_link}, rpos, config)
+    sim = _combined([estate_sim] + [outcomes[s].simulation for s in order])
+    needed = bw.throttle_needed(estate, config.throttle, config.rpo_min, config.compliance_goals_pct, factor)
+    seeding = seed_and_cost(estate_grid, placed, planned, config, estate_gib_day)
+    summary = summarise(config, tz, series.first_last, estate, placed, table, planned, sim.estate, needed, seeding)
+    curve = compliance_curve(estate_bw.curve, table.required(Scope.ESTATE, config.rpo_min, 100.0) or 0.0,
+                             config.rpo_min)
+    servers = with_caches(placed.servers, [outcomes[s].cache for s in order], table, config)
+    return assemble(config, placed, servers, table, sim, summary, seeding, curve)
