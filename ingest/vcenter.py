@@ -1,41 +1,73 @@
 """Live vCenter collection: discover inventory, then poll per-disk counters from each VM's watermark until done.
 
-Each poll asks from the stored watermark onward and stores its samples in one transaction, so a crash or a lost
-connection neither loses nor duplicates samples. The store is opened only while writing, so other tools can read
-it between polls.
+Every poll goes to the Parquet spool first (durable, whole files), then the spool is drained into the store
+whenever the store's write lock can be had. A reader holding the store (a notebook, a DuckDB shell, a long
+report) therefore never stops a collection: the collector keeps polling, says it is waiting, and retries with
+backoff. A restart drains what an earlier run left in the spool. Re-draining is harmless (samples are keyed),
+and each VM is asked only for samples newer than its watermark, so a crash neither loses nor duplicates samples.
+Several vCenters are collected side by side; their rows are keyed by vcenter.
 """
 
 from __future__ import annotations
 
-import contextlib
+import logging
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
-from collections.abc import Callable, Iterator
 
 import duckdb
 import pandas as pd
 from pyVmomi import vmodl
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from churnplan.analytics.facts import VCENTER
 from churnplan.core import store
 from churnplan.ingest import vcenter_perf as perf
+from churnplan.ingest.collector_status import StatusFile
+from churnplan.ingest.spool import Spool, consumer_key
+from churnplan.ingest.spool_store import DrainResult, drain
 from churnplan.ingest.vcenter_inventory import Inventory, discover
 from churnplan.ingest.vcenter_session import Backoff, CollectorError, Credentials, VCenterSession
 
 INVENTORY_REFRESH_S = 3600
+STORE_RETRY_FIRST_S = 1.0
+STORE_RETRY_MAX_S = 30.0
+START_LOCK_WAIT_S = 5.0
+log = logging.getLogger("churnplan.collect")
+
+
+@dataclass
+class Server:
+    """One vCenter to collect from, with its own login and (optionally) its own VM list."""
+
+    host: str
+    port: int = 443
+    credentials: Credentials | None = None
+    vm_names: list[str] | None = None
+
+    @property
+    def vcenter(self) -> str:
+        """The key this vCenter's rows carry in the store and the spool."""
+        return self.host if self.port == 443 else f"{self.host}:{self.port}"
 
 
 @dataclass
 class CollectOptions:
-    """What to collect from where, for how long."""
+    """What to collect from where, for how long, and where it goes (a store, a spool, or both).
 
-    server: str
-    credentials: Credentials
-    db: Path = Path(store.DEFAULT_DB)
+    `server`/`port`/`credentials`/`vm_names` describe a single vCenter; `servers` lists several.
+    Without `spool`, a private spool beside the store (`<db>.spool`) buffers polls and is emptied as it drains;
+    with it, the spool is kept as the exchange layout (and drained into `db` too when a store is given).
+    """
+
+    server: str = ""
+    credentials: Credentials | None = None
+    db: Path | None = Path(store.DEFAULT_DB)
     port: int = 443
     vm_names: list[str] | None = None
     duration_s: float = 0.0
@@ -43,16 +75,41 @@ class CollectOptions:
     insecure: bool = False
     backfill: bool = False
     backoff: Backoff = field(default_factory=Backoff)
+    servers: list[Server] = field(default_factory=list)
+    spool: Path | None = None
+    call_timeout_s: float = 30.0
+    drain_wait_s: float = 300.0
+    timezone: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.servers:
+            if not self.server:
+                raise ValueError("no vCenter to collect from: give --server or a config file with servers")
+            self.servers = [Server(self.server, self.port, self.credentials, self.vm_names)]
+        names = [s.vcenter for s in self.servers]
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"a vCenter is listed twice: {', '.join(twice)}")
+        if self.db is None and self.spool is None:
+            raise ValueError("nowhere to write: give a store (--db), a spool (--spool), or both")
 
     @property
     def vcenter(self) -> str:
-        """The key this vCenter's rows carry in the store."""
-        return self.server if self.port == 443 else f"{self.server}:{self.port}"
+        return self.servers[0].vcenter
+
+    @property
+    def spool_root(self) -> Path:
+        return self.spool if self.spool is not None else private_spool(self.db)
+
+
+def private_spool(db: Path | None) -> Path:
+    """Where the collector buffers polls for the store `db` when no spool is named: `<db>.spool` beside it."""
+    return Path(f"{db}.spool")
 
 
 @dataclass
 class Summary:
-    """Totals of one collection run."""
+    """Totals of one collection run (of one vCenter, or of all of them)."""
 
     run_id: str
     vms: int = 0
@@ -66,20 +123,37 @@ class Summary:
     by_interval: dict[int, int] = field(default_factory=dict)
 
 
-@contextlib.contextmanager
-def _store(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = store.connect(db, retries=120, retry_wait_s=0.5)
-    try:
-        yield con
-    finally:
-        con.close()
+class Source:
+    """One vCenter being collected: its session, inventory, counters and in-memory watermarks."""
+
+    def __init__(self, server: Server, options: CollectOptions, on_reconnect: Callable[[str], None]) -> None:
+        if server.credentials is None:
+            raise ValueError(f"{server.vcenter}: no credentials")
+        self.server = server
+        self.vcenter = server.vcenter
+        self.session = VCenterSession(server.host, server.port, server.credentials, options.insecure,
+                                      options.backoff, options.call_timeout_s, on_reconnect=on_reconnect)
+        self.inventory: Inventory | None = None
+        self.counters: dict[int, str] = {}
+        self.limit = VCENTER.max_query_metrics_default
+        self.discovered_at = 0.0
+        self.marks: dict[int, dict[str, datetime]] = {}   # interval_s -> vm_id -> newest sample end spooled
+        self.summary = Summary("")
+
+    def remember(self, marks: pd.DataFrame) -> None:
+        """Raise watermarks to those in `marks` (vm_id, interval_s, last_ts); never lowers one."""
+        for vm_id, interval_s, last in marks[["vm_id", "interval_s", "last_ts"]].itertuples(index=False):
+            last = pd.Timestamp(last)
+            last = last.tz_localize(UTC) if last.tzinfo is None else last.tz_convert(UTC)
+            held = self.marks.setdefault(int(interval_s), {})
+            if vm_id not in held or held[vm_id] < last:
+                held[vm_id] = last.to_pydatetime()
 
 
-def _watermarks(db: Path, vcenter: str, interval_s: int) -> dict[str, datetime]:
-    with _store(db) as con:
-        rows = con.execute("SELECT vm_id, last_ts FROM watermarks WHERE vcenter = ? AND interval_s = ?",
-                           [vcenter, interval_s]).fetchall()
-    return {vm_id: ts.replace(tzinfo=UTC) for vm_id, ts in rows}
+def _lock_holder(exc: BaseException) -> str | None:
+    """'PID n' of the process holding a DuckDB lock, when the error names it."""
+    match = re.search(r"PID (\d+)", str(exc))
+    return f"PID {match.group(1)}" if match else None
 
 
 class Collector:
@@ -90,163 +164,369 @@ class Collector:
         self.o = options
         self.clock = clock or (lambda: datetime.now(UTC))
         self.console = console or Console(stderr=True)
-        self.session = VCenterSession(options.server, options.port, options.credentials, options.insecure,
-                                      options.backoff, on_reconnect=self._say_reconnect)
-        self.inventory: Inventory | None = None
-        self.counters: dict[int, str] = {}
-        self.limit = VCENTER.max_query_metrics_default
-        self._discovered_at = 0.0
+        self.spool = Spool(options.spool_root)
+        self.consumer = consumer_key(options.db) if options.db is not None else ""
+        self.status = StatusFile(options.spool_root, options.db, [s.vcenter for s in options.servers])
+        self.sources = [Source(s, options, self._reconnect_reporter(s.vcenter)) for s in options.servers]
+        self._retry_delay = 0.0
+        self._next_store_try = 0.0
+        self._waiting_since: float | None = None
+        self._timezone_recorded = False
 
-    def _say_reconnect(self, message: str) -> None:
-        self.console.print(f"[yellow]{message}[/]")
+    # --- messages ----------------------------------------------------------------------------------------------
+    def say(self, message: str, warning: bool = False) -> None:
+        """Tell the operator (console) and the log file; messages never hold the password."""
+        prefix = "[yellow]warning:[/] " if warning else ""
+        self.console.print(prefix + escape(message))
+        (log.warning if warning else log.info)(message)
 
+    def _reconnect_reporter(self, vcenter: str) -> Callable[[str], None]:
+        def report(message: str) -> None:
+            self.console.print(f"[yellow]{escape(message)}[/]")
+            log.warning(message)
+            waiting = "logging in again" in message
+            self.status.vcenter(vcenter)["state"] = "waiting on vCenter" if waiting else "collecting"
+            if waiting:
+                self.status.error(vcenter, message)
+            self.status.save()
+        return report
+
+    @property
+    def limit(self) -> int:
+        return self.sources[0].limit
+
+    # --- the store, when it can be had ----------------------------------------------------------------------
+    def _open_store(self, wait_s: float = 0.0) -> duckdb.DuckDBPyConnection | None:
+        """The store opened for writing, or None while another process holds its lock."""
+        assert self.o.db is not None
+        retries = int(wait_s / 0.5)
+        try:
+            return store.connect(self.o.db, retries=retries, retry_wait_s=0.5)
+        except store.StoreError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, duckdb.IOException) and "lock" in str(cause).lower():
+                self._note_waiting(cause)
+                return None
+            raise
+
+    def _note_waiting(self, cause: BaseException) -> None:
+        now = time.monotonic()
+        pending = len(self.spool.pending(self.consumer))
+        if self._waiting_since is None:
+            self._waiting_since = now
+            holder = _lock_holder(cause)
+            self.say(f"store {self.o.db} is locked by another process{f' ({holder})' if holder else ''}; "
+                     f"collecting on into the spool {self.o.spool_root} and writing to the store when it frees",
+                     warning=True)
+        self._retry_delay = min(max(STORE_RETRY_FIRST_S, self._retry_delay * 2), STORE_RETRY_MAX_S)
+        self._next_store_try = now + self._retry_delay
+        self.status.data.update(store_state="waiting for the store lock", pending_files=pending,
+                                waiting_since=self.status.data["waiting_since"] or
+                                datetime.now(UTC).isoformat(timespec="seconds"))
+        self.status.save()
+        log.info("store locked; %d spool file(s) wait; next try in %g s", pending, self._retry_delay)
+
+    def _with_store(self, action: Callable[[duckdb.DuckDBPyConnection], None], wait_s: float = 0.0) -> bool:
+        """Open the store, drain the spool into it, run `action`; False (and a waiting status) while locked."""
+        con = self._open_store(wait_s)
+        if con is None:
+            return False
+        try:
+            self._start_runs(con)
+            result = drain(self.spool, con, self.consumer, delete=self.o.spool is None)
+            action(con)
+        finally:
+            con.close()
+        self._stored(result)
+        return True
+
+    def _stored(self, result: DrainResult) -> None:
+        if self._waiting_since is not None:
+            self.say(f"store {self.o.db} free again after {time.monotonic() - self._waiting_since:.0f} s: "
+                     f"{result.files} spool file(s), {result.samples_added:,} new samples written")
+        self._waiting_since = None
+        self._retry_delay = 0.0
+        for source in self.sources:
+            added = result.added_by_vcenter.get(source.vcenter, 0)
+            source.summary.added += added
+            self.status.vcenter(source.vcenter)["samples_stored"] += added
+        self.status.data.update(store_state="ok", waiting_since=None, pending_files=0)
+        self.status.save()
+
+    def _store_now(self) -> bool:
+        """Drain the spool into the store if one is configured and the lock is free (or spool only: True)."""
+        if self.o.db is None:
+            return True
+        return self._with_store(lambda con: None)
+
+    def _start_runs(self, con: duckdb.DuckDBPyConnection) -> None:
+        for source in self.sources:
+            if not source.summary.run_id:
+                source.summary.run_id = store.start_run(
+                    con, "vcenter", source.vcenter, self._started,
+                    self._started + timedelta(seconds=self.o.duration_s))
+                self.status.vcenter(source.vcenter)["run_id"] = source.summary.run_id
+        if self.o.timezone and not self._timezone_recorded:
+            store.record_estate_timezone(con, self.o.timezone)
+            self._timezone_recorded = True
+
+    # --- the run -----------------------------------------------------------------------------------------------
     def run(self) -> Summary:
-        """Collect; the collection_runs record ends 'ok', 'failed' or 'interrupted' whatever happens."""
-        started = self.clock()
-        with _store(self.o.db) as con:
-            run_id = store.start_run(con, "vcenter", self.o.vcenter, started,
-                                     started + timedelta(seconds=self.o.duration_s))
-        summary = Summary(run_id)
+        """Collect; each vCenter's collection_runs record ends 'ok', 'failed' or 'interrupted' whatever happens."""
+        self._started = self.clock()
+        self.spool.remove_stale_temporaries()
+        self.status.save()
+        self._resume()
         status, detail = "failed", None
         try:
-            self._collect(summary)
+            self._collect()
             status = "ok"
         except KeyboardInterrupt:
-            status, detail = "interrupted", "stopped by the user; run again to resume from the watermarks"
+            status, detail = "interrupted", "stopped; run again to resume from the watermarks"
             raise
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
+            for source in self.sources:
+                self.status.error(source.vcenter, detail)
             raise
         finally:
-            summary.reconnects = self.session.reconnects
-            self.session.logout()
-            with _store(self.o.db) as con:
-                store.finish_run(con, run_id, status, vms=summary.vms, disks=summary.disks,
-                                 samples_added=summary.added, samples_skipped=summary.offered - summary.added,
-                                 window_start=summary.window_start, window_end=summary.window_end, detail=detail)
-        return summary
+            for source in self.sources:
+                source.summary.reconnects = source.session.reconnects
+                source.session.logout()
+            self._finish(status, detail)
+        return self.summary()
 
-    def _collect(self, summary: Summary) -> None:
-        self.session.call(lambda content: None)
-        self._refresh_inventory(summary)
-        self.counters = self.session.call(lambda c: perf.counter_keys(c.perfManager))
-        self.limit = self.session.call(perf.max_query_metrics)
-        self.console.print(f"{self.o.vcenter}: {summary.vms} VMs, {summary.disks} disks; "
-                           f"up to {self.limit} metrics per query")
+    def summary(self) -> Summary:
+        """This run's totals over all vCenters (the one vCenter's own when there is one)."""
+        if len(self.sources) == 1:
+            return self.sources[0].summary
+        total = Summary(",".join(s.summary.run_id for s in self.sources))
+        for s in (source.summary for source in self.sources):
+            total.vms += s.vms
+            total.disks += s.disks
+            total.polls = max(total.polls, s.polls)
+            total.added += s.added
+            total.offered += s.offered
+            total.reconnects += s.reconnects
+            for interval, n in s.by_interval.items():
+                total.by_interval[interval] = total.by_interval.get(interval, 0) + n
+        return total
+
+    def summaries(self) -> dict[str, Summary]:
+        return {s.vcenter: s.summary for s in self.sources}
+
+    def _resume(self) -> None:
+        """Drain what an earlier run left in the spool, start the run records, and load every watermark."""
+        store_marks: dict[str, pd.DataFrame] = {}
+
+        def read_marks(con: duckdb.DuckDBPyConnection) -> None:
+            for source in self.sources:
+                store_marks[source.vcenter] = con.execute(
+                    "SELECT vm_id, interval_s, last_ts FROM watermarks WHERE vcenter = ?", [source.vcenter]).df()
+
+        if self.o.db is not None:
+            leftover = len(self.spool.pending(self.consumer))
+            if self._with_store(read_marks, wait_s=START_LOCK_WAIT_S):
+                for source in self.sources:
+                    source.summary.added = 0   # what an earlier run left is not this run's
+                    self.status.vcenter(source.vcenter)["samples_stored"] = 0
+                if leftover:
+                    self.say(f"took in {leftover} spool file(s) an earlier run left in {self.o.spool_root}")
+        for source in self.sources:
+            if source.vcenter in store_marks:
+                source.remember(store_marks[source.vcenter])
+            source.remember(self.spool.watermarks(source.vcenter))
+
+    def _finish(self, status: str, detail: str | None) -> None:
+        """Write what is left into the store (waiting up to drain_wait_s for its lock) and close the run records."""
+        def close_runs(con: duckdb.DuckDBPyConnection) -> None:
+            for source in self.sources:
+                s = source.summary
+                store.finish_run(con, s.run_id, status, vms=s.vms, disks=s.disks, samples_added=s.added,
+                                 samples_skipped=s.offered - s.added, window_start=s.window_start,
+                                 window_end=s.window_end, detail=detail)
+
+        done = self.o.db is None
+        if not done:
+            deadline = time.monotonic() + self.o.drain_wait_s
+            while not (done := self._with_store(close_runs)):
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(max(0.0, min(self._next_store_try, deadline) - time.monotonic()))
+        if not done:
+            pending = len(self.spool.pending(self.consumer))
+            self.say(f"the store {self.o.db} stayed locked for {self.o.drain_wait_s:g} s after the collection; "
+                     f"{pending} spool file(s) wait in {self.o.spool_root}: the next `churnplan collect` takes them "
+                     f"in, or run `churnplan import parquet {self.o.spool_root} --db {self.o.db}`", warning=True)
+        self.status.data["state"] = {"ok": "finished"}.get(status, status) if done else "finished, spool not drained"
+        for source in self.sources:
+            self.status.vcenter(source.vcenter)["state"] = "done" if status == "ok" else status
+        self.status.save()
+
+    def _collect(self) -> None:
+        for source in self.sources:
+            self._connect(source)
+        self._store_now()
         if self.o.poll_s > VCENTER.realtime_retention_s:
-            self.console.print(f"[yellow]warning:[/] polling every {self.o.poll_s:g} s but vCenter keeps real-time "
-                               f"samples only {VCENTER.realtime_retention_s} s: samples between polls will be lost")
+            self.say(f"polling every {self.o.poll_s:g} s but vCenter keeps real-time samples only "
+                     f"{VCENTER.realtime_retention_s} s: samples between polls will be lost", warning=True)
         if self.o.backfill:
-            self._backfill(summary)
+            for source in self.sources:
+                self._backfill(source)
+            self._store_now()
         begin = time.monotonic()
+        polls = 0
         with self._progress() as progress:
             overall = progress.add_task("collecting", total=max(self.o.duration_s, 1))
             while True:
-                if time.monotonic() - self._discovered_at > INVENTORY_REFRESH_S:
-                    self._refresh_inventory(summary)
-                added = self._poll(summary, VCENTER.realtime_interval_s, VCENTER.realtime_retention_s,
-                                   progress)
-                summary.polls += 1
+                added = 0
+                for source in self.sources:
+                    if time.monotonic() - source.discovered_at > INVENTORY_REFRESH_S:
+                        self._refresh_inventory(source)
+                    added += self._poll(source, VCENTER.realtime_interval_s, VCENTER.realtime_retention_s, progress)
+                    source.summary.polls += 1
+                polls += 1
+                if self.o.db is None or time.monotonic() >= self._next_store_try:
+                    self._store_now()
                 elapsed = time.monotonic() - begin
                 progress.update(overall, completed=min(elapsed, self.o.duration_s) if self.o.duration_s else 1,
-                                description=f"poll {summary.polls}: +{added:,} samples, {summary.added:,} in all")
-                next_at = summary.polls * self.o.poll_s
+                                description=f"poll {polls}: +{added:,} samples spooled, "
+                                            f"{sum(s.summary.added for s in self.sources):,} stored")
+                next_at = polls * self.o.poll_s
                 if self.o.duration_s <= 0 or next_at > self.o.duration_s:
                     break
-                time.sleep(max(0.0, next_at - (time.monotonic() - begin)))
+                self._wait(begin + next_at)
+
+    def _wait(self, until: float) -> None:
+        """Sleep until the next poll, trying the store in between while it is locked and the spool has files."""
+        while (left := until - time.monotonic()) > 0:
+            if self._waiting_since is not None and time.monotonic() >= self._next_store_try:
+                self._store_now()
+                continue
+            wake = self._next_store_try if self._waiting_since is not None else until
+            time.sleep(max(0.0, min(left, wake - time.monotonic())))
 
     def _progress(self) -> Progress:
-        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        return Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                         console=self.console, transient=False)
 
-    def _refresh_inventory(self, summary: Summary) -> None:
-        inventory = self.session.call(lambda c: discover(c, self.o.vcenter, self.o.vm_names))
+    def _connect(self, source: Source) -> None:
+        source.session.call(lambda content: None)
+        self._refresh_inventory(source)
+        source.counters = source.session.call(lambda c: perf.counter_keys(c.perfManager))
+        source.limit = source.session.call(perf.max_query_metrics)
+        self.status.vcenter(source.vcenter)["state"] = "collecting"
+        self.say(f"{source.vcenter}: {source.summary.vms} VMs, {source.summary.disks} disks; "
+                 f"up to {source.limit} metrics per query")
+
+    def _refresh_inventory(self, source: Source) -> None:
+        vcenter, names = source.vcenter, source.server.vm_names
+        inventory = source.session.call(lambda c: discover(c, vcenter, names))
         if inventory.missing_names:
-            self.console.print(f"[yellow]warning:[/] {len(inventory.missing_names)} VM(s) from the list not found "
-                               f"in {self.o.vcenter}: {', '.join(inventory.missing_names[:10])}"
-                               + (" ..." if len(inventory.missing_names) > 10 else ""))
+            self.say(f"{len(inventory.missing_names)} VM(s) from the list not found in {vcenter}: "
+                     f"{', '.join(inventory.missing_names[:10])}" + (" ..." if len(inventory.missing_names) > 10
+                                                                     else ""), warning=True)
         if inventory.skipped:
-            self.console.print(f"{len(inventory.skipped)} template(s) or unreadable VM(s) skipped")
+            self.say(f"{len(inventory.skipped)} template(s) or unreadable VM(s) skipped")
         if inventory.vms.empty:
-            raise CollectorError(f"{self.o.vcenter}: no VMs to collect"
-                                 + (" (none of the listed names exist)" if self.o.vm_names else ""))
-        about, stats_level = self.session.call(
+            raise CollectorError(f"{vcenter}: no VMs to collect" + (" (none of the listed names exist)"
+                                                                     if names else ""))
+        about, stats_level = source.session.call(
             lambda c: (c.about.fullName, min((i.level for i in c.perfManager.historicalInterval or []
                                                if i.enabled), default=None)))
-        with _store(self.o.db) as con, store.transaction(con):
-            store.upsert_vcenter(con, self.o.vcenter, about, stats_level)
-            store.upsert_vms(con, inventory.vms)
-            store.upsert_disks(con, inventory.disks)
-        self.inventory = inventory
-        self._discovered_at = time.monotonic()
-        summary.vms, summary.disks = len(inventory.vms), len(inventory.disks)
+        self.spool.write("vcenters", pd.DataFrame([{"vcenter": vcenter, "version": about,
+                                                    "stats_level": stats_level}]))
+        self.spool.write("vms", inventory.vms)
+        self.spool.write("disks", inventory.disks)
+        source.inventory = inventory
+        source.discovered_at = time.monotonic()
+        source.summary.vms, source.summary.disks = len(inventory.vms), len(inventory.disks)
 
-    def _backfill(self, summary: Summary) -> None:
-        intervals = self.session.call(lambda c: list(c.perfManager.historicalInterval or []))
+    def _backfill(self, source: Source) -> None:
+        intervals = source.session.call(lambda c: list(c.perfManager.historicalInterval or []))
         usable = [i for i in intervals if i.enabled]
         if not usable:
-            self.console.print(f"[yellow]warning:[/] {self.o.vcenter} keeps no historical statistics intervals; "
-                               "nothing to backfill")
+            self.say(f"{source.vcenter} keeps no historical statistics intervals; nothing to backfill", warning=True)
             return
         with self._progress() as progress:
             for interval in sorted(usable, key=lambda i: i.samplingPeriod):
                 if interval.level < VCENTER.disk_counter_min_level:
-                    self.console.print(
-                        f"[yellow]warning:[/] statistics level for '{interval.name}' ({interval.samplingPeriod} s) "
+                    self.say(
+                        f"statistics level for '{interval.name}' ({interval.samplingPeriod} s) "
                         f"is {interval.level}; vCenter keeps per-disk counters only at level "
                         f"{VCENTER.disk_counter_min_level} or above, so it holds no disk history to backfill. "
                         f"Raise the level to {VCENTER.disk_counter_min_level} in vCenter > Configure > "
-                        "Statistics to keep it from now on.")
+                        "Statistics to keep it from now on.", warning=True)
                     continue
-                self._poll(summary, interval.samplingPeriod, interval.length, progress)
+                self._poll(source, interval.samplingPeriod, interval.length, progress)
 
-    def _query(self, specs: list[perf.Spec], interval_s: int, end: datetime) -> list[perf.QueryResult]:
+    def _query(self, source: Source, specs: list[perf.Spec], interval_s: int,
+               end: datetime) -> list[perf.QueryResult]:
         """One batch; if vCenter rejects it (say a VM was deleted since discovery), ask VM by VM and skip the bad."""
         def ask(c, chosen):
-            return perf.query(c.perfManager, chosen, self.counters, interval_s, end)
+            return perf.query(c.perfManager, chosen, source.counters, interval_s, end)
         try:
-            return [self.session.call(lambda c: ask(c, specs))]
+            return [source.session.call(lambda c: ask(c, specs))]
         except vmodl.MethodFault as exc:
             if len(specs) == 1:
-                self.console.print(f"[yellow]warning:[/] {specs[0].vm_id}: vCenter refused its performance query "
-                                   f"({type(exc).__name__}); skipped this poll")
-                self._discovered_at = float("-inf")  # look at the inventory again before the next poll
+                self.say(f"{specs[0].vm_id}: vCenter refused its performance query ({type(exc).__name__}); "
+                         "skipped this poll", warning=True)
+                source.discovered_at = float("-inf")  # look at the inventory again before the next poll
                 return []
-        return [r for spec in specs for r in self._query([spec], interval_s, end)]
+        return [r for spec in specs for r in self._query(source, [spec], interval_s, end)]
 
-    def _poll(self, summary: Summary, interval_s: int, retention_s: int, progress: Progress) -> int:
-        """Ask every powered-on VM for its samples since its watermark; store them; return rows added."""
+    def _poll(self, source: Source, interval_s: int, retention_s: int, progress: Progress) -> int:
+        """Ask every powered-on VM for its samples since its watermark; spool the new ones; return their count."""
         end = perf.aligned_end(self.clock(), interval_s)
-        inventory = self.inventory
+        inventory = source.inventory
+        assert inventory is not None
         instances = inventory.disks.groupby("vm_id")["instance"].agg(tuple).to_dict()
         vm_ids = [v for v in inventory.powered_on_ids() if instances.get(v)]
-        starts, gaps = perf.start_times(vm_ids, _watermarks(self.o.db, self.o.vcenter, interval_s), end,
-                                        retention_s)
+        marks = source.marks.setdefault(interval_s, {})
+        starts, gaps = perf.start_times(vm_ids, marks, end, retention_s)
         if gaps:
-            self.console.print(f"[yellow]warning:[/] {len(gaps)} VM(s) were last collected more than {retention_s} s "
-                               f"ago; vCenter no longer holds the {interval_s} s samples in between")
+            self.say(f"{len(gaps)} VM(s) of {source.vcenter} were last collected more than {retention_s} s ago; "
+                     f"vCenter no longer holds the {interval_s} s samples in between", warning=True)
         requests = [perf.Request(v, starts[v], instances[v]) for v in vm_ids if v in starts]
-        queries = perf.plan_queries(requests, sorted(self.counters), self.limit)
-        task = progress.add_task(f"{interval_s} s samples to {end:%H:%M:%S}Z", total=len(queries))
+        queries = perf.plan_queries(requests, sorted(source.counters), source.limit)
+        task = progress.add_task(f"{source.vcenter}: {interval_s} s samples to {end:%H:%M:%S}Z", total=len(queries))
         frames, misaligned = [], 0
         for specs in queries:
-            for result in self._query(specs, interval_s, end):
+            for result in self._query(source, specs, interval_s, end):
                 frames.append(result.frame)
                 misaligned += result.misaligned
             progress.advance(task)
         progress.remove_task(task)
         if misaligned:
-            self.console.print(f"[yellow]warning:[/] {misaligned} series came back with fewer values than "
-                               "timestamps and were left out")
+            self.say(f"{misaligned} series came back with fewer values than timestamps and were left out",
+                     warning=True)
         samples = perf.pivot(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
-                             self.o.vcenter, interval_s)
-        with _store(self.o.db) as con, store.transaction(con):
-            added = store.insert_samples(con, samples)
-        summary.added += added
+                             source.vcenter, interval_s)
+        samples = newer_than_marks(samples, marks)
+        self.spool.write("samples", samples)
+        summary = source.summary
+        if not samples.empty:
+            newest = samples.groupby("vm_id")["ts"].max()
+            marks.update({vm_id: ts.to_pydatetime() for vm_id, ts in newest.items()})
         summary.offered += len(samples)
-        summary.by_interval[interval_s] = summary.by_interval.get(interval_s, 0) + added
+        summary.by_interval[interval_s] = summary.by_interval.get(interval_s, 0) + len(samples)
         if requests:
             first = min(r.start for r in requests)
             summary.window_start = min(summary.window_start or first, first)
             summary.window_end = max(summary.window_end or end, end)
-        return added
+        state = self.status.vcenter(source.vcenter)
+        state.update(state="collecting", polls=state["polls"] + 1, last_poll=self.clock().isoformat(timespec="seconds"),
+                     samples_spooled=state["samples_spooled"] + len(samples))
+        if not samples.empty:
+            newest_ts = samples["ts"].max().isoformat()
+            state["newest_sample"] = max(state["newest_sample"] or newest_ts, newest_ts)
+        self.status.save()
+        return len(samples)
+
+
+def newer_than_marks(samples: pd.DataFrame, marks: dict[str, datetime]) -> pd.DataFrame:
+    """The samples after their VM's watermark (vCenter repeats the sample at the start of a query's window)."""
+    if samples.empty or not marks:
+        return samples
+    mark = pd.to_datetime(samples["vm_id"].map(marks), utc=True)
+    return samples[mark.isna() | (pd.to_datetime(samples["ts"], utc=True) > mark)].reset_index(drop=True)

@@ -5,13 +5,15 @@ The password lives only in memory, is never put in a message, and is not part of
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import http.client
 import socket
 import ssl
 import time
 from dataclasses import dataclass, field
 from typing import TypeVar
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from pyVim import connect
 from pyVmomi import vim
@@ -49,11 +51,37 @@ def _is_connection_loss(exc: BaseException) -> bool:
     return isinstance(exc, (OSError, socket.timeout, http.client.HTTPException, vim.fault.NotAuthenticated))
 
 
+def unreachable_reason(exc: BaseException) -> str | None:
+    """Why a first connection cannot work, when retrying will not help (wrong host or port); else None."""
+    if isinstance(exc, socket.gaierror):
+        return f"host name not found ({exc.strerror or exc}); check --server"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused; check --server and --port (the vCenter's HTTPS port, usually 443)"
+    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return f"{exc.strerror}; check --server and the network route to it"
+    return None
+
+
+@contextlib.contextmanager
+def _default_socket_timeout(timeout_s: float) -> Iterator[None]:
+    # pyVmomi's version probe opens its HTTPS connection without a timeout: bound it through the default.
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout_s)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
 class VCenterSession:
-    """One logged-in vCenter; `call` runs an operation and, when the connection drops, logs in again and retries."""
+    """One logged-in vCenter; `call` runs an operation and, when the connection drops, logs in again and retries.
+
+    Every request gives up after `timeout_s` (a hung vCenter counts as a lost connection, so it is retried with
+    the backoff and reported through `on_reconnect`, rather than stalling silently).
+    """
 
     def __init__(self, server: str, port: int, credentials: Credentials, insecure: bool = False,
-                 backoff: Backoff = Backoff(), timeout_s: float = 120.0,
+                 backoff: Backoff = Backoff(), timeout_s: float = 30.0,
                  on_reconnect: Callable[[str], None] | None = None) -> None:
         self.server = server
         self.port = port
@@ -63,6 +91,7 @@ class VCenterSession:
         self.timeout_s = timeout_s
         self.on_reconnect = on_reconnect or (lambda message: None)
         self.reconnects = 0
+        self.connected_once = False
         self._si: vim.ServiceInstance | None = None
         self.content: vim.ServiceInstanceContent | None = None
 
@@ -78,9 +107,10 @@ class VCenterSession:
     def login(self) -> None:
         """Log in once; raise CollectorError for problems that retrying cannot fix."""
         try:
-            self._si = connect.SmartConnect(
-                host=self.server, port=self.port, user=self._credentials.user, pwd=self._credentials.password,
-                sslContext=self._ssl_context(), httpConnectionTimeout=self.timeout_s)
+            with _default_socket_timeout(self.timeout_s):
+                self._si = connect.SmartConnect(
+                    host=self.server, port=self.port, user=self._credentials.user, pwd=self._credentials.password,
+                    sslContext=self._ssl_context(), httpConnectionTimeout=self.timeout_s)
         except ssl.SSLCertVerificationError as exc:
             raise CollectorError(
                 f"{self.server}:{self.port}: TLS certificate not trusted ({exc.verify_message}). Add the vCenter's CA "
@@ -89,6 +119,7 @@ class VCenterSession:
             raise CollectorError(f"{self.server}:{self.port}: login refused for user "
                                  f"{self._credentials.user!r}; check the user and password") from None
         self.content = self._si.RetrieveContent()
+        self.connected_once = True
 
     def logout(self) -> None:
         if self._si is not None:
@@ -99,12 +130,17 @@ class VCenterSession:
         self._si = None
         self.content = None
 
+    def _describe(self, cause: BaseException) -> str:
+        if isinstance(cause, (socket.timeout, TimeoutError)):
+            return f"no answer from {self.server}:{self.port} within {self.timeout_s:g} s (waiting on vCenter)"
+        verb = "lost" if self.connected_once else "failed"
+        return f"connection to {self.server} {verb} ({type(cause).__name__})"
+
     def _relogin(self, cause: BaseException) -> None:
         self.logout()
         waited = 0.0
         for delay in self.backoff.delays():
-            self.on_reconnect(f"connection to {self.server} lost ({type(cause).__name__}); "
-                              f"logging in again in {delay:g} s")
+            self.on_reconnect(f"{self._describe(cause)}; logging in again in {delay:g} s")
             time.sleep(delay)
             waited += delay
             try:
@@ -118,18 +154,26 @@ class VCenterSession:
                 if not _is_connection_loss(exc):
                     raise
                 cause = exc
-        raise CollectorError(f"{self.server}:{self.port}: connection lost and {self.backoff.attempts} attempts to log "
-                             f"in again over {waited:g} s failed ({type(cause).__name__}: {cause}); run the same "
-                             "command again to resume from where it stopped")
+        raise CollectorError(f"{self.server}:{self.port}: {self._describe(cause)}, and {self.backoff.attempts} "
+                             f"attempts to log in again over {waited:g} s failed ({type(cause).__name__}: {cause}); "
+                             "run the same command again to resume from where it stopped")
 
     def call(self, operation: Callable[[vim.ServiceInstanceContent], T]) -> T:
-        """Run `operation(content)`, re-logging in and retrying it while the connection is lost."""
-        if self.content is None:
-            self.login()
+        """Run `operation(content)`, re-logging in and retrying it while the connection is lost or stalls.
+
+        A first connection to a host that does not exist or refuses it fails at once: that is a typing mistake.
+        """
         while True:
             try:
+                if self.content is None:
+                    self.login()
                 return operation(self.content)
+            except CollectorError:
+                raise
             except Exception as exc:
                 if not _is_connection_loss(exc):
                     raise
+                reason = None if self.connected_once else unreachable_reason(exc)
+                if reason:
+                    raise CollectorError(f"{self.server}:{self.port}: {reason}") from None
                 self._relogin(exc)

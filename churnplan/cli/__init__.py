@@ -8,10 +8,12 @@ import typer
 from rich.console import Console
 
 from churnplan.cli import collect as cmd_collect
+from churnplan.cli import exchange as cmd_exchange
 from churnplan.cli import imports as cmd_import
 from churnplan.cli import plan as cmd_plan
 from churnplan.cli import report as cmd_report
 from churnplan.cli import samples as cmd_samples
+from churnplan.cli import status as cmd_status
 
 from churnplan.core import store
 
@@ -25,7 +27,7 @@ console = Console(stderr=True)
 DbOption = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file.")
 
 # Modules that add commands: each defines register(app). Order is the order of --help.
-_COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_import, cmd_plan, cmd_report)
+_COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_status, cmd_import, cmd_exchange, cmd_plan, cmd_report)
 
 
 @app.callback()

@@ -1,79 +1,177 @@
-"""`churnplan collect`: poll per-disk write/read rates and IOPS from a live vCenter into the store."""
+"""`churnplan collect`: poll per-disk write/read rates and IOPS from one or more live vCenters into the store.
+
+Settings come from the command line or a TOML config file (`--config`, for a service); the command line wins.
+"""
 
 from __future__ import annotations
 
+import logging
+import logging.handlers
 import os
+import signal
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 
-from churnplan.core import store
 from churnplan.cli.errors import fail
+from churnplan.core import store
 from churnplan.core.durations import parse_duration
-from churnplan.ingest.vcenter import CollectOptions, Collector
+from churnplan.core.zones import check_zone
+from churnplan.ingest.errors import IngestError
+from churnplan.ingest.vcenter import CollectOptions, Collector, Server, log as collect_log
+from churnplan.ingest.vcenter_config import (PASSWORD_ENV, USER_ENV, CollectConfig, load_config, parse_server,
+                                             password_for, user_for)
 from churnplan.ingest.vcenter_inventory import read_vm_list
-from churnplan.ingest.vcenter_session import CollectorError, Credentials
+from churnplan.ingest.vcenter_session import Backoff, CollectorError, Credentials
 
 console = Console(stderr=True)
 
-USER_ENV = "CHURNPLAN_VCENTER_USER"
-PASSWORD_ENV = "CHURNPLAN_VCENTER_PASSWORD"
+LOG_MAX_BYTES = 10 * 1024 ** 2
+LOG_BACKUPS = 5
+DEFAULTS = {"duration": "7d", "poll": "15m", "call_timeout": "30s", "drain_wait": "5m"}
 
 
-def _password(user: str, server: str) -> str:
-    password = os.environ.get(PASSWORD_ENV)
-    if password:
-        return password
-    if not sys.stdin.isatty():
-        raise CollectorError(f"no password: set {PASSWORD_ENV} or run interactively to be prompted")
-    return typer.prompt(f"password for {user}@{server}", hide_input=True)
+def _prompt(label: str) -> str:
+    return typer.prompt(label, hide_input=True)
+
+
+def _log_to(path: Path) -> None:
+    """Append the collector's messages to `path`, rotated at 10 MiB keeping 5 old files; times in UTC."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS,
+                                                   encoding="utf-8")
+    formatter = logging.Formatter("%(asctime)sZ %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    collect_log.addHandler(handler)
+    collect_log.setLevel(logging.INFO)
+
+
+def _stop_on_sigterm() -> None:
+    """systemd stops a service with SIGTERM: end like Ctrl-C, so the run is recorded and the spool drained."""
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _seconds(given: str | None, config: CollectConfig, key: str, option: str) -> float:
+    if given is not None:
+        return parse_duration(given, option)
+    if key in config.settings:
+        return float(config.settings[key])
+    return parse_duration(DEFAULTS[key], option)
+
+
+def build_options(server: list[str] | None, user: str | None, vm_list: Path | None, duration: str | None,
+                  poll: str | None, once: bool, insecure: bool, backfill: bool, port: int, db: Path | None,
+                  spool: Path | None, config_file: Path | None, call_timeout: str | None, drain_wait: str | None,
+                  timezone: str | None) -> tuple[CollectOptions, Path | None]:
+    """The collection the user asked for (command line over config file), and the log file if any."""
+    config = load_config(config_file) if config_file else CollectConfig()
+    s = config.settings
+    duration_s = 0.0 if once else _seconds(duration, config, "duration", "--duration")
+    poll_s = _seconds(poll, config, "poll", "--poll")
+    call_timeout_s = _seconds(call_timeout, config, "call_timeout", "--call-timeout")
+    for name, given, value in (("--poll", poll, poll_s), ("--call-timeout", call_timeout, call_timeout_s)):
+        if value <= 0:
+            raise ValueError(f"{name}: {given or value!r} must be longer than 0 s")
+    servers = [parse_server(text, port) for text in server] if server else config.servers
+    if not servers:
+        raise ValueError("no vCenter: pass --server HOST (repeat it for several) or --config FILE with [[servers]]")
+    names = read_vm_list(vm_list) if vm_list else None
+    prompt = _prompt if sys.stdin.isatty() else None
+    chosen = []
+    for sc in servers:
+        if names is not None and (server or sc.vm_names is None):
+            sc.vm_names = names
+        elif sc.vm_names is None and "vm_list" in s:
+            sc.vm_names = read_vm_list(s["vm_list"])
+        who = user_for(sc, user or s.get("user"), os.environ)
+        sc.user = who
+        chosen.append(Server(sc.host, sc.port, Credentials(who, password_for(sc, os.environ, prompt)), sc.vm_names))
+    spool = spool or s.get("spool")
+    db = db or s.get("db") or (None if spool else Path(store.DEFAULT_DB))
+    zone = timezone or s.get("timezone")
+    options = CollectOptions(servers=chosen, db=db, spool=spool, duration_s=duration_s, poll_s=poll_s,
+                             insecure=insecure or bool(s.get("insecure")), backfill=backfill or bool(s.get("backfill")),
+                             call_timeout_s=call_timeout_s,
+                             drain_wait_s=_seconds(drain_wait, config, "drain_wait", "--drain-wait"),
+                             timezone=check_zone(zone) if zone else None, backoff=Backoff())
+    return options, s.get("log_file")
 
 
 def collect_cmd(
-    server: str = typer.Option(..., "--server", help="vCenter host name or address."),
+    server: list[str] = typer.Option(None, "--server", help="vCenter host or host:port; repeat for several."),
     user: str = typer.Option(None, "--user", help=f"vCenter user (default: ${USER_ENV})."),
     vm_list: Path = typer.Option(None, "--vm-list", help="File naming the VMs to collect, one per line."),
-    duration: str = typer.Option("7d", "--duration", help="How long to collect: 30s, 15m, 2h, 7d; 0 = one poll."),
-    poll: str = typer.Option("15m", "--poll", help="Time between polls (vCenter keeps 20 s samples for 1 h)."),
+    duration: str = typer.Option(None, "--duration",
+                                 help="How long to collect: 30s, 15m, 2h, 7d; 0 = one poll. [default: 7d]"),
+    poll: str = typer.Option(None, "--poll", help="Time between polls (vCenter keeps 20 s samples for 1 h). "
+                                                  "[default: 15m]"),
     once: bool = typer.Option(False, "--once", help="Poll once and stop (same as --duration 0)."),
     insecure: bool = typer.Option(False, "--insecure", help="Do not verify the vCenter's TLS certificate."),
     backfill: bool = typer.Option(False, "--backfill", help="Also pull the historical intervals vCenter holds."),
-    port: int = typer.Option(443, "--port", help="vCenter HTTPS port."),
-    db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file."),
+    port: int = typer.Option(443, "--port", help="vCenter HTTPS port (for --server without :port)."),
+    db: Path = typer.Option(None, "--db", help=f"DuckDB store file [default: {store.DEFAULT_DB}, none with --spool]."),
+    spool: Path = typer.Option(None, "--spool", help="Also (or, without --db, only) write the Parquet spool layout "
+                                                     "here, for `import parquet` or Spark."),
+    config: Path = typer.Option(None, "--config", help="TOML settings (servers, poll, duration, store, spool, "
+                                                       "log file); options given here win."),
+    log_file: Path = typer.Option(None, "--log-file", help="Append messages to this file (rotated at 10 MiB)."),
+    call_timeout: str = typer.Option(None, "--call-timeout",
+                                     help="Give up on a vCenter call after this long and retry [default: 30s]."),
+    drain_wait: str = typer.Option(None, "--drain-wait", help="At the end, wait this long for a locked store "
+                                                              "[default: 5m]."),
+    timezone: str = typer.Option(None, "--timezone", help="The estate's IANA time zone, recorded in the store."),
 ) -> None:
-    """Collect per-disk churn and IOPS from vCenter (password from $CHURNPLAN_VCENTER_PASSWORD or a prompt)."""
+    """Collect per-disk churn and IOPS from vCenters (passwords from the environment, a password file, or a prompt).
+
+    Each poll goes to a Parquet spool first, then into the store when its lock is free: a reader holding the
+    store never stops a collection. Passwords: CHURNPLAN_VCENTER_PASSWORD_<HOST>[_<PORT>] (host upper-cased,
+    other characters as _), else CHURNPLAN_VCENTER_PASSWORD, else a password_file from --config, else a prompt.
+    """
     try:
-        duration_s = 0.0 if once else parse_duration(duration, "--duration")
-        poll_s = parse_duration(poll, "--poll")
-        if poll_s <= 0:
-            raise ValueError(f"--poll: {poll!r} must be longer than 0 s")
-        names = read_vm_list(vm_list) if vm_list else None
-        user = user or os.environ.get(USER_ENV)
-        if not user:
-            raise ValueError(f"no vCenter user: pass --user or set {USER_ENV}")
-        options = CollectOptions(server=server, port=port, credentials=Credentials(user, _password(user, server)),
-                                 db=db, vm_names=names, duration_s=duration_s, poll_s=poll_s, insecure=insecure,
-                                 backfill=backfill)
-    except (ValueError, CollectorError) as exc:
+        options, config_log = build_options(server, user, vm_list, duration, poll, once, insecure, backfill, port,
+                                            db, spool, config, call_timeout, drain_wait, timezone)
+    except (ValueError, CollectorError, IngestError) as exc:
         raise fail(exc) from None
+    if log_file or config_log:
+        try:
+            _log_to(log_file or config_log)
+        except OSError as exc:
+            raise fail(f"{log_file or config_log}: cannot write the log file ({exc.strerror})") from None
+    _stop_on_sigterm()
+    collector = Collector(options, console)
     try:
-        summary = Collector(options, console).run()
+        collector.run()
     except (CollectorError, store.StoreError) as exc:
+        collect_log.error(str(exc))
         raise fail(exc) from None
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: samples stored so far are kept; run again to resume")
-        raise typer.Exit(130)
-    except Exception:
+        console.print("[yellow]interrupted[/]: samples collected so far are kept; run again to resume")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        collect_log.exception("collection failed: %s", type(exc).__name__)
         console.print_exception(show_locals=False)
         console.print("[red]error:[/] collection failed (recorded in collection_runs); samples stored so far are kept")
-        raise typer.Exit(1)
-    intervals = ", ".join(f"{n:,} at {i} s" for i, n in sorted(summary.by_interval.items())) or "none"
-    console.print(f"{options.vcenter}: {summary.vms} VMs, {summary.disks} disks, {summary.polls} poll(s), "
-                  f"{summary.added:,} samples added ({intervals}), {summary.offered - summary.added:,} already "
-                  f"stored, {summary.reconnects} reconnect(s); run {summary.run_id}")
+        raise typer.Exit(1) from None
+    for vcenter, summary in collector.summaries().items():
+        intervals = ", ".join(f"{n:,} at {i} s" for i, n in sorted(summary.by_interval.items())) or "none"
+        where = (f"{summary.added:,} samples added ({intervals} collected), "
+                 f"{summary.offered - summary.added:,} already stored" if options.db
+                 else f"{summary.offered:,} samples spooled ({intervals})")
+        line = (f"{vcenter}: {summary.vms} VMs, {summary.disks} disks, {summary.polls} poll(s), {where}, "
+                f"{summary.reconnects} reconnect(s); run {summary.run_id or '(spool only)'}")
+        console.print(line)
+        collect_log.info(line)
 
 
 def register(app: typer.Typer) -> None:
     app.command("collect")(collect_cmd)
+
+
+__all__ = ["PASSWORD_ENV", "USER_ENV", "register"]

@@ -415,3 +415,20 @@ def load_samples_polars(con: duckdb.DuckDBPyConnection, interval_s: int | None =
     return rows.select(
         *(pl.col(f"_{k}").cast(pl.Series(dtype=e).to_physical().dtype).cat.to(e).alias(k) for k, e in enums.items()),
         pl.col("ts").dt.replace_time_zone("UTC"), *SAMPLE_COLUMNS[4:])
+
+
+# --- collector spool and status ---
+
+ESTATE_TIMEZONE_KEY = "estate_timezone"
+
+
+def record_estate_timezone(con: duckdb.DuckDBPyConnection, zone: str) -> None:
+    """Remember the estate's IANA time zone (as given to collect or import) for displays to default to."""
+    con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [ESTATE_TIMEZONE_KEY, zone])
+
+
+def estate_timezone(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The estate's time zone recorded in the store, or None."""
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [ESTATE_TIMEZONE_KEY]).fetchone()
+    return row[0] if row else None

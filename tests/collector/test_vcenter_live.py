@@ -196,14 +196,16 @@ def test_tls_is_verified_unless_insecure(vcsim, collect_cli, tmp_db):
 
 def test_the_password_is_never_stored_or_shown(vcsim, collect_cli, tmp_path, vcsim_password):
     db = tmp_path / "secret-check.duckdb"
-    outputs = [collect_cli(vcsim, db, "--once", "--insecure", "--backfill"),
+    outputs = [collect_cli(vcsim, db, "--once", "--insecure", "--backfill", "--spool", str(tmp_path / "spool")),
                collect_cli(vcsim, db, "--once"),  # TLS failure path
                collect_cli(vcsim, db, "--once", "--insecure", password=vcsim_password + "-wrong")]
     assert [o.returncode for o in outputs] == [0, 2, 2]
     assert "login refused for user 'collector'" in outputs[2].output
     for out in outputs:
         assert vcsim_password not in out.output
-    for path in tmp_path.iterdir():
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".parquet" for p in files) and any(p.suffix == ".json" for p in files)  # spool, status
+    for path in files:
         assert vcsim_password.encode() not in path.read_bytes(), path
 
 
