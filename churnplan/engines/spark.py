@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -70,7 +69,10 @@ def _profiles(flagged, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     cols = profile_columns()
     schema = ", ".join([f"{LEVEL} string"] + [f"{k} string" for k in DISK_KEY]
                        + [f"{c} {_SPARK_TYPES[kind]}" for c, kind in cols])
-    fn = partial(vm_profiles, percentile=config.percentile, growth_pct=config.growth_pct)
+
+    def fn(rows: pd.DataFrame) -> pd.DataFrame:
+        return vm_profiles(rows, config.percentile, config.growth_pct)
+
     rows = flagged.groupBy(*VM_KEY).applyInPandas(fn, schema).toPandas()
     disk_rows = rows[rows[LEVEL] == "disk"].drop(columns=LEVEL).reset_index(drop=True)
     vm_rows = rows[rows[LEVEL] == "vm"].drop(columns=[LEVEL, "instance"]).reset_index(drop=True)
@@ -78,14 +80,17 @@ def _profiles(flagged, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _estate_series(flagged) -> EstateSeries:
-    """Spark sums: write KiB/s per sample time over included disks (a NULL or NaN value is a sample of 0)."""
+    """One Spark aggregation per sample time: write KiB/s over included disks (a NULL or NaN value is a sample
+    of 0) and whether any included disk has a sample then; the first and last time of any disk."""
     from pyspark.sql import functions as F
 
-    value = F.coalesce(F.nanvl(F.col("write_kbps"), F.lit(0.0)), F.lit(0.0))
-    per_ts = (flagged.where(~F.col("excluded")).groupBy(TS_US).agg(F.sum(value).alias("write_kibps"))
+    included = ~F.col("excluded")
+    value = F.when(included, F.coalesce(F.nanvl(F.col("write_kbps"), F.lit(0.0)), F.lit(0.0)))
+    per_ts = (flagged.groupBy(TS_US).agg(F.sum(value).alias("write_kibps"),
+                                         F.max(included.cast("int")).alias("included"))
               .toPandas().sort_values(TS_US))
-    ends = flagged.agg(F.min(TS_US).alias("first"), F.max(TS_US).alias("last")).collect()[0]
-    first_last = np.unique(_seconds(np.array([ends["first"], ends["last"]])))
+    first_last = np.unique(_seconds(per_ts[TS_US].to_numpy()[[0, -1]])) if len(per_ts) else np.zeros(0)
+    per_ts = per_ts[per_ts["included"] == 1]
     return EstateSeries(_seconds(per_ts[TS_US].to_numpy()), per_ts["write_kibps"].to_numpy(dtype=float), first_last)
 
 
@@ -103,7 +108,10 @@ def _server_outcomes(spark, flagged, placed: Assignment, job: ServerJob) -> dict
 
     assigned = spark.createDataFrame(job.vms[VM_KEY + ["process_server"]].astype(str))
     rows = flagged.where(~F.col("excluded")).drop("excluded").join(F.broadcast(assigned), VM_KEY, "inner")
-    fn = partial(server_payload, job=job)
+
+    def fn(rows: pd.DataFrame) -> pd.DataFrame:
+        return server_payload(rows, job)
+
     got = rows.groupBy("process_server").applyInPandas(fn, f"process_server string, {PAYLOAD} binary").collect()
     outcomes = {r["process_server"]: pickle.loads(r[PAYLOAD]) for r in got}
     empty = pd.DataFrame(columns=[*DISK_KEY, TS_US, "interval_s", *layout_io.VALUE_COLUMNS, layout_io.FILE_NS])

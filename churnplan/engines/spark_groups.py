@@ -29,6 +29,12 @@ VM_ORDER = "vm_order"           # a VM's row in the plan's VM table (its column 
 PAYLOAD = "payload"             # a server's outcome, pickled
 
 
+def for_arrow(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with text columns as plain object columns: PySpark 4's Arrow writer takes no pandas 3 str arrays."""
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)]
+    return frame.astype({c: object for c in text}) if text else frame
+
+
 def sample_frame(rows: pd.DataFrame) -> pl.DataFrame:
     """The group's samples as the store loads them (one per disk and end time: the earliest file's)."""
     rows = rows.sort_values(FILE_NS, kind="stable").drop_duplicates(DISK_KEY + [TS_US], keep="first")
@@ -62,7 +68,7 @@ def vm_profiles(rows: pd.DataFrame, percentile: float, growth_pct: float) -> pd.
     disks = churn.profiles(grid, percentile, growth_pct, consume=True).assign(**{LEVEL: "disk"})
     vm = churn.profiles(vm_grid, percentile, growth_pct).assign(**{LEVEL: "vm", "instance": ""})
     out = pd.concat([disks, vm], ignore_index=True)
-    return out[[LEVEL] + DISK_KEY + [c for c, _ in profile_columns()]]
+    return for_arrow(out[[LEVEL] + DISK_KEY + [c for c, _ in profile_columns()]])
 
 
 # --- queues: one group per process server -----------------------------------------------------------------
@@ -126,4 +132,5 @@ def server_queue(server: str, rows: pd.DataFrame, job: ServerJob) -> ServerOutco
 def server_payload(rows: pd.DataFrame, job: ServerJob) -> pd.DataFrame:
     """`server_queue` as Spark returns it: one row, the server and its outcome pickled."""
     outcome = server_queue(str(rows["process_server"].iloc[0]), rows, job)
-    return pd.DataFrame({"process_server": [outcome.server], PAYLOAD: [pickle.dumps(outcome)]})
+    return pd.DataFrame({"process_server": pd.Series([outcome.server], dtype=object),
+                         PAYLOAD: pd.Series([pickle.dumps(outcome)], dtype=object)})

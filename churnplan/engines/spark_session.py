@@ -25,10 +25,14 @@ def spark_available() -> str | None:
 
 def spark_session(master: str | None = "local[2]", app_name: str = "churnplan", shuffle_partitions: int | None = None,
                   driver_memory: str = "2g", **conf: Any):
-    """The active Spark session, or a new one on `master` (None: what spark-submit set)."""
+    """The active Spark session, or a new one on `master` (None: what spark-submit set).
+
+    Partition values stay strings (a vCenter named 10.0.0.1 is not a number); times are UTC throughout.
+    """
     from pyspark.sql import SparkSession
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this same interpreter (local mode)
+    if master and master.startswith("local"):  # local workers run this same interpreter; clusters set their own
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # PySpark 4 warns about pandas 3 on every call; the plan's pandas functions are tested against it.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     builder = SparkSession.builder.appName(app_name)
@@ -36,6 +40,7 @@ def spark_session(master: str | None = "local[2]", app_name: str = "churnplan", 
         builder = builder.master(master)
     settings = {
         "spark.sql.session.timeZone": "UTC",
+        "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -48,3 +53,9 @@ def spark_session(master: str | None = "local[2]", app_name: str = "churnplan", 
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+
+def submitted() -> bool:
+    """This Python runs under spark-submit (or a pyspark shell): its master and settings are already chosen."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
