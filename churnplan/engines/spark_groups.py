@@ -8,6 +8,7 @@ functions are tested as they are, and Spark only ships them to the executors.
 from __future__ import annotations
 
 import pickle
+from functools import cache
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -37,18 +38,16 @@ def for_arrow(frame: pd.DataFrame) -> pd.DataFrame:
 
 def sample_frame(rows: pd.DataFrame) -> pl.DataFrame:
     """The group's samples as the store loads them (one per disk and end time: the earliest file's)."""
-    rows = rows.sort_values(FILE_NS, kind="stable").drop_duplicates(DISK_KEY + [TS_US], keep="first")
-    ts = pl.from_epoch(pl.Series(TS_US, rows[TS_US].to_numpy(dtype=np.int64)), time_unit="us")
-    return pl.DataFrame({
-        **{k: rows[k].astype(str).to_numpy() for k in DISK_KEY},
-        "ts": ts.dt.replace_time_zone("UTC"),
-        "interval_s": rows["interval_s"].to_numpy(dtype=np.int64),
-        **{v: rows[v].to_numpy(dtype=float) for v in VALUE_COLUMNS},
-    })
+    frame = pl.from_pandas(rows[[*DISK_KEY, TS_US, "interval_s", *VALUE_COLUMNS, FILE_NS]])
+    frame = frame.sort(FILE_NS, maintain_order=True).unique([*DISK_KEY, TS_US], keep="first", maintain_order=True)
+    return frame.select(*(pl.col(k).cast(pl.String) for k in DISK_KEY),
+                        pl.from_epoch(TS_US, time_unit="us").dt.replace_time_zone("UTC").alias("ts"),
+                        pl.col("interval_s").cast(pl.Int64), *(pl.col(v).cast(pl.Float64) for v in VALUE_COLUMNS))
 
 
 # --- profiles: one group per VM ---------------------------------------------------------------------------
 
+@cache
 def profile_columns() -> list[tuple[str, str]]:
     """(name, numpy kind) of the columns churn.profiles adds, found by profiling one sample."""
     one = pd.DataFrame({"vcenter": ["v"], "vm_id": ["m"], "instance": ["d"], TS_US: [0], "interval_s": [300],

@@ -3,21 +3,11 @@ skipped cleanly where pyspark or Java is missing; and the collector tests' vCent
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from churnplan.engines.spark_session import spark_available, spark_session
 
-_COLLECTOR = Path(__file__).resolve().parents[1] / "collector" / "conftest.py"
-_spec = importlib.util.spec_from_file_location("churnplan_tests_collector_conftest", _COLLECTOR)
-collector = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = collector
-_spec.loader.exec_module(collector)
-vcsim_binary = collector.vcsim_binary   # the simulator fixtures, shared rather than copied
-vcsim = collector.vcsim
+from vcsim_support import vcsim, vcsim_binary  # noqa: F401  (fixtures the spool test uses)
 
 
 @pytest.fixture(scope="session")

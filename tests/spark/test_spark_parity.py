@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from churnplan.cli import app
 
 from plan_parity import plan_differences
+from vcsim_support import run_collect
 
 pytestmark = pytest.mark.spark
 
@@ -52,3 +53,21 @@ def test_a_given_link_excluded_disks_and_a_window_plan_the_same_on_spark(spark, 
     vms = pd.read_csv(on_spark / "vms.csv")
     assert vms["fair_share_compliance_pct"].notna().any()   # the estate's fair share ran on every VM's bytes
     assert pd.read_csv(on_spark / "disks.csv")["excluded"].any()
+
+
+@pytest.mark.vcsim
+def test_a_spool_a_collector_wrote_against_vcsim_plans_the_same_on_spark(spark, vcsim, tmp_path):
+    db, spool = tmp_path / "site.duckdb", tmp_path / "spool"
+    run = run_collect(vcsim, db, "--once", "--insecure", "--backfill", "--spool", str(spool))
+    assert run.returncode == 0, run.output
+    assert list(spool.glob("samples/vcenter=*/day=*/part-*.parquet"))
+    default, on_spark = _both(db, spool, tmp_path)
+    assert plan_differences(default, on_spark) == []
+    assert len(pd.read_csv(on_spark / "vms.csv")) == vcsim.machines
+
+
+def test_a_folder_without_the_layout_is_one_error_line(spark, tmp_path):
+    result = CliRunner().invoke(app, ["plan", "--engine", "spark", "--samples", str(tmp_path / "nothing"),
+                                      "--out", str(tmp_path / "out")], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert "no Parquet vms here" in result.output and "Traceback" not in result.output
