@@ -21,7 +21,7 @@ from churnplan.analytics.model import Plan
 from churnplan.analytics.plan import assemble, check
 from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid
 from churnplan.analytics.stages import bandwidth_table as bw
-from churnplan.analytics.stages.assignment import Assignment, assign
+from churnplan.analytics.stages.assignment import assign
 from churnplan.analytics.stages.cache import with_caches
 from churnplan.analytics.stages.links import links, planned_mbps
 from churnplan.analytics.stages.profiles import inventory, with_profiles
@@ -31,9 +31,9 @@ from churnplan.analytics.stages.summary import summarise
 from churnplan.analytics.stages.targets import targets
 from churnplan.analytics.vocabulary import Scope, protected
 from churnplan.engines import spark_layout as layout_io
-from churnplan.engines.spark_groups import (LEVEL, PAYLOAD, VM_ORDER, ServerJob, ServerOutcome, profile_columns,
-                                            server_payload, server_queue, vm_profiles)
-from churnplan.engines.spark_layout import TS_US, Layout
+from churnplan.engines.spark_groups import (DISK_NO, LEVEL, PAYLOAD, SERVER_NO, VM_ORDER, ServerJob, ServerOutcome,
+                                            profile_columns, server_payload, server_queue, vm_profiles)
+from churnplan.engines.spark_layout import TS_US, Layout, seconds
 
 _SPARK_TYPES = {"f": "double", "i": "long", "u": "long", "b": "boolean"}
 
@@ -46,11 +46,6 @@ class EstateSeries:
     times: np.ndarray
     write_kibps: np.ndarray
     first_last: np.ndarray
-
-
-def _seconds(ts_us: np.ndarray) -> np.ndarray:
-    """Epoch seconds as sample_grid computes them from microsecond timestamps (bit for bit)."""
-    return (np.asarray(ts_us, dtype=np.int64) * 1000) / 1e9
 
 
 def _flagged(spark, samples, disks: pd.DataFrame):
@@ -89,9 +84,9 @@ def _estate_series(flagged) -> EstateSeries:
     per_ts = (flagged.groupBy(TS_US).agg(F.sum(value).alias("write_kibps"),
                                          F.max(included.cast("int")).alias("included"))
               .toPandas().sort_values(TS_US))
-    first_last = np.unique(_seconds(per_ts[TS_US].to_numpy()[[0, -1]])) if len(per_ts) else np.zeros(0)
+    first_last = np.unique(seconds(per_ts[TS_US].to_numpy()[[0, -1]])) if len(per_ts) else np.zeros(0)
     per_ts = per_ts[per_ts["included"] == 1]
-    return EstateSeries(_seconds(per_ts[TS_US].to_numpy()), per_ts["write_kibps"].to_numpy(dtype=float), first_last)
+    return EstateSeries(seconds(per_ts[TS_US].to_numpy()), per_ts["write_kibps"].to_numpy(dtype=float), first_last)
 
 
 def _estate_grid(series: EstateSeries, interval_s: float) -> SampleGrid:
@@ -102,22 +97,33 @@ def _estate_grid(series: EstateSeries, interval_s: float) -> SampleGrid:
     return SampleGrid(keys, series.times, interval_s, one, zeros, zeros, zeros)
 
 
-def _server_outcomes(spark, flagged, placed: Assignment, job: ServerJob) -> dict[str, ServerOutcome]:
-    """Each process server's queue, one applyInPandas group per server; a server without samples on the driver."""
+def _disk_numbers(disk_prof: pd.DataFrame) -> pd.DataFrame:
+    """DISK_NO of every disk with samples: its rank by (vcenter, vm_id, instance), as the grid orders rows."""
+    disks = disk_prof[DISK_KEY].astype(str).sort_values(DISK_KEY, kind="stable").reset_index(drop=True)
+    return disks.assign(**{DISK_NO: np.arange(len(disks), dtype=np.int32)})
+
+
+def _server_outcomes(spark, flagged, disk_prof: pd.DataFrame, job: ServerJob,
+                     order: list[str]) -> dict[str, ServerOutcome]:
+    """Each process server's queue, one applyInPandas group per server (integer-coded rows: VM, disk, time,
+    write KiB/s); a server none of whose VMs has samples is worked out on the driver."""
     from pyspark.sql import functions as F
 
-    assigned = spark.createDataFrame(job.vms[VM_KEY + ["process_server"]].astype(str))
-    rows = flagged.where(~F.col("excluded")).drop("excluded").join(F.broadcast(assigned), VM_KEY, "inner")
+    codes = _disk_numbers(disk_prof).merge(job.vms[VM_KEY + [VM_ORDER, SERVER_NO]].astype({"vm_id": str}),
+                                           on=VM_KEY, how="inner")
+    rows = (flagged.where(~F.col("excluded"))
+            .join(F.broadcast(spark.createDataFrame(codes)), DISK_KEY, "inner")
+            .select(SERVER_NO, VM_ORDER, DISK_NO, TS_US, "write_kbps", layout_io.FILE_NS))
 
     def fn(rows: pd.DataFrame) -> pd.DataFrame:
         return server_payload(rows, job)
 
-    got = rows.groupBy("process_server").applyInPandas(fn, f"process_server string, {PAYLOAD} binary").collect()
-    outcomes = {r["process_server"]: pickle.loads(r[PAYLOAD]) for r in got}
-    empty = pd.DataFrame(columns=[*DISK_KEY, TS_US, "interval_s", *layout_io.VALUE_COLUMNS, layout_io.FILE_NS])
-    for server in (str(s) for s in placed.servers["server"]):
+    got = rows.groupBy(SERVER_NO).applyInPandas(fn, f"{SERVER_NO} int, {PAYLOAD} binary").collect()
+    outcomes = {order[r[SERVER_NO]]: pickle.loads(r[PAYLOAD]) for r in got}
+    empty = pd.DataFrame({c: pd.Series(dtype=np.int64) for c in (VM_ORDER, DISK_NO, TS_US, layout_io.FILE_NS)})
+    for server in order:
         if server not in outcomes:
-            outcomes[server] = server_queue(server, empty, job)
+            outcomes[server] = server_queue(server, empty.assign(write_kbps=pd.Series(dtype=float)), job)
     return outcomes
 
 
@@ -172,12 +178,14 @@ def plan_samples(spark, source: str, config: PlanConfig, interval_s: int | None 
     v = placed.vms
     prot = protected(v)
     assigned = v.loc[prot, VM_KEY + ["name", "process_server"]].reset_index(drop=True)
-    assigned[VM_ORDER] = np.arange(len(assigned))
+    order = [str(s) for s in placed.servers["server"]]
+    assigned[VM_ORDER] = np.arange(len(assigned), dtype=np.int32)
+    assigned[SERVER_NO] = pd.Index(order).get_indexer(assigned["process_server"].astype(str)).astype(np.int32)
     estate_gib_day = float(v.loc[prot, "churn_gib_day"].sum())
     given = config.bandwidth_mbps is not None or config.throttle is not None
-    job = ServerJob(series.times, tz, config, placed.servers, assigned, estate_gib_day, keep_vm_bytes=given)
-    outcomes = _server_outcomes(spark, flagged, placed, job)
-    order = [str(s) for s in placed.servers["server"]]
+    job = ServerJob(series.times, float(interval), tz, config, placed.servers, assigned, estate_gib_day,
+                    keep_vm_bytes=given)
+    outcomes = _server_outcomes(spark, flagged, disk_prof, job, order)
 
     estate = _estate_churn(series, float(interval), tz, order, outcomes, job)
     factor = (1.0 + config.growth_pct / 100.0) * config.compression

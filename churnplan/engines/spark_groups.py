@@ -17,16 +17,19 @@ import polars as pl
 
 from churnplan.analytics import churn, rpo, sample_grid
 from churnplan.analytics.config import PlanConfig
-from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY
+from churnplan.analytics.sample_grid import DISK_KEY
 from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.stages.bandwidth_table import ScopeBandwidth
 from churnplan.analytics.stages.cache import ServerCache, server_cache
 from churnplan.analytics.stages.links import links
 from churnplan.analytics.stages.simulation import Simulation, simulate
-from churnplan.engines.spark_layout import FILE_NS, TS_US, VALUE_COLUMNS
+from churnplan.core.units import KIB
+from churnplan.engines.spark_layout import FILE_NS, TS_US, VALUE_COLUMNS, seconds
 
 LEVEL = "level"                 # "disk" or "vm": which profile a row holds
-VM_ORDER = "vm_order"           # a VM's row in the plan's VM table (its column in the estate's queue)
+VM_ORDER = "vm_order"           # a VM's row among the protected VMs (its column in the estate's queue)
+DISK_NO = "disk_no"             # a disk's rank by instance name (within its VM: the order its sums add)
+SERVER_NO = "server_no"         # a process server's row in the assignment's servers
 PAYLOAD = "payload"             # a server's outcome, pickled
 
 
@@ -37,7 +40,9 @@ def for_arrow(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def sample_frame(rows: pd.DataFrame) -> pl.DataFrame:
-    """The group's samples as the store loads them (one per disk and end time: the earliest file's)."""
+    """The group's samples as the store loads them (one per disk and end time: the earliest file's); a value
+    column the group was not sent (the queues read only write_kbps) is 0."""
+    rows = rows.assign(**{v: 0.0 for v in VALUE_COLUMNS if v not in rows.columns})
     frame = pl.from_pandas(rows[[*DISK_KEY, TS_US, "interval_s", *VALUE_COLUMNS, FILE_NS]])
     frame = frame.sort(FILE_NS, maintain_order=True).unique([*DISK_KEY, TS_US], keep="first", maintain_order=True)
     return frame.select(*(pl.col(k).cast(pl.String) for k in DISK_KEY),
@@ -77,10 +82,11 @@ class ServerJob:
     """What every server's group needs from the driver: the estate's time axis, the plan, the servers."""
 
     times: np.ndarray             # epoch seconds of the estate's sample times (the default engine's axis)
+    interval_s: float
     timezone: str
     config: PlanConfig
     servers: pd.DataFrame         # the assignment's servers (each group takes its own row for its link)
-    vms: pd.DataFrame             # protected VMs: vcenter, vm_id, name, process_server, VM_ORDER
+    vms: pd.DataFrame             # protected VMs: vcenter, vm_id, name, process_server, VM_ORDER, SERVER_NO
     estate_gib_day: float
     keep_vm_bytes: bool = False   # send the per-VM matrix back (the estate's fair share needs every VM)
 
@@ -98,25 +104,38 @@ class ServerOutcome:
     vm_bytes: np.ndarray | None = None
 
 
-def on_times(churn_of: rpo.PreparedChurn, times: np.ndarray) -> rpo.PreparedChurn:
-    """`churn_of` on the estate's time axis `times` (a superset of its own): no bytes where it has no sample."""
-    if np.array_equal(churn_of.times, times):
-        return churn_of
-    matrix = np.zeros((times.size, churn_of.vm_bytes.shape[1]))
-    matrix[np.searchsorted(times, churn_of.times)] = churn_of.vm_bytes
-    return rpo.PreparedChurn(times, churn_of.interval_s, churn_of.vms, matrix, churn_of.timezone)
+def server_churn(server: str, rows: pd.DataFrame, job: ServerJob) -> rpo.PreparedChurn:
+    """Bytes per estate sample time and VM of one server, summed over each VM's disks in the order the default
+    engine sums them (rpo.prepare on the VM grid), so the figures are the same to the last bit.
+
+    `rows`: VM_ORDER, DISK_NO, TS_US, write_kbps, FILE_NS; integer codes, so a server of 225 VMs x 3 disks
+    x 129,600 samples travels as 32 bytes a row rather than as strings.
+    """
+    vms = job.vms[job.vms["process_server"].astype(str) == server].sort_values(VM_ORDER)
+    frame = pl.from_pandas(rows[[VM_ORDER, DISK_NO, TS_US, "write_kbps", FILE_NS]])
+    frame = frame.sort(FILE_NS, maintain_order=True).unique([VM_ORDER, DISK_NO, TS_US], keep="first")
+    col = np.searchsorted(vms[VM_ORDER].to_numpy(), frame[VM_ORDER].to_numpy())
+    at = np.searchsorted(job.times, seconds(frame[TS_US].to_numpy()))
+    value = np.nan_to_num(frame["write_kbps"].cast(pl.Float64).to_numpy(), nan=0.0)  # NULL/NaN: a sample of 0
+    slot = frame[DISK_NO].to_numpy()
+    kbps = np.zeros((len(vms), job.times.size))
+    for k in np.unique(slot):   # one pass per disk, in instance order: ((0 + d0) + d1) + d2 as by_vm adds
+        mine = slot == k
+        kbps[col[mine], at[mine]] += value[mine]
+    kbps *= float(KIB) * job.interval_s
+    names = vms.assign(scope=vms["process_server"].astype(str))[["vcenter", "vm_id", "name", "scope"]]
+    return rpo.PreparedChurn(job.times, job.interval_s, names.reset_index(drop=True), np.ascontiguousarray(kbps.T),
+                             job.timezone)
 
 
 def server_queue(server: str, rows: pd.DataFrame, job: ServerJob) -> ServerOutcome:
     """One process server: its VMs' per-sample sums, required Mbps, and its queue at every RPO on its link.
 
-    `rows`: the server's samples (included disks of its VMs; none at all is allowed). The stages are the
+    `rows`: the server's samples as `server_churn` takes them (none at all is allowed). The stages are the
     default engine's: bandwidth_table, links, simulation and cache, for one scope.
     """
     config = job.config
-    vms = job.vms[job.vms["process_server"].astype(str) == server].sort_values(VM_ORDER)
-    grid = sample_grid.from_frame(sample_frame(rows))
-    mine = on_times(rpo.prepare(grid, assignment=vms.drop(columns=VM_ORDER), timezone=job.timezone), job.times)
+    mine = server_churn(server, rows, job)
     factor = (1.0 + config.growth_pct / 100.0) * config.compression
     needs = bw.scope_bandwidth(mine, server, bw.rpo_targets(config), config.compliance_goals_pct, factor)
     link = links(config, job.servers[job.servers["server"].astype(str) == server], bw.BandwidthTable.of([needs]),
@@ -129,7 +148,8 @@ def server_queue(server: str, rows: pd.DataFrame, job: ServerJob) -> ServerOutco
 
 
 def server_payload(rows: pd.DataFrame, job: ServerJob) -> pd.DataFrame:
-    """`server_queue` as Spark returns it: one row, the server and its outcome pickled."""
-    outcome = server_queue(str(rows["process_server"].iloc[0]), rows, job)
-    return pd.DataFrame({"process_server": pd.Series([outcome.server], dtype=object),
-                         PAYLOAD: pd.Series([pickle.dumps(outcome)], dtype=object)})
+    """`server_queue` as Spark returns it: one row, the server's number and its outcome pickled."""
+    number = int(rows[SERVER_NO].iloc[0])
+    server = str(job.vms.loc[job.vms[SERVER_NO] == number, "process_server"].iloc[0])
+    outcome = server_queue(server, rows, job)
+    return pd.DataFrame({SERVER_NO: [number], PAYLOAD: pd.Series([pickle.dumps(outcome)], dtype=object)})

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from churnplan.core.store import DISK_COLUMNS, SAMPLE_COLUMNS, VM_COLUMNS
@@ -75,6 +76,11 @@ def read_samples(spark, layout: Layout):
                         F.col("interval_s").cast("int").alias("interval_s"),
                         F.unix_micros(F.col("ts")).alias(TS_US),
                         *(F.col(v).cast("double").alias(v) for v in VALUE_COLUMNS), FILE_NS)
+
+
+def seconds(ts_us) -> np.ndarray:
+    """Epoch seconds of microsecond end times, computed as sample_grid computes them (bit for bit)."""
+    return (np.asarray(ts_us, dtype=np.int64) * 1000) / 1e9
 
 
 def default_interval(samples) -> int | None:

@@ -24,7 +24,8 @@ def _differences(name: str, want: pd.DataFrame, got: pd.DataFrame) -> list[str]:
             close = np.isclose(a.to_numpy(float), b.to_numpy(float), rtol=REL_TOL, atol=0.0, equal_nan=True)
             if not close.all():
                 i = int(np.argmin(close))
-                found.append(f"{name}.{col}: {int((~close).sum())} differ, e.g. row {i}: {a.iloc[i]!r} != {b.iloc[i]!r}")
+                found.append(f"{name}.{col}: {int((~close).sum())} differ, e.g. row {i}: "
+                             f"{a.iloc[i]!r} != {b.iloc[i]!r}")
         elif not a.fillna("<NA>").astype(str).equals(b.fillna("<NA>").astype(str)):
             i = int(np.argmin((a.fillna("<NA>").astype(str) == b.fillna("<NA>").astype(str)).to_numpy()))
             found.append(f"{name}.{col}: row {i}: {a.iloc[i]!r} != {b.iloc[i]!r}")

@@ -12,8 +12,8 @@ from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.stages.links import Link
 from churnplan.analytics.stages.simulation import simulate
-from churnplan.engines.spark_groups import (LEVEL, VM_ORDER, ServerJob, for_arrow, on_times, sample_frame,
-                                            server_queue, vm_profiles)
+from churnplan.engines.spark_groups import (DISK_NO, LEVEL, SERVER_NO, VM_ORDER, ServerJob, for_arrow,
+                                            sample_frame, server_churn, server_queue, vm_profiles)
 from churnplan.engines.spark_layout import FILE_NS, TS_US
 
 T0_US = 1_700_000_000_000_000
@@ -59,11 +59,24 @@ def test_rows_travel_to_arrow_as_plain_objects():
     assert frame["a"].dtype == object and frame["b"].dtype == float
 
 
-def test_a_server_on_the_estate_time_axis_gets_zero_bytes_where_it_has_no_sample():
-    times = np.array([0.0, 300.0, 600.0, 900.0])
-    mine = rpo.PreparedChurn(np.array([300.0, 900.0]), 300.0, pd.DataFrame({"vm_id": ["a"]}), np.array([[5.0], [7.0]]))
-    out = on_times(mine, times)
-    assert out.vm_bytes[:, 0].tolist() == [0.0, 5.0, 0.0, 7.0]
+def _coded(rows: pd.DataFrame, assigned: pd.DataFrame) -> pd.DataFrame:
+    """Rows as the engine sends them to a server's group: VM and disk numbers instead of names."""
+    coded = rows.merge(assigned[["vm_id", VM_ORDER]], on="vm_id")
+    coded[DISK_NO] = coded.groupby(["vm_id", "instance"]).ngroup()
+    return coded[[VM_ORDER, DISK_NO, TS_US, "write_kbps", FILE_NS]]
+
+
+def test_a_vms_disks_add_in_instance_order_as_the_default_engine_adds_them():
+    times = np.array([0.0, 300.0, 600.0])
+    rows = pd.DataFrame({VM_ORDER: [0, 0, 0, 0, 0], DISK_NO: [5, 2, 2, 9, 5], TS_US: [0, 0, 300_000_000, 0, 0],
+                         "write_kbps": [0.1, 0.2, np.nan, 0.3, 7.0], FILE_NS: [1, 1, 1, 1, 2]})
+    vms = pd.DataFrame({"vcenter": ["vc"], "vm_id": ["a"], "name": ["a"], "process_server": ["PS1"], VM_ORDER: [0],
+                        SERVER_NO: [0]})
+    job = ServerJob(times, 300.0, "UTC", PlanConfig(), pd.DataFrame(), vms, 0.0)
+    churn_of = server_churn("PS1", rows, job)
+    # disk 2, then 5 (its first file's 0.1, not the later repeat), then 9; a NaN is a sample of 0; no sample at 600
+    assert churn_of.vm_bytes[:, 0].tolist() == [((0.2 + 0.1) + 0.3) * 1024 * 300, 0.0, 0.0]
+    assert churn_of.vms["scope"].tolist() == ["PS1"]
 
 
 def test_server_group_equals_the_stages_on_the_whole_estate():
@@ -72,12 +85,12 @@ def test_server_group_equals_the_stages_on_the_whole_estate():
                       _rows("vm-2", "d0", list(np.linspace(3000, 10, 40)), first=8),
                       _rows("vm-3", "d0", [1.0] * 48)])   # vm-3 is on another server
     assigned = pd.DataFrame({"vcenter": "vc", "vm_id": ["vm-1", "vm-2", "vm-3"], "name": ["one", "two", "three"],
-                             "process_server": ["PS1", "PS1", "PS2"], VM_ORDER: [0, 1, 2]})
+                             "process_server": ["PS1", "PS1", "PS2"], VM_ORDER: [0, 1, 2], SERVER_NO: [0, 0, 1]})
     servers = pd.DataFrame({"server": ["PS1", "PS2"], "churn_gib_day": [1.0, 0.1]})
     grid = sample_grid.from_frame(sample_frame(rows))
-    estate = rpo.prepare(grid, assignment=assigned.drop(columns=VM_ORDER))
-    job = ServerJob(estate.times, "UTC", config, servers, assigned, estate_gib_day=1.1)
-    out = server_queue("PS1", rows[rows["vm_id"] != "vm-3"], job)
+    estate = rpo.prepare(grid, assignment=assigned.drop(columns=[VM_ORDER, SERVER_NO]))
+    job = ServerJob(estate.times, 300.0, "UTC", config, servers, assigned, estate_gib_day=1.1)
+    out = server_queue("PS1", _coded(rows[rows["vm_id"] != "vm-3"], assigned), job)
 
     ps1 = estate.for_scope("PS1")
     want = bw.scope_bandwidth(ps1, "PS1", bw.rpo_targets(config), config.compliance_goals_pct, 1.3)
