@@ -83,13 +83,6 @@ def spark_engine(layout: Path, master: str) -> dict:
     spark.stop()
     shuffle = sum(s.get("shuffleWriteBytes", 0) for s in stages)
     run_s = sum(s.get("executorRunTime", 0) for s in stages) / 1000.0
-    by_kind = {"profiles": 0.0, "servers": 0.0}
-    for s in stages:   # the stages that run the pandas functions: name the groups they belong to
-        name = s.get("name", "") + s.get("description", "") + s.get("details", "")
-        if "vm_profiles" in name or "_profiles" in name:
-            by_kind["profiles"] += s.get("executorRunTime", 0) / 1000.0
-        elif "server" in name:
-            by_kind["servers"] += s.get("executorRunTime", 0) / 1000.0
     return {"engine": "spark", "master": master, "start_s": start_s, "plan_s": plan_s, "plan": plan,
             "shuffle_write_bytes": shuffle, "executor_run_s": run_s, "stages": len(stages),
             "driver_python_peak_rss_gb": _rss_gb()}
@@ -101,6 +94,7 @@ def same_plan(a, b) -> tuple[bool, float]:
     same = True
     for name in ("vms", "disks", "process_servers", "bandwidth", "rpo"):
         x, y = getattr(a, name), getattr(b, name)
+        x, y = getattr(x, "frame", x), getattr(y, "frame", y)   # the bandwidth table wraps its frame
         if list(x.columns) != list(y.columns) or len(x) != len(y):
             return False, math.inf
         for c in x.columns:

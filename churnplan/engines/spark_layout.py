@@ -63,7 +63,6 @@ def read_inventory(spark, layout: Layout) -> tuple[pd.DataFrame, pd.DataFrame]:
     disks = _latest(_read(spark, layout, "disks").toPandas(), ["vcenter", "vm_id", "instance"], DISK_COLUMNS)
     vms = vms.sort_values(["vcenter", "name", "vm_id"], kind="stable").reset_index(drop=True)
     disks = disks.sort_values(["vcenter", "vm_id", "instance"], kind="stable").reset_index(drop=True)
-    disks["is_os_disk"] = disks["is_os_disk"].astype(bool)
     return vms, disks
 
 
