@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test system-deps bench clean
+.PHONY: setup demo test system-deps bench lint dist clean
 
 $(BIN)/churnplan: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,5 +26,17 @@ test: system-deps setup
 bench: setup
 	$(BIN)/python benchmarks/plan.py
 
+# Static checks (ruff, import-linter, mypy); their tools come from the lint extra.
+$(BIN)/lint-imports: pyproject.toml $(BIN)/churnplan
+	$(BIN)/pip install --quiet -e '.[test,lint]'
+	touch $@
+
+lint: $(BIN)/lint-imports
+	BIN=$(BIN) bash .ci/lint
+
+# The sdist and the wheel (the wheel built from the sdist) in dist/.
+dist: setup
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) churnplan.duckdb report
+	rm -rf $(VENV) churnplan.duckdb report dist build

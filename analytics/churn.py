@@ -23,9 +23,10 @@ def excluded_disks(disks: pd.DataFrame, vms: pd.DataFrame, globs: tuple[str, ...
     if not globs or disks.empty:
         return pd.Series(False, index=disks.index)
     names = disks.merge(vms[VM_KEY + ["name"]], on=VM_KEY, how="left")["name"].fillna(disks["vm_id"]).to_numpy()
-    paths = [f"{n}/{i}" for n, i in zip(names, disks["instance"].astype(str))]
+    paths = [f"{n}/{i}" for n, i in zip(names, disks["instance"].astype(str), strict=True)]
     labels = disks["label"].fillna("").astype(str).tolist()
-    hit = [any(fnmatchcase(p, g) or fnmatchcase(lb, g) for g in globs) for p, lb in zip(paths, labels)]
+    hit = [any(fnmatchcase(p, g) or fnmatchcase(lb, g) for g in globs)
+           for p, lb in zip(paths, labels, strict=True)]
     return pd.Series(hit, index=disks.index)
 
 
@@ -51,7 +52,8 @@ def row_percentile(m: np.ndarray, percentile: float, counts: np.ndarray, in_plac
 
 def _row_sum(m: np.ndarray, dense: bool) -> np.ndarray:
     """Sum of each row's samples (NaN = no sample; a dense grid skips the NaN-aware sum)."""
-    return m.sum(axis=1) if dense else np.nansum(m, axis=1)
+    sums: np.ndarray = m.sum(axis=1) if dense else np.nansum(m, axis=1)
+    return sums
 
 
 def profiles(grid: SampleGrid, percentile: float, growth_pct: float, consume: bool = False) -> pd.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -29,7 +31,7 @@ def disk_reasons(disks: pd.DataFrame) -> pd.Series:
     write_iops = disks["avg_write_iops"].fillna(0).to_numpy(float)
     churn_max = np.minimum(churn_limit_mibps("p20_p50", io), LIM.disk_avg_churn_mibps)  # the largest tier's limits
     gib_day_max = churn_limit_gib_day("p20_p50", io)
-    checks = [
+    checks: list[tuple[np.ndarray, Callable[[int], str]]] = [
         (os_disk & (cap > os_max), lambda i: f"OS disk {cap[i]:,.0f} GB > {os_max[i]:,.0f} GB "
                                              f"({'Gen2/UEFI' if efi[i] else 'Gen1/BIOS'})"),
         (~os_disk & (cap > LIM.data_disk_max_gib),
@@ -45,7 +47,7 @@ def disk_reasons(disks: pd.DataFrame) -> pd.Series:
     reasons: list[list[str]] = [[] for _ in range(len(disks))]
     for mask, text in checks:
         for i in np.nonzero(mask)[0]:
-            reasons[i].append(text(i))
+            reasons[i].append(text(int(i)))
     return pd.Series(["; ".join(r) for r in reasons], index=disks.index, dtype=object)
 
 

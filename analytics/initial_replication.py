@@ -22,7 +22,7 @@ def batches(vms: pd.DataFrame, bandwidth_mbps: float, delta_mbps: float, goal_ho
     order = vms.sort_values("size_gib", ascending=False, kind="stable")
     groups: list[list[int]] = []
     used = budget_gib + 1.0
-    for i, size in zip(order.index, order["size_gib"].to_numpy(float)):  # one decision per VM
+    for i, size in zip(order.index, order["size_gib"].to_numpy(float), strict=True):  # one decision per VM
         if used + size > budget_gib:
             groups.append([])
             used = 0.0

@@ -14,6 +14,7 @@ import pandas as pd
 from churnplan.analytics.config import PlanConfig, ThrottleSchedule
 from churnplan.analytics.stages.bandwidth_table import BandwidthTable
 from churnplan.analytics.stages.summary import PlanSummary
+from churnplan.analytics.vocabulary import Scope
 
 __all__ = ["BandwidthTable", "Plan", "PlanConfig", "PlanSummary", "ThrottleSchedule"]
 
@@ -36,7 +37,7 @@ class Plan:
     cost: pd.DataFrame = field(default_factory=pd.DataFrame)              # item, quantity, unit, unit_price, monthly
     compliance_curve: pd.DataFrame = field(default_factory=pd.DataFrame)  # scope, bandwidth_mbps, compliance_pct
 
-    def required_mbps(self, goal_pct: float = 100.0, scope: str = "estate") -> float | None:
+    def required_mbps(self, goal_pct: float = 100.0, scope: str = Scope.ESTATE) -> float | None:
         """Least Mbps for `scope` to meet the plan's RPO `goal_pct` % of the time (None when not computed)."""
         return self.bandwidth.required(scope, self.config.rpo_min, goal_pct)
 

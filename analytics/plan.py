@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pandas as pd
 import polars as pl
 
@@ -18,7 +16,7 @@ from churnplan.analytics.stages.churn_by_scope import churn_by_scope
 from churnplan.analytics.stages.links import links, planned_mbps
 from churnplan.analytics.stages.profiles import profile
 from churnplan.analytics.stages.seeding import Seeding, seed_and_cost
-from churnplan.analytics.stages.simulation import WORKERS, Simulation, compliance_curve, simulate
+from churnplan.analytics.stages.simulation import Simulation, compliance_curve, simulate
 from churnplan.analytics.stages.summary import PlanSummary, summarise
 from churnplan.analytics.stages.targets import targets
 from churnplan.analytics.vocabulary import Scope, protected
@@ -50,34 +48,23 @@ def check(config: PlanConfig) -> None:
 
 def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.DataFrame | SampleGrid,
                config: PlanConfig) -> Plan:
-    """Plan ASR replication of `vms`/`disks` from `samples` (pandas or polars frames as churnplan.core.store loads them)."""
+    """Plan ASR replication of `vms`/`disks` from `samples` (pandas or polars frames as the store loads them)."""
     check(config)
     tz = config.throttle.timezone if config.throttle is not None else config.timezone
     profiles = profile(vms, disks, samples, config)
     placed = assign(targets(profiles), config.architecture)
     churns = churn_by_scope(profiles.vm_grid, placed, tz)
-    rpos = bw.rpo_targets(config)
-    factor = (1.0 + config.growth_pct / 100.0) * config.compression
-
-    def scope_row(scope: str) -> bw.ScopeBandwidth:
-        return bw.scope_bandwidth(churns[scope], scope, rpos, config.compliance_goals_pct, factor)
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:  # scopes are independent; numpy releases the GIL
-        per_scope = list(pool.map(scope_row, placed.scopes))
-    table = bw.BandwidthTable.of(per_scope)
+    bands = bw.bandwidth_table(churns, config)
     estate_gib_day = float(placed.vms.loc[protected(placed.vms), "churn_gib_day"].sum())
-    planned = planned_mbps(config, table)
-    sim = simulate(churns, links(config, placed.servers, table, estate_gib_day), rpos, config)
-    needed = bw.throttle_needed(churns[Scope.ESTATE], config.throttle, config.rpo_min, config.compliance_goals_pct,
-                                factor)
+    sim = simulate(churns, links(config, placed.servers, bands.table, estate_gib_day), bw.rpo_targets(config), config)
+    planned = planned_mbps(config, bands.table)
     seeding = seed_and_cost(profiles.vm_grid, placed, planned, config, estate_gib_day)
-    summary = summarise(config, tz, profiles.times, churns[Scope.ESTATE], placed, table, planned, sim.estate,
-                        needed, seeding)
-    estate_curve = next(s.curve for s in per_scope if s.scope == Scope.ESTATE)
-    curve = compliance_curve(estate_curve, table.required(Scope.ESTATE, config.rpo_min, 100.0) or 0.0,
-                             config.rpo_min)
-    servers = size_caches(placed.servers, churns, sim.outcomes, table, config)
-    return assemble(config, placed, servers, table, sim, summary, seeding, curve)
+    estate = churns[Scope.ESTATE]
+    summary = summarise(config, tz, profiles.times, estate, placed, bands.table, planned, sim.estate,
+                        bw.throttle_needed(estate, config), seeding)
+    curve = compliance_curve(bands.curves[Scope.ESTATE], summary.required_mbps_100pct, config.rpo_min)
+    servers = size_caches(placed.servers, churns, sim.outcomes, bands.table, config)
+    return assemble(config, placed, servers, bands.table, sim, summary, seeding, curve)
 
 
 def assemble(config: PlanConfig, placed: Assignment, servers: pd.DataFrame, table: bw.BandwidthTable,

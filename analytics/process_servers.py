@@ -3,7 +3,8 @@
 Classic: configuration servers (one per 650 VMs, each with a built-in process server) plus scale-out
 process servers; modernized: replication appliances. The least number of servers that the churn/day and
 machine limits allow is opened first, then VMs go largest churn first to the least-loaded server that
-still fits, load measured as the share of its binding limit (churn/day or machines); a server is added only when none fits.
+still fits, load measured as the share of its binding limit (churn/day or machines); a server is added only
+when none fits.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ _TABLES = {ROLE_CS: CONFIG_SERVER_SIZES, ROLE_PS: SCALE_OUT_PS_SIZES, ROLE_APPLI
 _PREFIX = {ROLE_CS: "CS", ROLE_PS: "PS", ROLE_APPLIANCE: "RA"}
 
 
-def size_for(role: str, churn_gib_day: float, machines: int) -> tuple[ServerSize, bool]:
+def size_for(role: ServerRole, churn_gib_day: float, machines: int) -> tuple[ServerSize, bool]:
     """Smallest table row holding the load, and whether it fits at all (else the largest row)."""
     table = _TABLES[role]
     for row in table:
@@ -34,7 +35,7 @@ def size_for(role: str, churn_gib_day: float, machines: int) -> tuple[ServerSize
     return table[-1], False
 
 
-def _limits(role: str) -> tuple[float, int]:
+def _limits(role: ServerRole) -> tuple[float, int]:
     """(churn GiB/day, machines) of the role's largest published size: what one server can take at most."""
     top = _TABLES[role][-1]
     return top.max_churn_gib_day, top.max_machines
@@ -50,7 +51,7 @@ def assign(vms: pd.DataFrame, architecture: str = Architecture.CLASSIC) -> tuple
     if n == 0:
         return pd.Series([], index=vms.index, dtype=object), pd.DataFrame(columns=[
             "server", "role", "vcpu", "ram_gib", "table_cache_gib", "cache_gib", "vms", "churn_gib_day", "note"])
-    roles: list[str] = []
+    roles: list[ServerRole] = []
     if architecture == Architecture.MODERNIZED:
         gb, m = _limits(ROLE_APPLIANCE)
         roles = [ROLE_APPLIANCE] * max(1, math.ceil(total / gb), math.ceil(n / m))

@@ -10,7 +10,7 @@ Times are epoch seconds (float), volumes bytes, rates bytes/s.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,7 @@ class Capacity:
         if len(days) == 0 or th.work_end <= th.work_start:
             return np.zeros(0), np.zeros(0)
 
-        def at(clock) -> np.ndarray:
+        def at(clock: time) -> np.ndarray:
             local = days + pd.Timedelta(hours=clock.hour, minutes=clock.minute, seconds=clock.second)
             utc = local.tz_localize(th.timezone, ambiguous="NaT", nonexistent="shift_forward")
             return np.where(utc.isna(), np.nan, to_epoch(utc.fillna(pd.Timestamp(0, tz="UTC"))))
@@ -97,9 +97,10 @@ class Capacity:
     def cumulative(self, t: np.ndarray, t0: float) -> np.ndarray:
         """C(t) - C(t0) in bytes."""
         t = np.asarray(t, dtype=float)
-        if self.throttle is None:
-            return (t - t0) * self.mbps * BYTES_PER_MBPS
         th = self.throttle
+        if th is None:
+            mbps = float(self.mbps) if self.mbps is not None else 0.0   # __post_init__ requires one of the two
+            return (t - t0) * mbps * BYTES_PER_MBPS
         off, work = th.offhours_mbps * BYTES_PER_MBPS, th.work_mbps * BYTES_PER_MBPS
         ws, we = self._windows(t0, float(t.max(initial=t0)))
         if ws.size == 0:
@@ -113,7 +114,8 @@ class Capacity:
             return before[np.maximum(k - 1, 0)] * (k > 0) + partial
 
         wt = work_time(t) - work_time(np.array([t0]))
-        return (t - t0) * off + wt * (work - off)
+        served: np.ndarray = (t - t0) * off + wt * (work - off)
+        return served
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,8 @@ class Service:
     @property
     def backlog(self) -> np.ndarray:
         """Bytes written but not yet sent, at each breakpoint."""
-        return self.a - self.s
+        backlog: np.ndarray = self.a - self.s
+        return backlog
 
 
 def sorted_union(*parts: np.ndarray) -> np.ndarray:
@@ -285,7 +288,8 @@ def to_epoch(ts: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     idx = pd.DatetimeIndex(ts)
     if idx.tz is not None:
         idx = idx.tz_convert("UTC").tz_localize(None)
-    return idx.to_numpy().astype("datetime64[ns]").astype(np.int64) / 1e9
+    seconds: np.ndarray = idx.to_numpy().astype("datetime64[ns]").astype(np.int64) / 1e9
+    return seconds
 
 
 def from_epoch(x: np.ndarray) -> pd.DatetimeIndex:

@@ -16,7 +16,7 @@ import polars as pl
 from churnplan.analytics import queue, sample_grid
 from churnplan.analytics.sample_grid import SampleGrid
 from churnplan.analytics.config import ThrottleSchedule
-from churnplan.analytics.vocabulary import Scope
+from churnplan.analytics.vocabulary import Scope, protected
 from churnplan.core.units import KIB, bytes_to_mib
 
 ESTATE = Scope.ESTATE
@@ -31,14 +31,15 @@ class PreparedChurn:
     vms: pd.DataFrame          # vcenter, vm_id, name, scope (process server, or 'estate'), one row per column
     vm_bytes: np.ndarray       # shape (len(times), len(vms))
     timezone: str = "UTC"
-    _sums: dict = field(default_factory=dict, repr=False, compare=False)
+    _sums: dict[bytes, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def scope_bytes(self, cols: np.ndarray) -> np.ndarray:
         """Bytes per sample time summed over the VMs in `cols`, computed once per set of columns."""
         key = np.asarray(cols).tobytes()
         if key not in self._sums:
             every = cols.size == self.vm_bytes.shape[1] and np.array_equal(cols, np.arange(cols.size))
-            self._sums[key] = (self.vm_bytes if every else self.vm_bytes[:, cols]).sum(axis=1)
+            total: np.ndarray = (self.vm_bytes if every else self.vm_bytes[:, cols]).sum(axis=1)
+            self._sums[key] = total
         return self._sums[key]
 
     def columns(self, scope: str) -> np.ndarray:
@@ -75,8 +76,9 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
     """Aggregate samples (one interval) into a time x VM byte matrix, once, for fast what-ifs.
 
     `samples`: a pandas or polars sample frame, or its SampleGrid (per disk, or already summed per VM).
-    `assignment`: vcenter, vm_id[, name][, process_server], e.g. Plan.vms; when given, VMs absent from it or
-    with an empty process_server (incompatible, not protected) are left out, so 'estate' is the plan's estate.
+    `assignment`: vcenter, vm_id[, name][, process_server][, compatibility], e.g. Plan.vms; when given, VMs
+    absent from it or not protected (vocabulary.protected; else without a process server) are left out, so
+    'estate' is the plan's estate.
     `excluded`: disks (vcenter, vm_id, instance[, excluded]) whose samples leave all sums.
     """
     grid = sample_grid.from_frame(samples)
@@ -86,7 +88,9 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
     code_keys = per_vm.keys
     if assignment is not None:
         vms = assignment.copy()
-        if "process_server" in vms.columns:  # a plan's VMs: those without a server are not protected
+        if "compatibility" in vms.columns:  # a plan's VMs: only the protected ones replicate
+            vms = vms[protected(vms)]
+        elif "process_server" in vms.columns:  # an assignment alone: VMs without a server do not replicate
             vms = vms[vms["process_server"].fillna("").astype(str) != ""]
         vms["name"] = vms["name"] if "name" in vms.columns else vms["vm_id"]
         vms["scope"] = vms["process_server"] if "process_server" in vms.columns else ESTATE
@@ -144,7 +148,8 @@ def run(curve: queue.Curve, capacity: queue.Capacity, rpo_min: float, lags: bool
 
 
 def simulate(prepared: PreparedChurn, cols: np.ndarray, capacity: queue.Capacity, rpo_min: float,
-             factor: float, lags: bool = True, edges_tz: str | None = None):
+             factor: float, lags: bool = True, edges_tz: str | None = None
+             ) -> tuple[queue.Service, queue.Compliance, tuple[float, float]]:
     """FIFO service and compliance for the VMs in `cols` with writes scaled by `factor`."""
     return run(scope_curve(prepared, cols, factor), capacity, rpo_min, lags, edges_tz)
 

@@ -8,7 +8,9 @@ they are. A missing sample is NaN; a sample whose value is NULL/NaN counts as a 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -33,10 +35,10 @@ class SampleGrid:
     write_iops: np.ndarray
     iops: np.ndarray
     rw_kbps: np.ndarray
-    counts: np.ndarray = field(default=None)  # samples per row
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # samples per row
 
     def __post_init__(self) -> None:
-        if self.counts is None:
+        if self.counts.size != len(self.keys):  # not given: count them
             self.counts = self.times.size - np.isnan(self.write_kbps).sum(axis=1) if self.times.size \
                 else np.zeros(len(self.keys), dtype=np.int64)
 
@@ -47,20 +49,23 @@ class SampleGrid:
 
     def metric(self, name: str) -> np.ndarray:
         """The matrix of one of METRICS, by name."""
-        return getattr(self, name)
+        matrix: np.ndarray = getattr(self, name)
+        return matrix
 
     def present_times(self) -> np.ndarray:
         """Columns holding at least one sample."""
         if self.dense:
             return np.ones(self.times.size, dtype=bool) if len(self.keys) else np.zeros(self.times.size, dtype=bool)
-        return ~np.all(np.isnan(self.write_kbps), axis=0)
+        present: np.ndarray = ~np.all(np.isnan(self.write_kbps), axis=0)
+        return present
 
     def select(self, rows: np.ndarray) -> SampleGrid:
         """The grid of the rows where `rows` (a boolean mask) is true."""
         if rows.all():
             return self
-        return SampleGrid(self.keys[rows].reset_index(drop=True), self.times, self.interval_s,
-                          *(self.metric(m)[rows] for m in METRICS), counts=self.counts[rows])
+        w, wi, io, rw = (self.metric(m)[rows] for m in METRICS)
+        return SampleGrid(self.keys[rows].reset_index(drop=True), self.times, self.interval_s, w, wi, io, rw,
+                          counts=self.counts[rows])
 
     def without(self, disks: pd.DataFrame) -> SampleGrid:
         """The grid without the rows of `disks` (DISK_KEY columns), e.g. disks excluded from replication."""
@@ -96,9 +101,10 @@ class SampleGrid:
 def _group_sums(m: np.ndarray, starts: np.ndarray, sizes: np.ndarray, dense: bool) -> np.ndarray:
     """Sum of each run of adjacent rows (run i: `sizes[i]` rows from `starts[i]`), NaN where the run has none."""
     out = np.zeros((starts.size, m.shape[1]))
-    seen = None if dense else np.zeros(out.shape, dtype=bool)
+    seen = np.zeros((0, 0) if dense else out.shape, dtype=bool)   # dense grids need no record of samples
     uniform = starts.size and np.all(sizes == sizes[0])
     for k in range(int(sizes.max(initial=0))):  # one pass per disk slot, vectorised over VMs and times
+        rows: slice | np.ndarray
         if uniform:
             rows, block = slice(None), m[k::sizes[0]]
         else:
@@ -127,7 +133,7 @@ def from_frame(samples: pd.DataFrame | pl.DataFrame | SampleGrid) -> SampleGrid:
         empty = np.zeros((0, 0))
         return SampleGrid(pd.DataFrame({k: pd.Series(dtype=object) for k in DISK_KEY}), np.zeros(0),
                           float(DEFAULT_INTERVAL_S), empty, empty, empty, empty)
-    lo, hi = frame["interval_s"].min(), frame["interval_s"].max()
+    lo, hi = cast(float, frame["interval_s"].min()), cast(float, frame["interval_s"].max())
     if lo != hi:
         raise ValueError(f"samples mix intervals {sorted(frame['interval_s'].unique().to_list())} s; "
                          "load one interval (--interval)")
@@ -157,7 +163,7 @@ def from_frame(samples: pd.DataFrame | pl.DataFrame | SampleGrid) -> SampleGrid:
 _BLOCK_ROWS = 1 << 20
 
 
-def _blocks(frame: pl.DataFrame):
+def _blocks(frame: pl.DataFrame) -> Iterator[tuple[int, pl.DataFrame]]:
     """(offset, rows) blocks of at most _BLOCK_ROWS, so per-block temporaries stay small."""
     for offset in range(0, frame.height, _BLOCK_ROWS):  # blocks of rows, each vectorised
         yield offset, frame.slice(offset, _BLOCK_ROWS)
@@ -180,7 +186,7 @@ def _enum_keys(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[np.ndarray]]:
             s = s.cast(pl.String)
             s = s.cast(pl.Enum(s.unique().sort()))
             frame = frame.with_columns(s)
-        cats.append(np.asarray(s.dtype.categories.to_list(), dtype=object))
+        cats.append(np.asarray(cast(pl.Enum, s.dtype).categories.to_list(), dtype=np.object_))
     return frame, cats
 
 
@@ -217,11 +223,12 @@ class _TimeCoder:
     """Grid column per sample: its end time's rank among the distinct end times (sorted epoch `seconds`)."""
 
     def __init__(self, ts: pl.Series, interval_s: float) -> None:
-        self._per_unit = _NS_PER_UNIT[ts.dtype.time_unit]
+        self._per_unit = _NS_PER_UNIT[str(cast(pl.Datetime, ts.dtype).time_unit)]
         raw = ts.to_physical()
-        self._first = int(raw.min())
+        self._first = int(cast(int, raw.min()))
+        self._step: int | None
         step, rem = divmod(int(round(interval_s * 1e9)), self._per_unit)
-        span = int(raw.max()) - self._first
+        span = int(cast(int, raw.max())) - self._first
         regular = step > 0 and rem == 0 and span // step < _LUT_LIMIT
         present = np.zeros(span // step + 1 if regular else 0, dtype=bool)
         for offset in range(0, len(raw), _BLOCK_ROWS) if regular else ():  # blocks of rows, each vectorised
@@ -243,6 +250,9 @@ class _TimeCoder:
     def columns(self, ts: pl.Series) -> np.ndarray:
         """Grid column of each end time in `ts`."""
         raw = ts.to_physical().to_numpy()
+        found: np.ndarray
         if self._step is not None:
-            return self._lut[(raw - self._first) // self._step]
-        return np.searchsorted(self._used, raw)
+            found = self._lut[(raw - self._first) // self._step]
+        else:
+            found = np.searchsorted(self._used, raw)
+        return found

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from churnplan.core import store
-from churnplan.dashboard import context, data
+from churnplan.dashboard import auth, context, data
 
 PAGES = [
     ("views/estate.py", "Estate overview", "estate", ":material/dns:"),
@@ -23,6 +23,7 @@ PAGES = [
 BUSY_RETRY_S = 2.0
 
 st.set_page_config(page_title="churnplan", page_icon=":material/cloud_sync:", layout="wide")
+auth.require_login()  # before anything of the estate is drawn
 db = context.db_from_args(sys.argv[1:])
 navigation = st.navigation([st.Page(path, title=title, url_path=url, icon=icon, default=(i == 0))
                             for i, (path, title, url, icon) in enumerate(PAGES)])

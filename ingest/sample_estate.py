@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -27,7 +28,9 @@ DAYS = 14
 COARSE_S = 300
 FINE_S = 20
 SITE_TZ = "Europe/Amsterdam"  # the estate's business hours follow this zone
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "data" / "samples"
+# The files ship as the churnplan.sample_data package: data/samples/ in a checkout (editable install), the
+# package's folder in an installed wheel. A regular package, so its files are a real directory.
+DEFAULT_DIR = Path(str(resources.files("churnplan.sample_data")))
 FILES = ("vms.parquet", "disks.parquet", "samples_300s.parquet", "samples_20s.parquet")
 
 

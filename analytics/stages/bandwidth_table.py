@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
 import pandas as pd
 
 from churnplan.analytics import bandwidth, queue, rpo
-from churnplan.analytics.config import PlanConfig, ThrottleSchedule
+from churnplan.analytics.config import PlanConfig
 
+from churnplan.analytics.stages.workers import WORKERS
 from churnplan.analytics.vocabulary import Scope
 
 COLUMNS = ["scope", "rpo_min", "compliance_goal_pct", "required_mbps"]
@@ -33,8 +35,9 @@ class BandwidthTable:
 
     @cached_property
     def _index(self) -> dict[tuple[str, float, float], float]:
-        keys = zip(self.frame["scope"].astype(str), self.frame["rpo_min"], self.frame["compliance_goal_pct"])
-        return {(s, float(r), float(g)): float(m) for (s, r, g), m in zip(keys, self.frame["required_mbps"])}
+        f = self.frame
+        rows = zip(f["scope"].astype(str), f["rpo_min"], f["compliance_goal_pct"], f["required_mbps"], strict=True)
+        return {(s, float(r), float(g)): float(m) for s, r, g, m in rows}
 
     def required(self, scope: str = Scope.ESTATE, rpo_min: float = 15.0, goal_pct: float = 100.0) -> float | None:
         """Least Mbps for `scope` to meet `rpo_min` `goal_pct` % of the time; None when not computed."""
@@ -45,6 +48,31 @@ class BandwidthTable:
         """The table of several scopes' results, in their order."""
         rows = [(s.scope, r, g, m) for s in scopes for r, g, m in s.required_mbps]
         return cls(pd.DataFrame(rows, columns=COLUMNS))
+
+
+@dataclass(frozen=True)
+class Bandwidths:
+    """The stage's result: the table, and each scope's arrival curve (for the compliance-by-bandwidth curve)."""
+
+    table: BandwidthTable
+    curves: Mapping[str, queue.Curve]
+
+
+def write_factor(config: PlanConfig) -> float:
+    """Bytes sent per byte measured: growth, then compression."""
+    return (1.0 + config.growth_pct / 100.0) * config.compression
+
+
+def bandwidth_table(churns: Mapping[str, rpo.PreparedChurn], config: PlanConfig) -> Bandwidths:
+    """Every scope's required Mbps for each RPO target and compliance goal (scopes in parallel)."""
+    rpos, factor = rpo_targets(config), write_factor(config)
+
+    def one(scope: str) -> ScopeBandwidth:
+        return scope_bandwidth(churns[scope], scope, rpos, config.compliance_goals_pct, factor)
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        per_scope = list(pool.map(one, churns))
+    return Bandwidths(BandwidthTable.of(per_scope), {s.scope: s.curve for s in per_scope})
 
 
 def rpo_targets(config: PlanConfig) -> list[float]:
@@ -71,10 +99,10 @@ def scope_bandwidth(churn: rpo.PreparedChurn, scope: str, rpos: Sequence[float],
     return ScopeBandwidth(scope, curve, tuple(rows))
 
 
-def throttle_needed(estate: rpo.PreparedChurn, throttle: ThrottleSchedule | None, rpo_min: float,
-                    goals: Sequence[float], factor: float) -> dict[str, float | None] | None:
+def throttle_needed(estate: rpo.PreparedChurn, config: PlanConfig) -> dict[str, float | None] | None:
     """Least work-hours Mbps per goal at the schedule's off-hours Mbps (None without a schedule)."""
-    if throttle is None:
+    if config.throttle is None:
         return None
-    cols = estate.columns(Scope.ESTATE)
-    return {f"{goal:g}": bandwidth.least_work_mbps(estate, cols, throttle, rpo_min, goal, factor) for goal in goals}
+    cols, factor = estate.columns(Scope.ESTATE), write_factor(config)
+    return {f"{goal:g}": bandwidth.least_work_mbps(estate, cols, config.throttle, config.rpo_min, goal, factor)
+            for goal in config.compliance_goals_pct}

@@ -46,7 +46,7 @@ def links(config: PlanConfig, servers: pd.DataFrame, table: BandwidthTable, esta
     """The link of the estate and of each process server."""
     names = [str(s) for s in servers["server"]] if len(servers) else []
     share = {str(s): (float(g) / estate_gib_day if estate_gib_day > 0 else 1.0 / max(len(servers), 1))
-             for s, g in zip(names, servers["churn_gib_day"] if len(servers) else [])}
+             for s, g in zip(names, servers["churn_gib_day"] if len(servers) else [], strict=True)}
     out = {}
     for scope in [Scope.ESTATE.value] + names:
         k = 1.0 if scope == Scope.ESTATE else share[scope]

@@ -3,7 +3,6 @@ compliance-by-bandwidth curve."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,10 +13,10 @@ import pandas as pd
 from churnplan.analytics import queue, rpo
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.stages.links import Link
+from churnplan.analytics.stages.workers import WORKERS
 from churnplan.analytics.vocabulary import Scope
 
 CURVE_POINTS = 16
-WORKERS = min(8, os.cpu_count() or 1)
 RPO_COLUMNS = ["scope", "bandwidth_mbps", "rpo_min", "compliance_pct", "max_lag_min"]
 
 
@@ -60,7 +59,7 @@ def simulate(churns: Mapping[str, rpo.PreparedChurn], links: Mapping[str, Link],
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         results = list(pool.map(run, cases))
     rows, outcomes = [], {}
-    for (scope, r), w in zip(cases, results):
+    for (scope, r), w in zip(cases, results, strict=True):
         mbps = links[scope].bandwidth_mbps if links[scope].throttle is None else None
         rows.append((scope, float("nan") if mbps is None else mbps, r, w.compliance_pct, w.max_lag_min))
         if r == config.rpo_min:

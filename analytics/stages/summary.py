@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,8 +76,11 @@ class PlanSummary:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def figures(self) -> list[tuple[str, Any]]:
-        """(field, value) in declaration order, without the settings: the rows of the summary sheet."""
-        return [(f.name, getattr(self, f.name)) for f in fields(self) if f.name != "config"]
+        """(field, JSON value) in declaration order, without the settings: the rows of the summary sheet.
+
+        A field holding a nested dataclass (a group of figures) appears as one row holding its dict.
+        """
+        return [(k, v) for k, v in self.to_dict().items() if k != "config"]
 
 
 def _jsonable(value: Any) -> Any:

@@ -20,7 +20,7 @@ from churnplan.core import store
 from churnplan import __version__
 from churnplan.cli.errors import connect_or_fail
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=True, no_args_is_help=True,
                   help="Plan Azure Site Recovery replication of VMware estates from measured disk churn.")
 console = Console(stderr=True)
 
@@ -30,11 +30,17 @@ DbOption = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file.")
 _COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_status, cmd_import, cmd_exchange, cmd_plan, cmd_report)
 
 
-@app.callback()
-def _main(version: bool = typer.Option(False, "--version", help="Show the version and exit.")) -> None:
-    if version:
+def _show_version(value: bool) -> None:
+    """--version is eager: it answers before Click asks for a command."""
+    if value:
         typer.echo(__version__)
         raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", help="Show the version and exit.",
+                                       callback=_show_version, is_eager=True)) -> None:
+    """Plan Azure Site Recovery replication of VMware estates from measured disk churn."""
 
 
 @app.command()

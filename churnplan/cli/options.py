@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from collections.abc import Callable
 
 import typer
@@ -20,6 +20,7 @@ from churnplan.analytics.vocabulary import Architecture
 from churnplan.core import store
 from churnplan.cli.errors import fail
 from churnplan.core.durations import parse_duration
+from churnplan.core.units import SECONDS_PER_HOUR
 from churnplan.core.zones import check_zone
 
 console = Console(stderr=True)
@@ -48,22 +49,22 @@ PLAN_OPTIONS = [
     _option("rpo", float, _DEFAULT.rpo_min, "--rpo", "Desired RPO in minutes."),
     _option("percentile", float, _DEFAULT.percentile, "--percentile", "Percentile of churn/IOPS used as the peak."),
     _option("growth", float, _DEFAULT.growth_pct, "--growth", "Growth factor in percent applied to churn."),
-    _option("bandwidth", Optional[float], None, "--bandwidth", "Available bandwidth in Mbps (what-if)."),
+    _option("bandwidth", float | None, None, "--bandwidth", "Available bandwidth in Mbps (what-if)."),
     _option("compression", float, _DEFAULT.compression, "--compression",
             "Bytes sent per byte written (0.5 halves it)."),
-    _option("work_hours", Optional[str], None, "--work-hours", "Throttle work hours, e.g. 09:00-18:00."),
-    _option("work_mbps", Optional[float], None, "--work-mbps", "Throttle bandwidth in work hours (Mbps)."),
-    _option("offhours_mbps", Optional[float], None, "--offhours-mbps", "Throttle bandwidth off hours (Mbps)."),
+    _option("work_hours", str | None, None, "--work-hours", "Throttle work hours, e.g. 09:00-18:00."),
+    _option("work_mbps", float | None, None, "--work-mbps", "Throttle bandwidth in work hours (Mbps)."),
+    _option("offhours_mbps", float | None, None, "--offhours-mbps", "Throttle bandwidth off hours (Mbps)."),
     _option("timezone", str, _DEFAULT.timezone, "--timezone", "Time zone of the work hours and daily figures."),
-    _option("exclude_disks", Optional[list[str]], None, "--exclude-disks",
+    _option("exclude_disks", list[str] | None, None, "--exclude-disks",
             "Glob on 'vmname/instance' or the disk label (repeatable)."),
-    _option("start", Optional[str], None, "--start", "First sample time to use (ISO, UTC)."),
-    _option("end", Optional[str], None, "--end", "Last sample time to use (ISO, UTC)."),
+    _option("start", str | None, None, "--start", "First sample time to use (ISO, UTC)."),
+    _option("end", str | None, None, "--end", "Last sample time to use (ISO, UTC)."),
     _option("architecture", str, _DEFAULT.architecture, "--architecture", "classic or modernized."),
     _option("ir_goal", str, f"{_DEFAULT.ir_goal_hours:g}h", "--ir-goal",
             "Goal to finish initial replication, e.g. 72h or 3d."),
-    _option("interval", Optional[int], None, "--interval", "Sample interval in seconds (default: longest span)."),
-    _option("prices", Optional[Path], None, "--prices", "Price JSON (default: the shipped dated example)."),
+    _option("interval", int | None, None, "--interval", "Sample interval in seconds (default: longest span)."),
+    _option("prices", Path | None, None, "--prices", "Price JSON (default: the shipped dated example)."),
 ]
 
 
@@ -77,7 +78,7 @@ def with_plan_options(func: Callable[..., None]) -> Callable[..., None]:
 def _ir_goal_hours(text: str) -> float:
     """'72h', '3d', '90m' or a bare number of hours."""
     try:
-        return parse_duration(text, "--ir-goal", bare_unit="h") / 3600
+        return parse_duration(text, "--ir-goal", bare_unit="h") / SECONDS_PER_HOUR
     except ValueError:
         raise ValueError(f"--ir-goal {text!r}: use e.g. 72h, 3d or 90m") from None
 
@@ -128,7 +129,8 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
             rpo_min=o["rpo"], percentile=o["percentile"], growth_pct=o["growth"], bandwidth_mbps=o["bandwidth"],
             compression=o["compression"], throttle=throttle, timezone=o["timezone"],
             exclude_disks=tuple(o["exclude_disks"] or ()),
-            start=_when(o["start"], "--start"), end=_when(o["end"], "--end"), architecture=Architecture(o["architecture"]),
+            start=_when(o["start"], "--start"), end=_when(o["end"], "--end"),
+            architecture=Architecture(o["architecture"]),
             ir_goal_hours=_ir_goal_hours(o["ir_goal"]), prices=load_prices(o["prices"]) if o["prices"] else None)
     except ValueError as exc:
         raise fail(str(exc)) from exc

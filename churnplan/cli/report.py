@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from churnplan import dashboard as dashboard_package
 from churnplan.core import store, zones
 from churnplan.cli.options import (config_from_options, fail, progress_bar, progress_step, read_and_plan,
                                     with_plan_options)
+from churnplan.cli import serving as srv
 
 console = Console(stderr=True)
 APP = Path(dashboard_package.__file__).resolve().parent / "app.py"
@@ -47,13 +49,16 @@ def _zone(tz: str | None) -> str:
         raise fail(f"--tz: {exc}") from exc
 
 
-def run_dashboard(db: Path, port: int) -> int:
-    """Serve the dashboard on 127.0.0.1 until interrupted; returns Streamlit's exit code."""
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
+def run_dashboard(db: Path, port: int, serving: srv.Serving | None = None) -> int:
+    """Serve the dashboard (on 127.0.0.1 unless `serving` says otherwise) until interrupted; returns
+    Streamlit's exit code."""
+    serving = serving or srv.Serving()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), *serving.streamlit_args(),
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--client.toolbarMode", "viewer", "--", "--db", str(Path(db).resolve())]
-    console.print(f"dashboard: [bold]http://127.0.0.1:{port}[/]  (Ctrl-C to stop)")
-    proc = subprocess.Popen(cmd)
+    login = f", login: {serving.login}" if serving.login else ""
+    console.print(f"dashboard: [bold]{serving.url(port)}[/]{login}  (Ctrl-C to stop)")
+    proc = subprocess.Popen(cmd, env=serving.child_env(dict(os.environ)))
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a terminated CLI stops its server too
     try:
         return proc.wait()
@@ -77,6 +82,14 @@ def stop_process(proc: subprocess.Popen, timeout_s: float = 10) -> None:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _serving(address: str, tls_cert: Path | None, tls_key: Path | None, password_hash_file: Path | None,
+             login: str) -> srv.Serving:
+    try:
+        return srv.resolve(address, tls_cert, tls_key, password_hash_file, login)
+    except srv.ServingError as exc:
+        raise fail(str(exc)) from exc
 
 
 def _check_store(db: Path) -> None:
@@ -112,18 +125,53 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def dashboard(
         db: Path = db_option,
-        port: int = typer.Option(8501, "--port", help="Port on 127.0.0.1."),
+        port: int = typer.Option(8501, "--port", help="Port to listen on."),
+        address: str = srv.ADDRESS,
+        tls_cert: Path | None = srv.TLS_CERT,
+        tls_key: Path | None = srv.TLS_KEY,
+        password_hash_file: Path | None = srv.PASSWORD_HASH_FILE,
+        login: str = srv.LOGIN,
     ) -> None:
-        """Serve the interactive dashboard on 127.0.0.1 (reads the store read-only)."""
+        """Serve the interactive dashboard (reads the store read-only); on 127.0.0.1 unless --address."""
+        serving = _serving(address, tls_cert, tls_key, password_hash_file, login)
         _check_store(db)
-        raise typer.Exit(run_dashboard(db, port))
+        raise typer.Exit(run_dashboard(db, port, serving))
+
+    @app.command("dashboard-hash")
+    def dashboard_hash(
+        out: Path | None = typer.Option(None, "--out", help="Write the hash to this file (mode 600) "
+                                                            "instead of printing it."),
+    ) -> None:
+        """Make a password hash for the dashboard's login (asks for the password twice)."""
+        from churnplan.dashboard import passwords
+
+        password = typer.prompt("Dashboard password", hide_input=True, confirmation_prompt=True)
+        try:
+            text = passwords.make(password)
+        except passwords.HashError as exc:
+            raise fail(str(exc)) from exc
+        if out is None:
+            typer.echo(text)
+            return
+        try:
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise fail(f"--out {out}: {exc.strerror}") from exc
+        with os.fdopen(fd, "w") as f:
+            f.write(text + "\n")
+        console.print(f"wrote {out}; serve with --password-hash-file {out}")
 
     @app.command()
     def demo(
         db: Path = typer.Option(Path(store.DEFAULT_DB), "--db", help="Store to fill with the sample estate."),
         out: Path = typer.Option(Path("report"), "--out", help="Directory for the reports."),
         no_dashboard: bool = typer.Option(False, "--no-dashboard", help="Stop after writing the reports."),
-        port: int = typer.Option(8501, "--port", help="Dashboard port on 127.0.0.1."),
+        port: int = typer.Option(8501, "--port", help="Dashboard port."),
+        address: str = srv.ADDRESS,
+        tls_cert: Path | None = srv.TLS_CERT,
+        tls_key: Path | None = srv.TLS_KEY,
+        password_hash_file: Path | None = srv.PASSWORD_HASH_FILE,
+        login: str = srv.LOGIN,
         bandwidth: float | None = typer.Option(
             None, "--bandwidth", help="Bandwidth (Mbps) for the what-if; default: the plan's 95 % recommendation."),
         tz: str | None = typer.Option(None, "--tz", help="Time zone for displayed times."),
@@ -132,6 +180,7 @@ def register(app: typer.Typer) -> None:
         from churnplan.ingest import sample_estate as samples
 
         zone = _zone(tz)
+        serving = None if no_dashboard else _serving(address, tls_cert, tls_key, password_hash_file, login)
         with progress_bar() as progress:
             with progress_step(progress, f"loading the sample estate into {db}") as task:
                 try:
@@ -157,5 +206,5 @@ def register(app: typer.Typer) -> None:
         for kind, path in written.items():
             typer.echo(f"{kind}: {path}")
         typer.echo(f"open {written['html']} in a browser for the offline report")
-        if not no_dashboard:
-            raise typer.Exit(run_dashboard(db, port))
+        if serving is not None:
+            raise typer.Exit(run_dashboard(db, port, serving))

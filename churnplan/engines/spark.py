@@ -188,18 +188,16 @@ def plan_samples(spark, source: str, config: PlanConfig, interval_s: int | None 
     outcomes = _server_outcomes(spark, flagged, disk_prof, job, order)
 
     estate = _estate_churn(series, float(interval), tz, order, outcomes, job)
-    factor = (1.0 + config.growth_pct / 100.0) * config.compression
     rpos = bw.rpo_targets(config)
-    estate_bw = bw.scope_bandwidth(estate, Scope.ESTATE, rpos, config.compliance_goals_pct, factor)
+    estate_bw = bw.scope_bandwidth(estate, Scope.ESTATE, rpos, config.compliance_goals_pct, bw.write_factor(config))
     table = bw.BandwidthTable.of([estate_bw] + [outcomes[s].bandwidth for s in order])
     planned = planned_mbps(config, table)
     estate_link = links(config, placed.servers, table, estate_gib_day)[Scope.ESTATE]
     estate_sim = simulate({Scope.ESTATE: estate}, {Scope.ESTATE: estate_link}, rpos, config)
     sim = _combined([estate_sim] + [outcomes[s].simulation for s in order])
-    needed = bw.throttle_needed(estate, config.throttle, config.rpo_min, config.compliance_goals_pct, factor)
+    needed = bw.throttle_needed(estate, config)
     seeding = seed_and_cost(estate_grid, placed, planned, config, estate_gib_day)
     summary = summarise(config, tz, series.first_last, estate, placed, table, planned, sim.estate, needed, seeding)
-    curve = compliance_curve(estate_bw.curve, table.required(Scope.ESTATE, config.rpo_min, 100.0) or 0.0,
-                             config.rpo_min)
+    curve = compliance_curve(estate_bw.curve, summary.required_mbps_100pct, config.rpo_min)
     servers = with_caches(placed.servers, [outcomes[s].cache for s in order], table, config)
     return assemble(config, placed, servers, table, sim, summary, seeding, curve)

@@ -136,8 +136,8 @@ def server_queue(server: str, rows: pd.DataFrame, job: ServerJob) -> ServerOutco
     """
     config = job.config
     mine = server_churn(server, rows, job)
-    factor = (1.0 + config.growth_pct / 100.0) * config.compression
-    needs = bw.scope_bandwidth(mine, server, bw.rpo_targets(config), config.compliance_goals_pct, factor)
+    needs = bw.scope_bandwidth(mine, server, bw.rpo_targets(config), config.compliance_goals_pct,
+                               bw.write_factor(config))
     link = links(config, job.servers[job.servers["server"].astype(str) == server], bw.BandwidthTable.of([needs]),
                  job.estate_gib_day)[server]
     sim = simulate({server: mine}, {server: link}, bw.rpo_targets(config), config)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from churnplan.analytics.vocabulary import Scope
 from churnplan.core.units import kibps_to_mibps, mib_to_gib
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -67,7 +68,7 @@ def compliance_curve(curve: pd.DataFrame, chosen_mbps: float | None = None,
                      title: str = "RPO compliance by bandwidth") -> go.Figure:
     """Compliance % against bandwidth from bandwidth_mbps/compliance_pct (one line per scope if present)."""
     fig = go.Figure()
-    groups = curve.groupby("scope", sort=False) if "scope" in curve else [("estate", curve)]
+    groups = curve.groupby("scope", sort=False) if "scope" in curve else [(Scope.ESTATE.value, curve)]
     for scope, part in groups:
         part = part.sort_values("bandwidth_mbps")
         fig.add_trace(go.Scatter(x=part["bandwidth_mbps"], y=part["compliance_pct"], mode="lines+markers",

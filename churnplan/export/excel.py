@@ -119,6 +119,8 @@ def _text(v: Any) -> str:
 
 def _add_chart(book: xlsxwriter.Workbook, ws: Worksheet, spec: tables.SheetTable, header_row: int) -> None:
     """A column chart of one measure against the first column, beside the table (the planner's what-if graph)."""
+    if spec.chart is None:
+        return
     x_col, y_cols = spec.chart
     n = spec.chart_rows if spec.chart_rows is not None else len(spec.frame)
     if n == 0:

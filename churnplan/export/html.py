@@ -102,7 +102,8 @@ def sections(plan: Plan, tz: str) -> list[Section]:
     cfg = plan.config
     series = plan.estate_series
     result = [
-        Section("Churn by hour and weekday", [f"Mean estate write churn in each local hour ({tz})."],
+        Section("Churn by hour and weekday",
+                [f"Mean estate write churn in each local hour ({tz}). {tables.UNITS_NOTE}"],
                 [_figure(charts.churn_heatmap(series, tz))]),
         Section("Estate churn over time", charts=[_figure(charts.churn_over_time(series, tz))]),
     ]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from churnplan.analytics.model import Plan
-from churnplan.analytics.vocabulary import protected
+from churnplan.analytics.vocabulary import Scope, protected
 
 UNITS_NOTE = "Churn in KiB/s or MiB/s and sizes in GiB (1024-based); link rates in Mbps (10^6 bit/s)."
 
@@ -148,7 +148,7 @@ def workbook_tables(plan: Plan, tz: str) -> dict[str, SheetTable]:
     daily = localise(plan.daily_lag, tz)
     cfg = plan.config
     what_if_note = what_if_caption(plan)
-    estate_days = int((daily["scope"] == "estate").sum()) if "scope" in daily else None
+    estate_days = int((daily["scope"] == Scope.ESTATE).sum()) if "scope" in daily else None
     rpo_table = localise(plan.rpo, tz)
     return {
         "On-premises summary": SheetTable(summary_table(plan), "On-premises summary",

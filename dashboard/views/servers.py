@@ -17,11 +17,12 @@ st.caption(f"Architecture: {ctx.config.architecture}. Sized from the published c
 cols = st.columns(3)
 cols[0].metric("Servers", len(servers))
 cols[1].metric("Protected VMs", int(servers["vms"].sum()) if "vms" in servers else 0)
-cols[2].metric("Churn to carry", f"{servers['churn_gib_day'].sum():,.0f} GB/day" if "churn_gib_day" in servers else "–")
+churn_to_carry = f"{servers['churn_gib_day'].sum():,.0f} GiB/day" if "churn_gib_day" in servers else "–"
+cols[2].metric("Churn to carry", churn_to_carry)
 display.table(servers)
 if {"server", "churn_gib_day"} <= set(servers.columns) and len(servers):
     fig = px.bar(servers, x="server", y="churn_gib_day", color="role" if "role" in servers else None,
-                 labels={"churn_gib_day": "churn GB/day", "server": ""}, template="plotly_white", height=320)
+                 labels={"churn_gib_day": "churn GiB/day", "server": ""}, template="plotly_white", height=320)
     st.plotly_chart(fig)
 if "process_server" in plan.vms:
     st.subheader("VMs per server")

@@ -29,7 +29,8 @@ def test_shipped_prices_are_dated_and_illustrative():
 def test_price_file_errors_name_the_file_line_and_field(tmp_path):
     bad = tmp_path / "prices.json"
     bad.write_text('{\n  "date": "2026-01-01",\n  "currency": \n}\n')
-    with pytest.raises(ValueError, match=r"prices.json: line 4: not valid JSON"):  # the value is missing where "}" stands
+    # the value is missing where "}" stands
+    with pytest.raises(ValueError, match=r"prices.json: line 4: not valid JSON"):
         cost.load_prices(bad)
     prices = json.loads(cost.EXAMPLE_PRICES.read_text())
     prices["standard_hdd_gb_month"] = "cheap"

@@ -74,7 +74,7 @@ def test_excluded_disks_reduce_every_sum(rows):
     assert cut.summary.excluded_disks == 1
     assert cut.vms["churn_gib_day"].iloc[0] < full.vms["churn_gib_day"].iloc[0]
     assert cut.summary.required_mbps_100pct <= full.summary.required_mbps_100pct + 1e-12
-    assert cut.estate_series["write_kbps"].sum() < full.estate_series["write_kbps"].sum()
+    assert cut.estate_series["write_kibps"].sum() < full.estate_series["write_kibps"].sum()
 
 
 def test_exclusion_globs_match_path_and_label():

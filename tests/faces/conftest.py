@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tiny_estate, faces_browser
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tiny_estate, served
 
 import tiny_estate
 

@@ -52,8 +52,9 @@ def test_local_zone_follows_tz_and_rejects_unknown(monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.parametrize("column,label", [
-    ("required_mbps", "Required (Mbps)"), ("vm_id", "VM ID"), ("churn_gib_day", "Churn (GiB/day)"), ("peak_churn_mibps", "Peak churn (MiB/s)"),
-    ("max_write_kibps", "Max write (KiB/s)"), ("capacity_gib", "Capacity (GiB)"), ("avg_write_io_kib", "Avg write I/O (KiB)"),
+    ("required_mbps", "Required (Mbps)"), ("vm_id", "VM ID"), ("churn_gib_day", "Churn (GiB/day)"),
+    ("peak_churn_mibps", "Peak churn (MiB/s)"), ("max_write_kibps", "Max write (KiB/s)"),
+    ("capacity_gib", "Capacity (GiB)"), ("avg_write_io_kib", "Avg write I/O (KiB)"),
     ("peak_lag_min", "Peak lag (min)"), ("vcpu", "vCPU"), ("compliance_goal_pct", "Compliance goal (%)"),
     ("Mbps for RPO met 90 % of the time", "Mbps for RPO met 90 % of the time"),
 ])
