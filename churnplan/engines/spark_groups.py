@@ -16,6 +16,7 @@ import pandas as pd
 import polars as pl
 
 from churnplan.analytics import churn, rpo, sample_grid
+from churnplan.analytics.queue import Curve
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.sample_grid import DISK_KEY
 from churnplan.analytics.stages import bandwidth_table as bw
@@ -31,6 +32,7 @@ VM_ORDER = "vm_order"           # a VM's row among the protected VMs (its column
 DISK_NO = "disk_no"             # a disk's rank by instance name (within its VM: the order its sums add)
 SERVER_NO = "server_no"         # a process server's row in the assignment's servers
 PAYLOAD = "payload"             # a server's outcome, pickled
+_NO_CURVE = Curve(np.zeros(0), np.zeros(0))   # a server's arrival curve stays on its executor
 
 
 def for_arrow(frame: pd.DataFrame) -> pd.DataFrame:
@@ -143,7 +145,7 @@ def server_queue(server: str, rows: pd.DataFrame, job: ServerJob) -> ServerOutco
     sim = simulate({server: mine}, {server: link}, bw.rpo_targets(config), config)
     cache = server_cache(mine, sim.outcomes[server], config.percentile, config.growth_pct)
     every = np.arange(len(mine.vms))
-    return ServerOutcome(server, replace(needs, curve=None), sim, cache, mine.scope_bytes(every), mine.vms,
+    return ServerOutcome(server, replace(needs, curve=_NO_CURVE), sim, cache, mine.scope_bytes(every), mine.vms,
                          mine.vm_bytes if job.keep_vm_bytes else None)
 
 
