@@ -14,8 +14,8 @@ from churnplan.analytics.stages.assignment import Assignment, assign
 from churnplan.analytics.stages.cache import size_caches
 from churnplan.analytics.stages.churn_by_scope import churn_by_scope
 from churnplan.analytics.stages.links import links, planned_mbps
-from churnplan.analytics.stages.profiles import profile
-from churnplan.analytics.stages.seeding import Seeding, seed_and_cost
+from churnplan.analytics.stages.profiles import Profiles, profile
+from churnplan.analytics.stages.seeding import Seeding, estate_grid, seed_and_cost
 from churnplan.analytics.stages.simulation import Simulation, compliance_curve, simulate
 from churnplan.analytics.stages.summary import PlanSummary, summarise
 from churnplan.analytics.stages.targets import targets
@@ -50,17 +50,23 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
                config: PlanConfig) -> Plan:
     """Plan ASR replication of `vms`/`disks` from `samples` (pandas or polars frames as the store loads them)."""
     check(config)
+    return plan_from_profiles(profile(vms, disks, samples, config), config)
+
+
+def plan_from_profiles(profiles: Profiles, config: PlanConfig) -> Plan:
+    """The stages after profiling (an engine that profiles block by block enters here)."""
     tz = config.throttle.timezone if config.throttle is not None else config.timezone
-    profiles = profile(vms, disks, samples, config)
     placed = assign(targets(profiles), config.architecture)
     churns = churn_by_scope(profiles.vm_grid, placed, tz)
+    estate_writes, times = estate_grid(profiles.vm_grid), profiles.times
+    del profiles   # the per-VM series live on in `churns` only: memory for one copy, not two
     bands = bw.bandwidth_table(churns, config)
     estate_gib_day = float(placed.vms.loc[protected(placed.vms), "churn_gib_day"].sum())
     sim = simulate(churns, links(config, placed.servers, bands.table, estate_gib_day), bw.rpo_targets(config), config)
     planned = planned_mbps(config, bands.table)
-    seeding = seed_and_cost(profiles.vm_grid, placed, planned, config, estate_gib_day)
+    seeding = seed_and_cost(estate_writes, placed, planned, config, estate_gib_day)
     estate = churns[Scope.ESTATE]
-    summary = summarise(config, tz, profiles.times, estate, placed, bands.table, planned, sim.estate,
+    summary = summarise(config, tz, times, estate, placed, bands.table, planned, sim.estate,
                         bw.throttle_needed(estate, config), seeding)
     curve = compliance_curve(bands.curves[Scope.ESTATE], summary.required_mbps_100pct, config.rpo_min)
     servers = size_caches(placed.servers, churns, sim.outcomes, bands.table, config)

@@ -20,6 +20,7 @@ from churnplan.analytics.vocabulary import Scope, protected
 from churnplan.core.units import KIB, bytes_to_mib
 
 ESTATE = Scope.ESTATE
+_PREPARE_VMS = 256   # VMs per block when the time x VM matrix is filled
 
 
 @dataclass(frozen=True)
@@ -104,17 +105,16 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
         row_of_vm = np.arange(len(vms))
     present = per_vm.present_times()
     found = row_of_vm >= 0
-    kbps = per_vm.write_kbps[row_of_vm[found]]
-    if not per_vm.dense:
-        np.nan_to_num(kbps, nan=0.0, copy=False)
-    if not present.all():
-        kbps = kbps[:, present]
-    kbps *= float(KIB) * per_vm.interval_s
-    if found.all():
-        matrix = np.ascontiguousarray(kbps.T)
-    else:
-        matrix = np.zeros((int(present.sum()), len(vms)))
-        matrix[:, found] = kbps.T
+    matrix = np.zeros((int(present.sum()), len(vms)))
+    rows, cols = row_of_vm[found], np.nonzero(found)[0]
+    for at in range(0, rows.size, _PREPARE_VMS):  # VMs a block at a time: one matrix, no full-size temporary
+        kbps = per_vm.write_kbps[rows[at:at + _PREPARE_VMS]]
+        if not per_vm.dense:
+            np.nan_to_num(kbps, nan=0.0, copy=False)
+        if not present.all():
+            kbps = kbps[:, present]
+        kbps *= float(KIB) * per_vm.interval_s
+        matrix[:, cols[at:at + _PREPARE_VMS]] = kbps.T
     return PreparedChurn(per_vm.times[present], per_vm.interval_s, vms.reset_index(drop=True), matrix, timezone)
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, SupportsFloat
 from zoneinfo import available_timezones
 
 import streamlit as st
 
 from churnplan.analytics.model import PlanConfig
 from churnplan.core import store
+from churnplan.core.errors import ConfigError, shorten
 from churnplan.core.zones import local_zone
 from churnplan.dashboard import data
 
@@ -63,13 +64,27 @@ def sidebar(db: str) -> None:
     st.session_state["db"] = db
 
 
-def plan_config(state: Mapping[str, object]) -> PlanConfig:
+class Settings(Protocol):
+    """What plan_config reads: the session state (keyed by str or int), or any str-keyed mapping."""
+
+    def get(self, key: str, default: float | str, /) -> object: ...
+
+
+def plan_config(state: Settings) -> PlanConfig:
     """The plan under the sidebar's settings (`state` is the session state), its daily figures in the display zone
     like every other time the dashboard and its downloads show."""
-    return PlanConfig(rpo_min=float(state.get("plan_rpo", DEFAULTS.rpo_min)),
-                      percentile=float(state.get("plan_percentile", DEFAULTS.percentile)),
-                      growth_pct=float(state.get("plan_growth", DEFAULTS.growth_pct)),
+    return PlanConfig(rpo_min=_number(state, "plan_rpo", DEFAULTS.rpo_min),
+                      percentile=_number(state, "plan_percentile", DEFAULTS.percentile),
+                      growth_pct=_number(state, "plan_growth", DEFAULTS.growth_pct),
                       timezone=str(state.get("tz", "UTC")))
+
+
+def _number(state: Settings, key: str, default: float) -> float:
+    """The number a sidebar widget keeps under `key`; anything float() cannot take is a fault, named."""
+    value = state.get(key, default)
+    if not isinstance(value, (SupportsFloat, str)):
+        raise ConfigError(f"plan setting {key}: {shorten(value)} is not a number")
+    return float(value)
 
 
 def current() -> Context:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from collections.abc import Callable
 
 import duckdb
@@ -19,12 +19,13 @@ import streamlit as st
 
 from churnplan.core import store, units
 
+T = TypeVar("T")
 OPEN_RETRIES = 4
 OPEN_WAIT_S = 0.25
+READ_MEMORY_LIMIT = "512MB"   # a constant (SET takes no parameters): each visit's DuckDB cache, not the store's size
 
 
-class StoreBusy(RuntimeError):
-    """The store is locked by a writer (a running collection); try again shortly."""
+StoreBusy = store.StoreBusy  # the store is locked by a writer (a running collection); try again shortly
 
 
 def stamp(db: str) -> tuple[float, int]:
@@ -33,16 +34,12 @@ def stamp(db: str) -> tuple[float, int]:
     return stat.st_mtime, stat.st_size
 
 
-def read(db: str, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+def read(db: str, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     """Run `fn` on a fresh read-only connection and close it; StoreBusy while a writer holds the lock."""
-    try:
-        con = store.connect(db, read_only=True, retries=OPEN_RETRIES, retry_wait_s=OPEN_WAIT_S)
-    except store.StoreError as exc:
-        if isinstance(exc.__cause__, duckdb.IOException):
-            raise StoreBusy(str(exc)) from exc
-        raise
+    con = store.connect(db, read_only=True, retries=OPEN_RETRIES, retry_wait_s=OPEN_WAIT_S)
     try:
         con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET memory_limit = '{READ_MEMORY_LIMIT}'")  # DuckDB caches scanned pages up to its limit
         return fn(con)
     finally:
         con.close()
@@ -58,9 +55,7 @@ def inventory(db: str, version: tuple[float, int] | None = None) -> tuple[pd.Dat
 def overview(db: str, version: tuple[float, int] | None = None) -> dict[str, Any]:
     """Counts, sampling intervals and collection runs."""
     def _read(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        runs = con.execute(
-            """SELECT source, target, started_at, ended_at, status, vms, disks, samples_added, detail
-               FROM collection_runs ORDER BY started_at DESC LIMIT 20""").df()
+        runs = store.recent_runs(con, 20)
         return {"counts": store.counts(con), "intervals": store.sample_intervals(con),
                 "default_interval": store.default_interval(con), "runs": runs}
     return read(db, _read)
@@ -69,42 +64,27 @@ def overview(db: str, version: tuple[float, int] | None = None) -> dict[str, Any
 @st.cache_data(show_spinner=False, max_entries=8)
 def estate_series(db: str, interval_s: int, version: tuple[float, int] | None = None) -> pd.DataFrame:
     """Estate total write and read KB/s and write IOPS per sample time at one interval (ts UTC)."""
-    df = read(db, lambda con: con.execute(
-        """SELECT ts, sum(write_kbps) AS write_kbps, sum(read_kbps) AS read_kbps,
-                  sum(write_iops) AS write_iops
-           FROM samples WHERE interval_s = ? GROUP BY ts ORDER BY ts""", [interval_s]).df())
-    df["ts"] = pd.to_datetime(df["ts"]).dt.tz_localize("UTC")
-    return df
+    return read(db, lambda con: store.estate_series(con, interval_s))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def top_churners(db: str, interval_s: int, limit: int = 15,
                  version: tuple[float, int] | None = None) -> pd.DataFrame:
     """Disks ranked by mean write churn, with peak and GB/day (1024-based)."""
-    return read(db, lambda con: con.execute(
-        """SELECT v.name AS vm, s.vcenter, s.vm_id, s.instance, d.label, d.capacity_gb,
-                  avg(s.write_kbps) / ? AS mean_write_mbs,
-                  max(s.write_kbps) / ? AS peak_write_mbs,
-                  avg(s.write_kbps) * ? / ? AS churn_gb_per_day,
-                  max(s.write_iops) AS peak_write_iops
-           FROM samples s
-           JOIN vms v USING (vcenter, vm_id)
-           LEFT JOIN disks d USING (vcenter, vm_id, instance)
-           WHERE s.interval_s = ?
-           GROUP BY ALL ORDER BY mean_write_mbs DESC LIMIT ?""",
-        [units.KIB_PER_MIB, units.KIB_PER_MIB, units.SECONDS_PER_DAY, units.KIB_PER_GIB, interval_s, limit]).df())
+    df = read(db, lambda con: store.disk_write_stats(con, interval_s, limit))
+    return pd.DataFrame({
+        **{c: df[c] for c in ("vm", "vcenter", "vm_id", "instance", "label", "capacity_gb")},
+        "mean_write_mbs": units.kibps_to_mibps(df["mean_write_kbps"]),
+        "peak_write_mbs": units.kibps_to_mibps(df["peak_write_kbps"]),
+        "churn_gb_per_day": units.kibps_to_gib_day(df["mean_write_kbps"]),
+        "peak_write_iops": df["peak_write_iops"]})
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def disk_series(db: str, vcenter: str, vm_id: str, interval_s: int,
                 version: tuple[float, int] | None = None) -> pd.DataFrame:
     """Per-disk write/read KB/s and IOPS of one VM at one interval (ts UTC)."""
-    df = read(db, lambda con: con.execute(
-        """SELECT ts, instance, write_kbps, read_kbps, write_iops, read_iops FROM samples
-           WHERE vcenter = ? AND vm_id = ? AND interval_s = ? ORDER BY ts, instance""",
-        [vcenter, vm_id, interval_s]).df())
-    df["ts"] = pd.to_datetime(df["ts"]).dt.tz_localize("UTC")
-    return df
+    return read(db, lambda con: store.disk_series(con, vcenter, vm_id, interval_s))
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -115,24 +95,24 @@ def samples(db: str, interval_s: int | None, version: tuple[float, int] | None =
 
 @st.cache_resource(show_spinner="Building the plan…", max_entries=4)
 def plan(db: str, config_key: str, _config: Any, version: tuple[float, int] | None = None) -> Any:
-    """The plan for the store under `_config` (keyed by its repr), built once per store version."""
-    from churnplan.analytics.plan import build_plan
+    """The plan for the store under `_config` (keyed by its repr), built once per store version; samples are
+    read a block of VMs at a time (churnplan.plan_from_store), so a large store plans in bounded memory."""
+    from churnplan.plan_from_store import plan_from_store
 
-    vms, disks = inventory(db, version)
-    return build_plan(vms, disks, samples(db, None, version), _config)
+    return read(db, lambda con: plan_from_store(con, _config))
 
 
 @st.cache_resource(show_spinner="Preparing churn for the what-if…", max_entries=4)
 def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float, int] | None = None) -> Any:
     """analytics.rpo.prepare over the plan's protected VMs (by process server) and included disks, kept for
     fast what-if reruns."""
-    from churnplan.analytics import rpo
     from churnplan.analytics.vocabulary import protected
+    from churnplan.plan_from_store import prepared_from_store
 
     vms = _plan.vms[protected(_plan.vms)]
     excluded = _plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
-    return rpo.prepare(samples(db, None, version), assignment=vms[["vcenter", "vm_id", "name", "process_server"]],
-                       excluded=excluded, timezone=tz)
+    assignment = vms[["vcenter", "vm_id", "name", "process_server"]]
+    return read(db, lambda con: prepared_from_store(con, assignment, excluded, tz))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

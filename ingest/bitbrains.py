@@ -12,13 +12,15 @@ from __future__ import annotations
 import gzip
 import zlib
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from churnplan.core import store
-from churnplan.ingest.errors import IngestError
+from churnplan.core import plausibility, store
+from churnplan.ingest.csv_layout import refuse_non_text
+from churnplan.ingest.errors import IngestError, shorten
 from churnplan.ingest.identity import VM_TOTAL_INSTANCE
 
 VCENTER = "bitbrains"
@@ -32,7 +34,7 @@ _COLUMNS = {
 }
 
 
-def _open(path: Path):
+def _open(path: Path) -> IO[str]:
     return gzip.open(path, "rt") if path.suffix == ".gz" else open(path, newline="")
 
 
@@ -40,6 +42,11 @@ def read_trace(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One trace file -> (vms row, samples) frames in store columns; IngestError on bad input."""
     path = Path(path)
     vm_id = path.name.split(".")[0]
+    if path.is_dir():
+        raise IngestError(path, None, None, "is a folder, not a file; give the trace files in it")
+    if path.suffix != ".gz" and path.is_file():
+        with open(path, "rb") as fh:
+            refuse_non_text(path, fh.read(4096))
     try:
         with _open(path) as fh:
             raw = pd.read_csv(fh, sep=";", skipinitialspace=True, dtype=str)
@@ -58,9 +65,10 @@ def read_trace(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         bad = values.isna() | (values < 0)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise IngestError(path, row + 2, source, f"{text.iloc[row]!r} is not a non-negative number")
+            raise IngestError(path, row + 2, source, f"{shorten(text.iloc[row])} is not a non-negative number")
         frame[col] = values
     seconds = frame["ts"].to_numpy(dtype=float)
+    _check_plausible(path, frame.assign(ts=pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")), text_of=raw)
     steps = np.rint(np.diff(seconds) / INTERVAL_S)
     if (steps <= 0).any():
         row = int(np.flatnonzero(steps <= 0)[0]) + 1
@@ -73,6 +81,7 @@ def read_trace(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         "write_kbps": frame["write_kbps"].to_numpy(), "read_kbps": frame["read_kbps"].to_numpy(),
         "write_iops": np.nan, "read_iops": np.nan,
     })
+    _check_plausible(path, samples, text_of=raw)
     vm = pd.DataFrame([{
         "vcenter": VCENTER, "vm_id": vm_id, "name": f"bitbrains-rnd-{vm_id}",
         "num_cpu": int(frame["num_cpu"].max()) if len(frame) else None,
@@ -82,6 +91,19 @@ def read_trace(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return vm, samples
 
 
+_FIELDS = {"ts": "Timestamp [ms]", "write_kbps": "Disk write throughput [KB/s]",
+           "read_kbps": "Disk read throughput [KB/s]", "interval_s": "Timestamp [ms]"}
+
+
+def _check_plausible(path: Path, samples: pd.DataFrame, text_of: pd.DataFrame) -> None:
+    """Refuse the file at its first implausible cell (see core.plausibility), naming line and column."""
+    fault = plausibility.first_fault(samples[[c for c in _FIELDS if c in samples]])
+    if fault is not None:
+        field = _FIELDS[fault.field]
+        cell = text_of[field].iloc[fault.row] if field in text_of else ""
+        raise IngestError(path, fault.row + 2, field, f"{shorten(str(cell).strip())}: {fault.message}")
+
+
 def import_traces(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> int:
     """Import trace files, each all-or-nothing; returns samples added (re-imports add none).
 
@@ -89,14 +111,13 @@ def import_traces(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> int:
     """
     added = 0
     for path in paths:
-        run = store.start_run(con, "bitbrains", str(path))
-        with store.run_failure_recorded(con, run):
+        with store.run(con, "bitbrains", str(path)) as run:
             vm, samples = read_trace(path)
             with store.transaction(con):
                 store.upsert_vcenter(con, VCENTER)
                 store.upsert_vms(con, vm)
                 new = store.insert_samples(con, samples)
-        store.finish_run(con, run, "ok", vms=1, disks=0, samples_added=new, samples_skipped=len(samples) - new,
-                         window_start=samples["ts"].min(), window_end=samples["ts"].max())
+            run.vms, run.disks, run.samples_added, run.samples_skipped = 1, 0, new, len(samples) - new
+            run.window_start, run.window_end = samples["ts"].min(), samples["ts"].max()
         added += new
     return added

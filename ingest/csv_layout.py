@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from churnplan.ingest.errors import IngestError, line_at
+from churnplan.ingest.errors import IngestError, line_at, shorten
 
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -56,10 +56,13 @@ class CsvLayout:
 
 def sniff(path: Path, required: tuple[str, ...], preamble_prefix: str = "#") -> CsvLayout:
     """Read the first lines of `path`: encoding, preamble, delimiter and header; check required columns."""
+    if path.is_dir():
+        raise IngestError(path, None, None, "is a folder, not a file; give the files in it")
     if not path.is_file():
         raise IngestError(path, None, None, "no such file")
     with open(path, "rb") as fh:
         head = fh.read(65536)
+    refuse_non_text(path, head)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding, text = "utf-16", head.decode("utf-16", errors="ignore")
     else:
@@ -69,7 +72,8 @@ def sniff(path: Path, required: tuple[str, ...], preamble_prefix: str = "#") -> 
         except UnicodeDecodeError as exc:
             if len(head) - exc.start > 4:  # not just a character cut at the end of the sample
                 line = head[:exc.start].count(b"\n") + 1
-                raise IngestError(path, line, None, "not UTF-8 or UTF-16 text (re-export with -Encoding UTF8)")
+                raise IngestError(path, line, None, "not UTF-8 or UTF-16 text (binary data, or another code page); "
+                                                    "re-export with -Encoding UTF8") from None
             text = head[:exc.start].decode("utf-8-sig")
     lines = text.splitlines()
     if not lines or not lines[0].strip():
@@ -85,11 +89,28 @@ def sniff(path: Path, required: tuple[str, ...], preamble_prefix: str = "#") -> 
     missing = [c for c in required if c not in columns]
     if missing:
         raise IngestError(path, header_line, missing[0],
-                          f"column {missing[0]!r} is missing from the header (found: {', '.join(columns)})")
+                          f"column {missing[0]!r} is missing from the header (found: {shorten(', '.join(columns))})")
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
         raise IngestError(path, header_line, dupes[0], f"column {dupes[0]!r} appears more than once")
     return CsvLayout(path, encoding, skip, header_line, delimiter, columns)
+
+
+_ZIP = b"PK\x03\x04"
+
+
+def refuse_non_text(path: Path, head: bytes) -> None:
+    """Name what the file is when it is not CSV text: an Excel workbook, or UTF-16 written without its BOM."""
+    if head.startswith(_ZIP):
+        raise IngestError(path, None, None, "is an Excel workbook (xlsx, a zip file), not CSV text: give it its "
+                                            ".xlsx name (RVTools), or export the data as CSV")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or len(head) < 4:
+        return
+    even, odd = head[0::2], head[1::2]
+    for zeros, order in ((odd, "little-endian"), (even, "big-endian")):
+        if zeros.count(0) > 0.4 * len(zeros) and (even if zeros is odd else odd).count(0) < 0.1 * len(zeros):
+            raise IngestError(path, None, None, f"is UTF-16 ({order}) text without a byte-order mark, which cannot be "
+                                                "read reliably; re-export with -Encoding UTF8 (or Unicode, with BOM)")
 
 
 def _check_line_endings(path: Path, text: str, lines: int) -> None:

@@ -13,9 +13,12 @@ fills in or refreshes its inventory. Each stored VM is claimed by at most one in
 from __future__ import annotations
 
 import re
+from typing import SupportsFloat
 
 import duckdb
 import pandas as pd
+
+from churnplan.core import store
 
 VM_TOTAL_INSTANCE = "vm-total"  # instance of VM-level aggregates (all disks together), as disk.* counters give them
 
@@ -27,7 +30,7 @@ def is_moref(value: object) -> bool:
     return isinstance(value, str) and bool(_MOREF.match(value))
 
 
-def disk_instance(controller_label: object, unit: object) -> str | None:
+def disk_instance(controller_label: object, unit: SupportsFloat | str | None) -> str | None:
     """'SCSI controller 0', 1 -> 'scsi0:1' (vCenter's virtualdisk counter instance); None if unreadable."""
     if not isinstance(controller_label, str) or unit is None or pd.isna(unit):
         return None
@@ -51,8 +54,7 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
     out["match_vcenter"] = None
     out["match_vm_id"] = None
     out["matched_by"] = None
-    stored = con.execute(
-        "SELECT vcenter, vm_id, uuid, name FROM vms WHERE ? IS NULL OR vcenter = ?", [vcenter, vcenter]).df()
+    stored = store.vm_identities(con, vcenter)
     if stored.empty or out.empty:
         return out
     # plain lists of str-or-None: pandas may turn None into NaN, which is truthy
@@ -64,21 +66,21 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
     out_name = [_norm(n) for n in out["name"]]
     out_moref = [m if is_moref(m) else None for m in out["moref"]]
     claimed: set[tuple[str, str]] = set()
-    stored_keys = set(zip(stored["vcenter"], stored["vm_id"]))
+    stored_keys = set(zip(stored["vcenter"], stored["vm_id"], strict=True))
 
     def claim(i: int, key: tuple[str, str], how: str) -> None:
         claimed.add(key)
         out.at[i, "match_vcenter"], out.at[i, "match_vm_id"] = key
         out.at[i, "matched_by"] = how
 
-    for i, key in enumerate(zip(out["vcenter"], out["vm_id"])):
+    for i, key in enumerate(zip(out["vcenter"], out["vm_id"], strict=True)):
         if key in stored_keys:
             claim(i, key, "key")
 
     def unique_index(col: str) -> dict[str, tuple[str, str]]:
         values = stored[col]
         sub = stored[values.map(values.value_counts()).eq(1)]
-        return dict(zip(sub[col], zip(sub["vcenter"], sub["vm_id"])))
+        return dict(zip(sub[col], zip(sub["vcenter"], sub["vm_id"], strict=True), strict=True))
 
     uuid_counts = pd.Series(out_uuid, dtype=object).value_counts()
     stored_uuid = unique_index("_uuid")
@@ -87,8 +89,8 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
         if u and uuid_counts.get(u, 0) == 1 and u in stored_uuid and stored_uuid[u] not in claimed:
             claim(i, stored_uuid[u], "uuid")
 
-    pair = {}
-    for m, n, vc, vm in zip(stored["_moref"], stored["_name"], stored["vcenter"], stored["vm_id"]):
+    pair: dict[tuple[str, str | None], list[tuple[str, str]]] = {}  # (moref, name) -> stored keys
+    for m, n, vc, vm in zip(stored["_moref"], stored["_name"], stored["vcenter"], stored["vm_id"], strict=True):
         if m:
             pair.setdefault((m, n), []).append((vc, vm))
     for i in out.index[out["matched_by"].isna()]:
@@ -108,11 +110,6 @@ def match_vms(con: duckdb.DuckDBPyConnection, incoming: pd.DataFrame, vcenter: s
             continue
         claim(i, stored_by_name[n], "name")
     return out
-
-
-def vms_with_samples(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
-    """Keys of VMs holding telemetry (read from the watermarks, which track every stored series)."""
-    return set(con.execute("SELECT DISTINCT vcenter, vm_id FROM watermarks").fetchall())
 
 
 def _differ(a: object, b: object) -> bool:

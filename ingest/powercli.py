@@ -21,11 +21,11 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
-from churnplan.core import store
+from churnplan.core import plausibility, store
 from churnplan.ingest.csv_layout import CsvLayout, sniff
-from churnplan.ingest.errors import IngestError
+from churnplan.ingest.errors import IngestError, shorten
 from churnplan.ingest.identity import VM_TOTAL_INSTANCE, match_vms
-from churnplan.ingest.sql import one
+from churnplan.ingest.sql import one, row
 from churnplan.core.zones import check_zone
 from churnplan.ingest.timestamps import TimestampReading, choose_reading, convert_distinct
 
@@ -91,23 +91,22 @@ def import_file(con: duckdb.DuckDBPyConnection, path: str | Path, *, vcenter: st
     """
     path = Path(path)
     tz = check_zone(timezone)
-    run_id = store.start_run(con, "powercli", str(path))
     step = progress or (lambda _msg: None)
-    try:
-        with store.run_failure_recorded(con, run_id):
-            result = _import(con, path, run_id, vcenter, tz, dayfirst, date_format, step)
-    finally:
-        _drop_staging(con)
-    store.finish_run(con, run_id, "ok", vms=result.vms, disks=result.disks,
-                     samples_added=result.samples_added, samples_skipped=result.samples_skipped,
-                     window_start=result.window_start, window_end=result.window_end,
-                     detail=f"{result.records} rows, timestamps {result.timestamps} ({tz})")
+    with store.run(con, "powercli", str(path)) as run:
+        try:
+            result = _import(con, path, run.run_id, vcenter, tz, dayfirst, date_format, step)
+        finally:
+            _drop_staging(con)
+        run.vms, run.disks = result.vms, result.disks
+        run.samples_added, run.samples_skipped = result.samples_added, result.samples_skipped
+        run.window_start, run.window_end = result.window_start, result.window_end
+        run.detail = f"{result.records} rows, timestamps {result.timestamps} ({tz})"
     return result
 
 
 def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
     for table in (_RAW, _TYPED, _OUT, _TIMES, _REJECTS, _SCANS):
-        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        con.execute(f"DROP TABLE IF EXISTS temp.{table}")  # this module's staging constants, no input
     for view in ("_pc_metrics", "_pc_units", "_pc_vmmap"):
         try:
             con.unregister(view)
@@ -130,25 +129,19 @@ def _import(con: duckdb.DuckDBPyConnection, path: Path, run_id: str, vcenter: st
     step("pivoting")
     vm_map = _map_vms(con, vcenter)
     _pivot(con, vm_map)
-    stats = one(con, f"""SELECT (SELECT count(*) FROM {_RAW}), count(*), count(DISTINCT vcenter || '/' || vm_id),
+    stats = row(con, """SELECT (SELECT count(*) FROM _pc_raw), count(*), count(DISTINCT vcenter || '/' || vm_id),
                    count(DISTINCT vcenter || '/' || vm_id || '/' || instance), min(ts), max(ts),
                    list(DISTINCT interval_s ORDER BY interval_s),
-                   (SELECT count(*) FROM {_TYPED} WHERE NOT keep)
-            FROM {_OUT}""")
+                   (SELECT count(*) FROM _pc_typed WHERE NOT keep)
+            FROM _pc_samples""")
     records, samples, vms, disks, first, last, intervals, skipped_lun = stats
     new_vms = vm_map[vm_map["matched_by"].isna()][["vcenter", "vm_id", "name"]]
     step("writing")
     with store.transaction(con):
-        if not new_vms.empty:
-            con.register("_pc_new_vms", new_vms)
-            try:
-                con.execute("INSERT INTO vms (vcenter, vm_id, name) SELECT vcenter, vm_id, name FROM _pc_new_vms "
-                            "ON CONFLICT DO NOTHING")
-            finally:
-                con.unregister("_pc_new_vms")
-            for key in new_vms["vcenter"].unique():
-                store.upsert_vcenter(con, key)
-        added = store.insert_samples(con, _OUT)
+        store.add_named_vms(con, new_vms)
+        for key in new_vms["vcenter"].unique():
+            store.upsert_vcenter(con, key)
+        added = store.insert_samples(con, con.table("temp._pc_samples"))
     return PowerCliImport(path, run_id, records, samples, added, vms, len(new_vms), disks, skipped_lun,
                           first, last, tuple(intervals or ()), reading.describe)
 
@@ -157,13 +150,13 @@ def _stage(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> None:
     """read_csv the whole file, every column as text; malformed rows (e.g. a cut-off last line) fail the file."""
     columns = {c: "VARCHAR" for c in layout.columns}
     con.execute(
-        f"""CREATE TEMP TABLE {_RAW} AS SELECT * FROM read_csv($path, header = true, skip = $skip,
+        """CREATE TEMP TABLE _pc_raw AS SELECT * FROM read_csv($path, header = true, skip = $skip,
               auto_detect = false, columns = $columns, delim = $delim, quote = '"', escape = '"',
-              encoding = $enc, store_rejects = true, rejects_table = '{_REJECTS}',
-              rejects_scan = '{_SCANS}', rejects_limit = 10)""",
+              encoding = $enc, store_rejects = true, rejects_table = '_pc_rejects',
+              rejects_scan = '_pc_reject_scans', rejects_limit = 10)""",
         {"path": str(layout.path), "skip": layout.skip, "columns": columns, "delim": layout.delimiter,
          "enc": layout.encoding})
-    reject = one(con, f"SELECT line, line_byte_position, column_name, error_type, error_message FROM {_REJECTS} "
+    reject = one(con, "SELECT line, line_byte_position, column_name, error_type, error_message FROM _pc_rejects "
                       "ORDER BY line LIMIT 1")
     if reject:
         line, byte_pos, column, kind, message = reject
@@ -171,7 +164,7 @@ def _stage(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> None:
         if kind in ("MISSING COLUMNS", "UNQUOTED VALUE"):
             message = f"row is cut short ({message.strip()}); is the file truncated?"
         raise IngestError(layout.path, line, column, f"malformed CSV row: {message.strip()}")
-    if one(con, f"SELECT count(*) FROM {_RAW}")[0] == 0 and _has_data_lines(layout):
+    if row(con, "SELECT count(*) FROM _pc_raw")[0] == 0 and _has_data_lines(layout):
         raise IngestError(layout.path, layout.header_line + 1, None,
                           "no rows could be read after the header (mixed line endings or a broken quote?)")
 
@@ -190,32 +183,34 @@ def _type(con: duckdb.DuckDBPyConnection, reading: TimestampReading, tz: str) ->
     units = pd.DataFrame([(k, *v) for k, v in UNITS.items()], columns=["unit", "unit_kind", "factor"])
     con.register("_pc_metrics", metrics)
     con.register("_pc_units", units)
-    value = """CASE WHEN contains(trim(r."Value"), '.') THEN trim(r."Value")
-                    ELSE replace(trim(r."Value"), ',', '.') END"""  # de-DE writes a decimal comma
     # Get-Stat repeats each timestamp once per series: convert the distinct texts, then join.
     con.register("_pc_times_in", convert_distinct(con, reading, tz, _RAW, "Timestamp"))
-    con.execute(f"CREATE TEMP TABLE {_TIMES} AS SELECT * FROM _pc_times_in")
+    con.execute("CREATE TEMP TABLE _pc_times AS SELECT * FROM _pc_times_in")
     con.unregister("_pc_times_in")
-    con.execute(
-        f"""CREATE TEMP TABLE {_TYPED} AS
+    con.execute(  # a value with a comma and no dot is de-DE's decimal comma
+        """CREATE TEMP TABLE _pc_typed AS
             SELECT r.rowid AS rec,
                    nullif(regexp_extract(r."EntityId", '^\\s*VirtualMachine-(\\S+)\\s*$', 1), '') AS moref,
                    nullif(trim(r."Entity"), '') AS name,
                    coalesce(trim(r."Instance"), '') AS raw_instance,
                    lower(trim(r."MetricId")) AS metric_id,
                    m.col, m.how, m.needs, m.level, u.unit_kind, u.factor,
-                   try_cast({value} AS DOUBLE) AS value,
-                   try_cast(trim(r."IntervalSecs") AS INTEGER) AS interval_s,
+                   try_cast(CASE WHEN contains(trim(r."Value"), '.') THEN trim(r."Value")
+                                 ELSE replace(trim(r."Value"), ',', '.') END AS DOUBLE) AS value,
+                   try_cast(trim(r."IntervalSecs") AS DOUBLE) AS interval_d,
+                   CASE WHEN interval_d = floor(interval_d) AND interval_d BETWEEN 1 AND $max_interval
+                        THEN interval_d::INTEGER END AS interval_s,
                    tt.ts, tt.ts_repeat,
                    NOT (m.level = 'disk' AND coalesce(trim(r."Instance"), '') <> '') AS keep
-            FROM {_RAW} r
+            FROM _pc_raw r
             LEFT JOIN _pc_metrics m ON lower(trim(r."MetricId")) = m.metric_id
             LEFT JOIN _pc_units u ON trim(r."Unit") = u.unit
-            LEFT JOIN {_TIMES} tt ON trim(r."Timestamp") = tt.t""")
+            LEFT JOIN _pc_times tt ON trim(r."Timestamp") = tt.t""", {"max_interval": plausibility.MAX_INTERVAL_S})
 
 
 def _check_rows(con: duckdb.DuckDBPyConnection, layout: CsvLayout, reading: TimestampReading) -> None:
-    """Fail on the earliest row holding any bad cell."""
+    """Fail on the earliest row holding any bad cell, plausibility (core.plausibility's bounds) included."""
+    window = plausibility.Window.from_env()
     known = ", ".join(METRICS)
     checks: list[tuple[str, str, str]] = [  # (condition, field, message with {v} for the cell)
         ("metric_id IS NULL OR col IS NULL", "MetricId",
@@ -225,7 +220,21 @@ def _check_rows(con: duckdb.DuckDBPyConnection, layout: CsvLayout, reading: Time
         ("value IS NULL", "Value", "{v} is not a number"),
         ("NOT isfinite(value)", "Value", "{v} is not a finite number"),
         ("value < 0", "Value", "negative value {v}: rates and counts cannot be below zero"),
-        ("interval_s IS NULL OR interval_s <= 0", "IntervalSecs", "{v} is not a positive whole number of seconds"),
+        ("interval_d IS NULL OR NOT isfinite(interval_d) OR interval_d <= 0", "IntervalSecs",
+         "{v} is not a positive whole number of seconds"),
+        ("interval_d <> floor(interval_d)", "IntervalSecs",
+         "{v} is not a whole number of seconds (intervals are refused, not rounded)"),
+        ("interval_d > $max_interval", "IntervalSecs", "{v} is longer than one day, vCenter's longest interval"),
+        ("unit_kind = 'rate' AND value * factor > $max_rate", "Value",
+         "{v} is above 100 GiB/s, beyond any storage path (corrupt cell or wrong unit?)"),
+        ("unit_kind = 'count' AND how = 'average' AND value > $max_iops", "Value",
+         "{v} I/O per second is beyond any storage (corrupt cell or wrong unit?)"),
+        ("unit_kind = 'count' AND how = 'summation' AND interval_s > 0 AND value / interval_s > $max_iops", "Value",
+         "{v} I/Os per interval is beyond any storage (corrupt cell or wrong unit?)"),
+        ("ts < $earliest", "Timestamp", "{v} is before " + f"{window.earliest:%Y-%m-%d}"
+         + f" (set ${plausibility.EARLIEST_ENV} to accept older data)"),
+        ("ts > $latest", "Timestamp", "{v} lies in the future (after now plus "
+         + f"{window.skew.total_seconds():g} s): a clock or export fault (set ${plausibility.SKEW_ENV} to allow more)"),
         ("unit_kind IS NULL", "Unit", "unknown unit {v}; accepted: " + ", ".join(UNITS)),
         ("needs IS NOT NULL AND unit_kind IS NOT NULL AND needs <> unit_kind", "Unit",
          "unit {v} does not fit this metric (rates need KBps/MBps, counts need num)"),
@@ -234,14 +243,16 @@ def _check_rows(con: duckdb.DuckDBPyConnection, layout: CsvLayout, reading: Time
         ("ts IS NULL", "Timestamp", "cannot read timestamp {v} as " + reading.describe),
     ]
     cols = ", ".join(f"min(rec) FILTER (WHERE {cond})" for cond, _, _ in checks)
-    firsts = one(con, f"SELECT {cols} FROM {_TYPED}")
+    bounds = {"max_interval": plausibility.MAX_INTERVAL_S, "max_rate": plausibility.MAX_RATE_KBPS,
+              "max_iops": plausibility.MAX_IOPS, "earliest": window.earliest, "latest": window.latest()}
+    firsts = row(con, f"SELECT {cols} FROM _pc_typed", bounds)  # noqa: S608 -- conditions are the fixed checks above
     failed = [(rec, i) for i, rec in enumerate(firsts) if rec is not None]
     if not failed:
         return
     rec, i = min(failed)
     _, field, message = checks[i]
-    cell = one(con, f'SELECT "{field}" FROM {_RAW} WHERE rowid = ?', [rec])[0]
-    raise IngestError(layout.path, layout.record_line(rec), field, message.format(v=repr(cell or "")))
+    cell = row(con, f'SELECT "{field}" FROM _pc_raw WHERE rowid = ?', [rec])[0]  # noqa: S608 -- a REQUIRED_COLUMNS name
+    raise IngestError(layout.path, layout.record_line(rec), field, message.format(v=shorten(cell or "")))
 
 
 def _unfold_repeated_hour(con: duckdb.DuckDBPyConnection) -> None:
@@ -249,33 +260,33 @@ def _unfold_repeated_hour(con: duckdb.DuckDBPyConnection) -> None:
 
     'Second' follows the series' own order in the file, which Get-Stat may write newest first.
     """
-    if not one(con, f"SELECT count(*) FROM {_TYPED} WHERE ts_repeat IS NOT NULL")[0]:
+    if not row(con, "SELECT count(*) FROM _pc_typed WHERE ts_repeat IS NOT NULL")[0]:
         return
     con.execute(
-        f"""WITH dir AS (
+        """WITH dir AS (
               SELECT moref, raw_instance, metric_id, arg_min(ts, rec) <= arg_max(ts, rec) AS ascending
-              FROM {_TYPED} GROUP BY ALL),
+              FROM _pc_typed GROUP BY ALL),
             nth AS (
               SELECT t.rec, row_number() OVER (
                        PARTITION BY t.moref, t.raw_instance, t.metric_id, t.ts
                        ORDER BY CASE WHEN d.ascending THEN t.rec ELSE -t.rec END) AS n
-              FROM {_TYPED} t JOIN dir d USING (moref, raw_instance, metric_id)
+              FROM _pc_typed t JOIN dir d USING (moref, raw_instance, metric_id)
               WHERE t.ts_repeat IS NOT NULL)
-            UPDATE {_TYPED} SET ts = ts_repeat WHERE rec IN (SELECT rec FROM nth WHERE n = 2)""")
+            UPDATE _pc_typed SET ts = ts_repeat WHERE rec IN (SELECT rec FROM nth WHERE n = 2)""")
 
 
 def _check_series(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> None:
     """One interval per series (VM, instance, metric) and one row per series and time."""
-    mixed = one(con, f"""WITH f AS (
+    mixed = one(con, """WITH f AS (
               SELECT moref, raw_instance, metric_id, arg_min(interval_s, rec) AS first_iv, min(rec) AS first_rec
-              FROM {_TYPED} WHERE keep GROUP BY ALL HAVING count(DISTINCT interval_s) > 1)
+              FROM _pc_typed WHERE keep GROUP BY ALL HAVING count(DISTINCT interval_s) > 1)
             SELECT t.rec, t.interval_s, f.first_iv, f.first_rec
-            FROM {_TYPED} t JOIN f USING (moref, raw_instance, metric_id)
+            FROM _pc_typed t JOIN f USING (moref, raw_instance, metric_id)
             WHERE t.interval_s <> f.first_iv ORDER BY t.rec LIMIT 1""")
-    dupe = one(con, f"""WITH d AS (
+    dupe = one(con, """WITH d AS (
               SELECT moref, raw_instance, metric_id, ts, min(rec) AS first_rec
-              FROM {_TYPED} WHERE keep GROUP BY ALL HAVING count(*) > 1)
-            SELECT t.rec, d.first_rec FROM {_TYPED} t JOIN d USING (moref, raw_instance, metric_id, ts)
+              FROM _pc_typed WHERE keep GROUP BY ALL HAVING count(*) > 1)
+            SELECT t.rec, d.first_rec FROM _pc_typed t JOIN d USING (moref, raw_instance, metric_id, ts)
             WHERE t.keep AND t.rec > d.first_rec ORDER BY t.rec LIMIT 1""")
     problems = []
     if mixed:
@@ -295,7 +306,7 @@ def _check_series(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> None:
 def _map_vms(con: duckdb.DuckDBPyConnection, vcenter: str | None) -> pd.DataFrame:
     """One row per moref in the file: the store key its samples go under, and whether that VM is new."""
     vms = con.execute(
-        f"SELECT moref, arg_max(name, ts) AS name FROM {_TYPED} WHERE keep GROUP BY moref ORDER BY moref").df()
+        "SELECT moref, arg_max(name, ts) AS name FROM _pc_typed WHERE keep GROUP BY moref ORDER BY moref").df()
     vms["vcenter"] = vcenter or DEFAULT_VCENTER
     vms["vm_id"] = vms["moref"]
     vms["uuid"] = None
@@ -308,16 +319,18 @@ def _map_vms(con: duckdb.DuckDBPyConnection, vcenter: str | None) -> pd.DataFram
 
 def _pivot(con: duckdb.DuckDBPyConnection, vm_map: pd.DataFrame) -> None:
     con.register("_pc_vmmap", vm_map[["moref", "vcenter", "vm_id"]])
-    col = ", ".join(f"max(v) FILTER (WHERE col = '{c}') AS {c}"
-                    for c in ("write_kbps", "read_kbps", "write_iops", "read_iops"))
     con.execute(
-        f"""CREATE TEMP TABLE {_OUT} AS
+        """CREATE TEMP TABLE _pc_samples AS
             SELECT m.vcenter, m.vm_id,
                    CASE WHEN t.level = 'disk' THEN $total ELSE t.raw_instance END AS instance,
-                   t.ts, t.interval_s, {col}
+                   t.ts, t.interval_s,
+                   max(v) FILTER (WHERE col = 'write_kbps') AS write_kbps,
+                   max(v) FILTER (WHERE col = 'read_kbps') AS read_kbps,
+                   max(v) FILTER (WHERE col = 'write_iops') AS write_iops,
+                   max(v) FILTER (WHERE col = 'read_iops') AS read_iops
             FROM (SELECT *, CASE WHEN how = 'summation' THEN value * factor / interval_s
                                  ELSE value * factor END AS v
-                  FROM {_TYPED} WHERE keep) t
+                  FROM _pc_typed WHERE keep) t
             JOIN _pc_vmmap m USING (moref)
             GROUP BY ALL""",
         {"total": VM_TOTAL_INSTANCE})

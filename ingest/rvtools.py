@@ -15,16 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from churnplan.core import store
+from churnplan.core import plausibility, store
 from churnplan.ingest.csv_layout import sniff
-from churnplan.ingest.errors import IngestError
-from churnplan.ingest.identity import VM_TOTAL_INSTANCE, disk_instance, match_vms, vms_with_samples
+from churnplan.ingest.errors import IngestError, shorten
+from churnplan.ingest.identity import VM_TOTAL_INSTANCE, disk_instance, match_vms
 
 DEFAULT_VCENTER = "rvtools"
 SHEETS = ("vInfo", "vDisk", "vPartition")
@@ -62,7 +62,7 @@ class RvtoolsImport:
     telemetry_without_inventory: list[str] = field(default_factory=list)   # stored VMs with samples, unmatched
 
 
-def import_files(con: duckdb.DuckDBPyConnection, paths: list[str | Path] | str | Path, *,
+def import_files(con: duckdb.DuckDBPyConnection, paths: Sequence[str | Path] | str | Path, *,
                  vcenter: str | None = None, progress: Callable[[str], None] | None = None) -> RvtoolsImport:
     """Import one export: an xlsx, or the csv files of one export (each sheet detected by its columns).
 
@@ -71,16 +71,15 @@ def import_files(con: duckdb.DuckDBPyConnection, paths: list[str | Path] | str |
     vCenters without that column need distinct `vcenter` keys, or their morefs ('vm-41') would collide.
     """
     files = tuple(Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths))
-    run_id = store.start_run(con, "rvtools", ", ".join(str(f) for f in files))
     step = progress or (lambda _msg: None)
-    with store.run_failure_recorded(con, run_id):
+    with store.run(con, "rvtools", ", ".join(str(f) for f in files)) as run:
         step("reading")
         sheets = read_export(files)
         step("matching")
-        result = _import(con, sheets, files, run_id, vcenter)
-    store.finish_run(con, run_id, "ok", vms=result.vms, disks=result.disks, samples_added=0,
-                     detail=f"disks from {result.disks_from}; {result.templates_skipped} templates skipped; "
-                            f"{len(result.inventory_without_telemetry)} VMs without telemetry")
+        result = _import(con, sheets, files, run.run_id, vcenter)
+        run.vms, run.disks, run.samples_added = result.vms, result.disks, 0
+        run.detail = (f"disks from {result.disks_from}; {result.templates_skipped} templates skipped; "
+                      f"{len(result.inventory_without_telemetry)} VMs without telemetry")
     return result
 
 
@@ -109,15 +108,25 @@ def _read_xlsx(path: Path) -> dict[str, Sheet]:
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # zip/xml damage: openpyxl raises many kinds
-        raise IngestError(path, None, None, f"not a readable xlsx workbook ({exc})") from exc
+        raise IngestError(path, None, None, f"not a readable xlsx workbook ({_reason(exc)})") from None
     wanted = {n.lower(): n for n in SHEETS}
     out = {}
     with book:
         for actual in book.sheet_names:
             if actual.lower() in wanted:
                 name = wanted[actual.lower()]
-                out[name] = _sheet(name, pd.read_excel(book, sheet_name=actual, dtype=object), path)
+                try:
+                    frame = pd.read_excel(book, sheet_name=actual, dtype=object)
+                except Exception as exc:  # a sheet's XML cut short or garbled: lxml/openpyxl raise many kinds
+                    raise IngestError(path, None, name, f"sheet cannot be read; the workbook is damaged or cut short "
+                                                        f"({_reason(exc)})") from None
+                out[name] = _sheet(name, frame, path)
     return out
+
+
+def _reason(exc: Exception) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 def _read_csv(path: Path) -> dict[str, Sheet]:
@@ -182,8 +191,20 @@ def _number(sheet: Sheet, column: str, integer: bool = False) -> pd.Series:
     bad = text.notna() & (values.isna() | (values < 0))
     if bad.any():
         i = bad.index[bad][0]
-        raise sheet.fail(i, column, f"{text[i]!r} is not a non-negative number")
+        raise sheet.fail(i, column, f"{shorten(text[i])} is not a non-negative number")
+    kind, scale = _BOUNDED.get(column, ("count", 1.0))
+    for i in values.index[values.notna()]:  # inventory rows number in the thousands at most
+        why = plausibility.inventory_fault(float(values[i]) * scale, kind) if kind != "count" else \
+            (None if np.isfinite(values[i]) and values[i] < 1e12 else "not a plausible count")
+        if why:
+            raise sheet.fail(i, column, f"{shorten(text[i])}: {why}")
     return values.round().astype("Int64") if integer else values.astype(float)
+
+
+# Columns with a plausibility bound (core.plausibility): column -> (kind, factor to the kind's unit).
+_BOUNDED = {"CPUs": ("cpus", 1.0), "Memory": ("memory_mb", 1.0), "Provisioned MB": ("disk_gb", 1 / 1024),
+            "In Use MB": ("disk_gb", 1 / 1024), "Capacity MB": ("disk_gb", 1 / 1024),
+            "Consumed MB": ("disk_gb", 1 / 1024)}
 
 
 def _flag(sheet: Sheet, column: str) -> pd.Series:
@@ -243,7 +264,8 @@ def _disks_from_vdisk(vms: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
     label_col, ctrl_col = _text(sheet, "Label"), _text(sheet, "Controller")
     unit = _number(sheet, "Unit #", integer=True)
     instance = pd.Series([disk_instance(lbl, u) or disk_instance(c, u)
-                          for lbl, c, u in zip(label_col, ctrl_col, unit)], index=sheet.frame.index, dtype=object)
+                          for lbl, c, u in zip(label_col, ctrl_col, unit, strict=True)],
+                         index=sheet.frame.index, dtype=object)
     controller = ctrl_col.where(instance.notna() & (ctrl_col.map(lambda c: disk_instance(c, 0)).isna()), label_col)
     disk_label = _text(sheet, "Disk")
     instance = instance.fillna(disk_label)  # no controller/unit columns: the disk's own label is all there is
@@ -315,11 +337,12 @@ def _import(con: duckdb.DuckDBPyConnection, sheets: dict[str, Sheet], files: tup
         for key in vm_rows["vcenter"].unique():
             store.upsert_vcenter(con, key)
 
-    telemetry = vms_with_samples(con)
-    keys = set(zip(vms["vcenter"], vms["vm_id"]))
-    no_telemetry = sorted(n for n, k in zip(vms["name"], zip(vms["vcenter"], vms["vm_id"])) if k not in telemetry)
+    telemetry = store.vms_with_samples(con)
+    keys = set(zip(vms["vcenter"], vms["vm_id"], strict=True))
+    no_telemetry = sorted(n for n, k in zip(vms["name"], zip(vms["vcenter"], vms["vm_id"], strict=True), strict=True)
+                          if k not in telemetry)
     orphans = sorted(k for k in telemetry - keys if vcenter is None or k[0] == vcenter)
-    names = dict(((v, k), n) for v, k, n in con.execute("SELECT vcenter, vm_id, name FROM vms").fetchall())
+    names = store.vm_names(con)
     return RvtoolsImport(
         files, run_id, n_vms, n_disks, templates, disks_from,
         matched["matched_by"].value_counts().to_dict(), no_telemetry,

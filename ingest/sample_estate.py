@@ -232,8 +232,7 @@ def load_into(con: duckdb.DuckDBPyConnection, directory: Path = DEFAULT_DIR) -> 
     """Load the sample estate into a store, idempotently; returns what the store then holds.
 
     The load leaves a collection_runs row: 'ok', 'failed' (with the error) or 'interrupted'."""
-    run = store.start_run(con, "samples", str(directory))
-    with store.run_failure_recorded(con, run):
+    with store.run(con, "samples", str(directory)) as run:
         frames = read(directory)
         with store.transaction(con):
             store.upsert_vcenter(con, VCENTER, version="8.0.2", stats_level=2)
@@ -242,8 +241,9 @@ def load_into(con: duckdb.DuckDBPyConnection, directory: Path = DEFAULT_DIR) -> 
             added = 0
             for name in ("samples_300s", "samples_20s"):
                 added += store.insert_samples(con, frames[name].assign(vcenter=VCENTER))
-    total = sum(len(frames[n]) for n in ("samples_300s", "samples_20s"))
-    store.finish_run(con, run, "ok", vms=len(frames["vms"]), disks=len(frames["disks"]),
-                     samples_added=added, samples_skipped=total - added, window_start=START.to_pydatetime(),
-                     window_end=(START + pd.Timedelta(days=DAYS)).to_pydatetime())
+        total = sum(len(frames[n]) for n in ("samples_300s", "samples_20s"))
+        run.vms, run.disks = len(frames["vms"]), len(frames["disks"])
+        run.samples_added, run.samples_skipped = added, total - added
+        run.window_start = START.to_pydatetime()
+        run.window_end = (START + pd.Timedelta(days=DAYS)).to_pydatetime()
     return store.counts(con)

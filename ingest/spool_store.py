@@ -34,11 +34,7 @@ class DrainResult:
 
 def _insert_samples(con: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
     naive = table.set_column(table.schema.get_field_index("ts"), "ts", pc.cast(table["ts"], pa.timestamp("us")))
-    con.register("_spool_samples", naive)
-    try:
-        return store.insert_samples(con, "_spool_samples")
-    finally:
-        con.unregister("_spool_samples")
+    return store.insert_samples(con, con.from_arrow(naive))
 
 
 def _read(spool: Spool, files: list[SpoolFile]) -> pa.Table:

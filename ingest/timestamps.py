@@ -6,6 +6,7 @@ month-first by evidence (a day above 12), else the user must say which.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from collections.abc import Callable
 
@@ -13,8 +14,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from churnplan.ingest.errors import IngestError
-from churnplan.ingest.sql import one
+from churnplan.core.errors import OptionError
+from churnplan.ingest.errors import IngestError, shorten
+from churnplan.ingest.sql import one, row
 
 ISO_RE = r"\d{4}-\d{2}-\d{2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?"
 OFFSET_RE = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
@@ -46,6 +48,15 @@ def _dot(dayfirst: bool) -> tuple[str, ...]:
     return tuple(f"{date} {t}" for t in _TIMES[1::2])
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _names(table: str, column: str) -> None:
+    """Table and column go into SQL text (DuckDB binds no identifiers): only plain names from the importer."""
+    if not (_NAME.fullmatch(table) and _NAME.fullmatch(column)):
+        raise ValueError(f"not a plain SQL name: {table!r}.{column!r}")
+
+
 def choose_reading(con: duckdb.DuckDBPyConnection, table: str, column: str,
                    line_of: Callable[[int], int], file: str, dayfirst: bool | None = None,
                    date_format: str | None = None) -> TimestampReading:
@@ -53,9 +64,10 @@ def choose_reading(con: duckdb.DuckDBPyConnection, table: str, column: str,
 
     `line_of(record)` maps a 0-based record to its file line for error messages.
     """
+    _names(table, column)
     if date_format:
         return TimestampReading((date_format,), f"--date-format {date_format!r}")
-    row = one(con, f"""WITH t AS (
+    found = row(con, f"""WITH t AS (
               SELECT min(rowid) AS r, trim("{column}") AS t FROM {table} GROUP BY 2),
             s AS (
               SELECT r, t, CASE WHEN regexp_full_match(t, $iso) THEN 'iso'
@@ -67,26 +79,26 @@ def choose_reading(con: duckdb.DuckDBPyConnection, table: str, column: str,
                                   AND TRY_CAST(regexp_extract(t, '^(\\d+)/', 1) AS INTEGER) > 12),
                    min(r) FILTER (WHERE style = 'slash'
                                   AND TRY_CAST(regexp_extract(t, '^\\d+/(\\d+)/', 1) AS INTEGER) > 12)
-            FROM s""",
+            FROM s""",  # noqa: S608 -- staging names checked by _names
         {"iso": ISO_RE, "dot": DOT_RE, "slash": SLASH_RE})
-    iso, dot, slash, other, day_ev, month_ev = row
+    iso, dot, slash, other, day_ev, month_ev = found
 
     def value(r: int) -> str:
-        return one(con, f'SELECT "{column}" FROM {table} WHERE rowid = ?', [r])[0]
+        return row(con, f'SELECT "{column}" FROM {table} WHERE rowid = ?', [r])[0]  # noqa: S608 -- staging names checked by _names
 
     def fail(r: int, message: str) -> IngestError:
         return IngestError(file, line_of(r), column, message)
 
     if other is not None:
-        raise fail(other, f"unrecognised timestamp {value(other)!r}: expected e.g. '11/24/2026 3:15:00 PM', "
+        raise fail(other, f"unrecognised timestamp {shorten(value(other))}: expected e.g. '11/24/2026 3:15:00 PM', "
                           "'24.11.2026 15:15:00' or ISO 8601; pass --date-format for others")
     firsts = {k: v for k, v in (("iso", iso), ("dot", dot), ("slash", slash)) if v is not None}
     if not firsts:
         return TimestampReading(None, "ISO 8601")  # no rows at all
     if len(firsts) > 1:
         early, late = sorted(firsts.values())[:2]
-        raise fail(late, f"timestamp {value(late)!r} is written differently from line {line_of(early)} "
-                         f"({value(early)!r}); one file must use one date format")
+        raise fail(late, f"timestamp {shorten(value(late))} is written differently from line {line_of(early)} "
+                         f"({shorten(value(early))}); one file must use one date format")
     style = next(iter(firsts))
     if style == "iso":
         return TimestampReading(None, "ISO 8601")
@@ -96,12 +108,12 @@ def choose_reading(con: duckdb.DuckDBPyConnection, table: str, column: str,
     if dayfirst is None:
         if day_ev is not None and month_ev is not None:
             early, late = sorted((day_ev, month_ev))
-            raise fail(late, f"timestamp {value(late)!r} contradicts line {line_of(early)} ({value(early)!r}): "
-                             "one reads day-first, the other month-first")
+            raise fail(late, f"timestamp {shorten(value(late))} contradicts line {line_of(early)} "
+                             f"({shorten(value(early))}): one reads day-first, the other month-first")
         if day_ev is None and month_ev is None:
             dayfirst = _by_span(con, table, column)
             if dayfirst is None:
-                raise fail(slash, f"timestamps such as {value(slash)!r} are ambiguous (no day above 12 in the "
+                raise fail(slash, f"timestamps such as {shorten(value(slash))} are ambiguous (no day above 12 in the "
                                   "file, all on one date); pass --dayfirst, --monthfirst or --date-format")
             return TimestampReading(_slash(dayfirst), ("day/month/year" if dayfirst else "month/day/year")
                                     + " (told by the time span)")
@@ -114,7 +126,7 @@ def _by_span(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool | 
     the right reading spans days where the wrong one spans months. None when both span alike (one date)."""
     spans = one(con, f"""SELECT max(m) - min(m), max(d) - min(d) FROM (
                            SELECT try_strptime(trim("{column}"), $mf) AS m, try_strptime(trim("{column}"), $df) AS d
-                           FROM (SELECT DISTINCT "{column}" FROM {table}))""",
+                           FROM (SELECT DISTINCT "{column}" FROM {table}))""",  # noqa: S608 -- staging names checked by _names
                 {"mf": list(_slash(False)), "df": list(_slash(True))})
     if spans is None or spans[0] is None or spans[1] is None or spans[0] == spans[1]:
         return None
@@ -129,6 +141,7 @@ def convert_distinct(con: duckdb.DuckDBPyConnection, reading: TimestampReading, 
     ts_repeat the second, one hour later; ts_repeat is NULL for every other time. Texts that do not
     parse get ts NULL.
     """
+    _names(table, column)
     if reading.formats is None:
         local = "CASE WHEN regexp_matches(t, $offset_re) THEN NULL ELSE try_cast(t AS TIMESTAMP) END"
         given = "CASE WHEN regexp_matches(t, $offset_re) THEN timezone('UTC', try_cast(t AS TIMESTAMPTZ)) END"
@@ -139,9 +152,13 @@ def convert_distinct(con: duckdb.DuckDBPyConnection, reading: TimestampReading, 
     else:
         local, given = "try_strptime(t, $fmts)", "NULL::TIMESTAMP"
         params = {"fmts": list(reading.formats)}
-    texts = con.execute(
-        f"""SELECT t, {local} AS local, {given} AS given
-            FROM (SELECT DISTINCT trim("{column}") AS t FROM {table})""", params).df()
+    try:
+        texts = con.execute(
+            f"""SELECT t, {local} AS local, {given} AS given
+                FROM (SELECT DISTINCT trim("{column}") AS t FROM {table})""", params).df()  # noqa: S608 -- staging names checked by _names
+    except duckdb.InvalidInputException as exc:  # a format DuckDB's strptime does not take
+        raise OptionError("--date-format", f"{reading.describe}: DuckDB cannot use it ({str(exc).strip()[:120]})"
+                          ) from None
     local_ts = pd.to_datetime(texts["local"]).dt.as_unit("us")
     first = _to_utc(local_ts, tz, summer=True)
     second = _to_utc(local_ts, tz, summer=False)

@@ -26,7 +26,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from churnplan.analytics.facts import VCENTER
-from churnplan.core import store
+from churnplan.core import plausibility, store
+from churnplan.core.store.runs import Run, RunStatus, finish_run, start_run
 from churnplan.ingest import vcenter_perf as perf
 from churnplan.ingest.collector_status import StatusFile
 from churnplan.ingest.spool import Spool, consumer_key
@@ -139,6 +140,7 @@ class Source:
         self.discovered_at = 0.0
         self.marks: dict[int, dict[str, datetime]] = {}   # interval_s -> vm_id -> newest sample end spooled
         self.summary = Summary("")
+        self.failure: str | None = None   # why its last poll failed, while the other vCenters go on
 
     def remember(self, marks: pd.DataFrame) -> None:
         """Raise watermarks to those in `marks` (vm_id, interval_s, last_ts); never lowers one."""
@@ -202,12 +204,9 @@ class Collector:
         retries = int(wait_s / 0.5)
         try:
             return store.connect(self.o.db, retries=retries, retry_wait_s=0.5)
-        except store.StoreError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, duckdb.IOException) and "lock" in str(cause).lower():
-                self._note_waiting(cause)
-                return None
-            raise
+        except store.StoreBusy as exc:
+            self._note_waiting(exc.__cause__ or exc)
+            return None
 
     def _note_waiting(self, cause: BaseException) -> None:
         now = time.monotonic()
@@ -233,11 +232,10 @@ class Collector:
             return False
         try:
             self._start_runs(con)
-            result = drain(self.spool, con, self.consumer, delete=self.o.spool is None)
-            action(con)
+            self._stored(drain(self.spool, con, self.consumer, delete=self.o.spool is None))
+            action(con)   # after the drain is counted, so run records include it
         finally:
             con.close()
-        self._stored(result)
         return True
 
     def _stored(self, result: DrainResult) -> None:
@@ -262,7 +260,7 @@ class Collector:
     def _start_runs(self, con: duckdb.DuckDBPyConnection) -> None:
         for source in self.sources:
             if not source.summary.run_id:
-                source.summary.run_id = store.start_run(
+                source.summary.run_id = start_run(
                     con, "vcenter", source.vcenter, self._started,
                     self._started + timedelta(seconds=self.o.duration_s))
                 self.status.vcenter(source.vcenter)["run_id"] = source.summary.run_id
@@ -294,6 +292,11 @@ class Collector:
                 source.summary.reconnects = source.session.reconnects
                 source.session.logout()
             self._finish(status, detail)
+        failed = [s for s in self.sources if s.failure]
+        if failed:   # recorded per vCenter above; the command still ends in an error naming them
+            raise CollectorError("; ".join(s.failure or "" for s in failed)
+                                 + (" (the other vCenters were collected to the end)"
+                                    if len(failed) < len(self.sources) else ""))
         return self.summary()
 
     def summary(self) -> Summary:
@@ -321,8 +324,7 @@ class Collector:
 
         def read_marks(con: duckdb.DuckDBPyConnection) -> None:
             for source in self.sources:
-                store_marks[source.vcenter] = con.execute(
-                    "SELECT vm_id, interval_s, last_ts FROM watermarks WHERE vcenter = ?", [source.vcenter]).df()
+                store_marks[source.vcenter] = store.vcenter_watermarks(con, source.vcenter)
 
         if self.o.db is not None:
             leftover = len(self.spool.pending(self.consumer))
@@ -342,9 +344,10 @@ class Collector:
         def close_runs(con: duckdb.DuckDBPyConnection) -> None:
             for source in self.sources:
                 s = source.summary
-                store.finish_run(con, s.run_id, status, vms=s.vms, disks=s.disks, samples_added=s.added,
-                                 samples_skipped=s.offered - s.added, window_start=s.window_start,
-                                 window_end=s.window_end, detail=detail)
+                own, why = ("failed", source.failure) if source.failure and status == "ok" else (status, detail)
+                finish_run(con, Run(s.run_id, vms=s.vms, disks=s.disks, samples_added=s.added,
+                                    samples_skipped=s.offered - s.added, window_start=s.window_start,
+                                    window_end=s.window_end, detail=why), RunStatus(own))
 
         done = self.o.db is None
         if not done:
@@ -360,7 +363,8 @@ class Collector:
                      f"in, or run `churnplan import parquet {self.o.spool_root} --db {self.o.db}`", warning=True)
         self.status.data["state"] = {"ok": "finished"}.get(status, status) if done else "finished, spool not drained"
         for source in self.sources:
-            self.status.vcenter(source.vcenter)["state"] = "done" if status == "ok" else status
+            self.status.vcenter(source.vcenter)["state"] = (
+                "failed" if source.failure and status == "ok" else "done" if status == "ok" else status)
         self.status.save()
 
     def _collect(self) -> None:
@@ -379,12 +383,7 @@ class Collector:
         with self._progress() as progress:
             overall = progress.add_task("collecting", total=max(self.o.duration_s, 1))
             while True:
-                added = 0
-                for source in self.sources:
-                    if time.monotonic() - source.discovered_at > INVENTORY_REFRESH_S:
-                        self._refresh_inventory(source)
-                    added += self._poll(source, VCENTER.realtime_interval_s, VCENTER.realtime_retention_s, progress)
-                    source.summary.polls += 1
+                added = sum(self._poll_isolated(source, progress) for source in self.sources)
                 polls += 1
                 if self.o.db is None or time.monotonic() >= self._next_store_try:
                     self._store_now()
@@ -396,6 +395,28 @@ class Collector:
                 if self.o.duration_s <= 0 or next_at > self.o.duration_s:
                     break
                 self._wait(begin + next_at)
+
+    def _poll_isolated(self, source: Source, progress: Progress) -> int:
+        """One real-time poll of one vCenter. With several vCenters, one that stays unreachable through the
+        re-login backoff is retried at the next poll while the others go on (vCenter keeps an hour of samples)."""
+        try:
+            if time.monotonic() - source.discovered_at > INVENTORY_REFRESH_S:
+                self._refresh_inventory(source)
+            added = self._poll(source, VCENTER.realtime_interval_s, VCENTER.realtime_retention_s, progress)
+        except CollectorError as exc:
+            if len(self.sources) == 1:
+                raise
+            source.failure = str(exc)
+            self.say(f"{exc}; the other vCenters go on, and this one is tried again at the next poll", warning=True)
+            self.status.error(source.vcenter, str(exc))
+            self.status.vcenter(source.vcenter)["state"] = "unreachable"
+            self.status.save()
+            return 0
+        if source.failure:
+            self.say(f"{source.vcenter}: collecting again")
+            source.failure = None
+        source.summary.polls += 1
+        return added
 
     def _wait(self, until: float) -> None:
         """Sleep until the next poll, trying the store in between while it is locked and the spool has files."""
@@ -413,7 +434,7 @@ class Collector:
     def _connect(self, source: Source) -> None:
         source.session.call(lambda content: None)
         self._refresh_inventory(source)
-        source.counters = source.session.call(lambda c: perf.counter_keys(c.perfManager))
+        source.counters = source.session.call(lambda c: perf.counter_keys(perf.perf_manager(c)))
         source.limit = source.session.call(perf.max_query_metrics)
         self.status.vcenter(source.vcenter)["state"] = "collecting"
         self.say(f"{source.vcenter}: {source.summary.vms} VMs, {source.summary.disks} disks; "
@@ -432,8 +453,8 @@ class Collector:
             raise CollectorError(f"{vcenter}: no VMs to collect" + (" (none of the listed names exist)"
                                                                      if names else ""))
         about, stats_level = source.session.call(
-            lambda c: (c.about.fullName, min((i.level for i in c.perfManager.historicalInterval or []
-                                               if i.enabled), default=None)))
+            lambda c: (c.about.fullName, min((i.level for i in perf.perf_manager(c).historicalInterval or []
+                                               if i.enabled and i.level is not None), default=None)))
         self.spool.write("vcenters", pd.DataFrame([{"vcenter": vcenter, "version": about,
                                                     "stats_level": stats_level}]))
         self.spool.write("vms", inventory.vms)
@@ -443,14 +464,14 @@ class Collector:
         source.summary.vms, source.summary.disks = len(inventory.vms), len(inventory.disks)
 
     def _backfill(self, source: Source) -> None:
-        intervals = source.session.call(lambda c: list(c.perfManager.historicalInterval or []))
+        intervals = source.session.call(lambda c: list(perf.perf_manager(c).historicalInterval or []))
         usable = [i for i in intervals if i.enabled]
         if not usable:
             self.say(f"{source.vcenter} keeps no historical statistics intervals; nothing to backfill", warning=True)
             return
         with self._progress() as progress:
             for interval in sorted(usable, key=lambda i: i.samplingPeriod):
-                if interval.level < VCENTER.disk_counter_min_level:
+                if interval.level is None or interval.level < VCENTER.disk_counter_min_level:
                     self.say(
                         f"statistics level for '{interval.name}' ({interval.samplingPeriod} s) "
                         f"is {interval.level}; vCenter keeps per-disk counters only at level "
@@ -464,7 +485,7 @@ class Collector:
                end: datetime) -> list[perf.QueryResult]:
         """One batch; if vCenter rejects it (say a VM was deleted since discovery), ask VM by VM and skip the bad."""
         def ask(c, chosen):
-            return perf.query(c.perfManager, chosen, source.counters, interval_s, end)
+            return perf.query(perf.perf_manager(c), chosen, source.counters, interval_s, end)
         try:
             return [source.session.call(lambda c: ask(c, specs))]
         except vmodl.MethodFault as exc:
@@ -503,6 +524,12 @@ class Collector:
         samples = perf.pivot(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
                              source.vcenter, interval_s)
         samples = newer_than_marks(samples, marks)
+        implausible = plausibility.implausible_rows(samples, now=self.clock()) if len(samples) else None
+        if implausible is not None and implausible.any():
+            fault = plausibility.first_fault(samples[implausible], now=self.clock())
+            self.say(f"{int(implausible.sum())} implausible sample(s) from {source.vcenter} left out "
+                     f"(e.g. {fault.field if fault else '?'}: {fault.message if fault else ''})", warning=True)
+            samples = samples[~implausible].reset_index(drop=True)
         self.spool.write("samples", samples)
         summary = source.summary
         if not samples.empty:

@@ -94,8 +94,9 @@ def load_config(path: Path) -> CollectConfig:
     except UnicodeDecodeError:
         raise _fail(path, None, "config file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        raise IngestError(path, line, None, f"not valid TOML ({str(exc).split(' (at')[0]})") from None
+        at = re.search(r"at line (\d+)", str(exc))   # Python < 3.14 has no exc.lineno
+        raise IngestError(path, int(at.group(1)) if at else None, None,
+                          f"not valid TOML ({str(exc).split(' (at')[0]})") from None
     _check_keys(path, data, _TOP_KEYS, "")
     base = path.parent
     settings: dict[str, Any] = {}

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pyVmomi import vim, vmodl
 
+from churnplan.core.errors import CollectorError
 from churnplan.core.store import DISK_COLUMNS, VM_COLUMNS
 from churnplan.ingest.errors import IngestError, line_at
 
@@ -82,11 +84,11 @@ def disk_rows(vcenter: str, vm_id: str, devices: list, boot_disk_key: int | None
     controllers = {d.key: d for d in devices if isinstance(d, vim.vm.device.VirtualController)}
     file_size = {f.key: f.size for f in layout_files or [] if f.size is not None}
     disk_files = {d.key: [k for unit in d.chain or [] for k in unit.fileKey] for d in layout_disks or []}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for disk in devices:
         if not isinstance(disk, vim.vm.device.VirtualDisk):
             continue
-        controller = controllers.get(disk.controllerKey)
+        controller = None if disk.controllerKey is None else controllers.get(disk.controllerKey)
         if controller is None:
             prefix, ctype, bus = "unknown", "unknown", disk.controllerKey
         else:
@@ -118,6 +120,8 @@ def _boot_disk_key(boot_options) -> int | None:
 
 def retrieve(content: vim.ServiceInstanceContent, obj_type: type, properties: list[str]) -> dict[str, tuple]:
     """Every object of `obj_type` under the root folder: moref id -> (managed object, {property: value})."""
+    if content.viewManager is None:
+        raise CollectorError(f"{content.about.fullName} offers no view manager: its VMs cannot be listed")
     view = content.viewManager.CreateContainerView(content.rootFolder, [obj_type], True)
     pc = vmodl.query.PropertyCollector
     try:

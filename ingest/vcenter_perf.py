@@ -45,6 +45,13 @@ class Spec:
     metrics: tuple[tuple[int, str], ...]
 
 
+def perf_manager(content: vim.ServiceInstanceContent) -> vim.PerformanceManager:
+    """The server's PerformanceManager (optional in the API): without one there are no counters to collect."""
+    if content.perfManager is None:
+        raise CollectorError(f"{content.about.fullName} offers no performance manager: is the server a vCenter?")
+    return content.perfManager
+
+
 def counter_keys(perf_manager: vim.PerformanceManager) -> dict[int, str]:
     """Counter key -> DISK_COUNTERS name, for the counters this vCenter publishes."""
     keys = {}
@@ -60,6 +67,8 @@ def counter_keys(perf_manager: vim.PerformanceManager) -> dict[int, str]:
 
 def max_query_metrics(content: vim.ServiceInstanceContent) -> int:
     """vCenter's per-query metric limit from its advanced settings, or the documented default when unset."""
+    if content.setting is None:  # no advanced settings to read: the default applies
+        return VCENTER.max_query_metrics_default
     try:
         options = content.setting.QueryOptions(MAX_QUERY_METRICS_OPTION)
     except vim.fault.InvalidName:
@@ -125,7 +134,7 @@ def query(perf_manager: vim.PerformanceManager, specs: list[Spec], counters: dic
             values[values < 0] = np.nan
             parts.append(pd.DataFrame({
                 "vm_id": entity.entity._moId, "instance": series.id.instance,
-                "counter": DISK_COUNTERS.get(counters.get(series.id.counterId)), "ts": times, "value": values}))
+                "counter": DISK_COUNTERS.get(counters.get(series.id.counterId, "")), "ts": times, "value": values}))
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=["vm_id", "instance", "counter", "ts", "value"])
     return QueryResult(frame, misaligned)

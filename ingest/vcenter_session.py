@@ -21,8 +21,7 @@ from pyVmomi import vim
 T = TypeVar("T")
 
 
-class CollectorError(RuntimeError):
-    """The collection cannot go on; the message says why and what to do."""
+from churnplan.core.errors import CollectorError  # noqa: E402 -- re-exported: collectors raise it from here
 
 
 @dataclass(frozen=True)
@@ -167,6 +166,7 @@ class VCenterSession:
             try:
                 if self.content is None:
                     self.login()
+                assert self.content is not None  # login() returns only once logged in
                 return operation(self.content)
             except CollectorError:
                 raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,23 +43,6 @@ def _with_profile(frame: pd.DataFrame, profile: pd.DataFrame, key: list[str]) ->
     return out
 
 
-def inventory(vms: pd.DataFrame, disks: pd.DataFrame, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """VMs and disks with the store's columns renamed to their units (capacity_gib, memory_mib), and each
-    disk's `excluded` flag (what the samples' sums leave out)."""
-    vms = vms.rename(columns=STORE_COLUMNS_IN_UNITS)
-    disks = disks.rename(columns=STORE_COLUMNS_IN_UNITS)
-    disks["excluded"] = churn.excluded_disks(disks, vms, config.exclude_disks).to_numpy()
-    return vms, disks
-
-
-def with_profiles(vms: pd.DataFrame, disks: pd.DataFrame, disk_profiles: pd.DataFrame, vm_profiles: pd.DataFrame,
-                  vm_grid: SampleGrid, times: np.ndarray) -> Profiles:
-    """`inventory`'s VMs and disks with their churn profiles (churn.profiles rows, however they were computed)."""
-    d = _with_profile(disks, disk_profiles, DISK_KEY)
-    d = d.merge(vms[VM_KEY + ["name", "firmware"]].rename(columns={"name": "vm_name"}), on=VM_KEY, how="left")
-    return Profiles(disks=d, vms=_with_profile(vms, vm_profiles, VM_KEY), vm_grid=vm_grid, times=times)
-
-
 def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.DataFrame | SampleGrid,
             config: PlanConfig) -> Profiles:
     """Window the samples, mark excluded disks and profile disks (own samples) and VMs (sum of included disks).
@@ -72,3 +56,56 @@ def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.D
     d_prof = churn.profiles(grid, config.percentile, config.growth_pct, consume=not isinstance(samples, SampleGrid))
     v_prof = churn.profiles(vm_grid, config.percentile, config.growth_pct)
     return with_profiles(vms, disks, d_prof, v_prof, vm_grid, grid.times)
+
+
+def inventory(vms: pd.DataFrame, disks: pd.DataFrame, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Inventory with store column names in units, and each disk's `excluded` flag."""
+    vms = vms.rename(columns=STORE_COLUMNS_IN_UNITS)
+    disks = disks.rename(columns=STORE_COLUMNS_IN_UNITS)
+    disks["excluded"] = churn.excluded_disks(disks, vms, config.exclude_disks).to_numpy()
+    return vms, disks
+
+
+def with_profiles(vms: pd.DataFrame, disks: pd.DataFrame, d_prof: pd.DataFrame, v_prof: pd.DataFrame,
+              vm_grid: SampleGrid, times: np.ndarray) -> Profiles:
+    """Profiles from the disk and VM profile rows: inventory rows without samples profile as 0."""
+    d = _with_profile(disks, d_prof, DISK_KEY)
+    d = d.merge(vms[VM_KEY + ["name", "firmware"]].rename(columns={"name": "vm_name"}), on=VM_KEY, how="left")
+    v = _with_profile(vms, v_prof, VM_KEY)
+    return Profiles(disks=d, vms=v, vm_grid=vm_grid, times=times)
+
+
+def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[SampleGrid], n_vms: int,
+                   times: np.ndarray, interval_s: float, config: PlanConfig) -> Profiles:
+    """`profile`, from per-disk grids of whole VMs at a time (sorted by key, all on the axis `times`), so only
+    one block's samples are held: the same figures as `profile` on the grid of all blocks together.
+
+    `n_vms` bounds the VMs of all blocks. The per-VM grid keeps write KiB/s only (what the queues and the
+    estate series read); its other metrics are NaN views that hold no memory.
+    """
+    vms, disks = inventory(vms, disks, config)
+    lo, hi = epoch(config.start), epoch(config.end)
+    keep = np.ones(times.size, dtype=bool)
+    keep &= times >= lo if lo is not None else keep
+    keep &= times <= hi if hi is not None else keep
+    times = times[keep]
+    excluded = disks[disks["excluded"]]
+    write = np.full((n_vms, times.size), np.nan)
+    keys, d_profs, v_profs, rows = [], [], [], 0
+    for block in blocks:
+        grid = block.window(lo, hi)
+        vm_block = grid.without(excluded).by_vm()
+        d_profs.append(churn.profiles(grid, config.percentile, config.growth_pct, consume=True))
+        v_profs.append(churn.profiles(vm_block, config.percentile, config.growth_pct))
+        write[rows:rows + len(vm_block.keys)] = vm_block.write_kbps
+        rows += len(vm_block.keys)
+        keys.append(vm_block.keys)
+        del grid, vm_block, block
+    nan = np.broadcast_to(np.float64(np.nan), (rows, times.size))
+    vm_keys = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame(columns=VM_KEY)
+    vm_grid = SampleGrid(vm_keys, times, interval_s, write[:rows], nan, nan, nan)
+    return with_profiles(vms, disks, _concat(d_profs), _concat(v_profs), vm_grid, times)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DISK_KEY)

@@ -18,9 +18,9 @@ from churnplan.cli import status as cmd_status
 from churnplan.core import store
 
 from churnplan import __version__
-from churnplan.cli.errors import connect_or_fail
+from churnplan.cli.errors import CatchingGroup, connect_or_fail
 
-app = typer.Typer(add_completion=True, no_args_is_help=True,
+app = typer.Typer(cls=CatchingGroup, add_completion=True, no_args_is_help=True,
                   help="Plan Azure Site Recovery replication of VMware estates from measured disk churn.")
 console = Console(stderr=True)
 

@@ -17,6 +17,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from churnplan.cli import validators as v
 from churnplan.cli.errors import fail
 from churnplan.core import store
 from churnplan.core.durations import parse_duration
@@ -106,44 +107,50 @@ def build_options(server: list[str] | None, user: str | None, vm_list: Path | No
 
 def collect_cmd(
     server: list[str] = typer.Option(None, "--server", help="vCenter host or host:port; repeat for several."),
-    user: str = typer.Option(None, "--user", help=f"vCenter user (default: ${USER_ENV})."),
-    vm_list: Path = typer.Option(None, "--vm-list", help="File naming the VMs to collect, one per line."),
+    user: str | None = typer.Option(None, "--user", help=f"vCenter user (default: ${USER_ENV})."),
+    vm_list: Path = typer.Option(None, "--vm-list", help="File naming the VMs to collect, one per line.",
+                                 callback=v.input_file()),
     duration: str = typer.Option(None, "--duration",
-                                 help="How long to collect: 30s, 15m, 2h, 7d; 0 = one poll. [default: 7d]"),
+                                 help="How long to collect: 30s, 15m, 2h, 7d; 0 = one poll (default 7d)."),
     poll: str = typer.Option(None, "--poll", help="Time between polls (vCenter keeps 20 s samples for 1 h). "
-                                                  "[default: 15m]"),
+                                                  "(default 15m)", callback=v.duration()),
     once: bool = typer.Option(False, "--once", help="Poll once and stop (same as --duration 0)."),
     insecure: bool = typer.Option(False, "--insecure", help="Do not verify the vCenter's TLS certificate."),
     backfill: bool = typer.Option(False, "--backfill", help="Also pull the historical intervals vCenter holds."),
-    port: int = typer.Option(443, "--port", help="vCenter HTTPS port (for --server without :port)."),
-    db: Path = typer.Option(None, "--db", help=f"DuckDB store file [default: {store.DEFAULT_DB}, none with --spool]."),
+    port: int = typer.Option(443, "--port", help="vCenter HTTPS port (for --server without :port).",
+                             callback=v.port()),
+    db: Path = typer.Option(None, "--db", help=f"DuckDB store file (default {store.DEFAULT_DB}; none when only "
+                                               "--spool is given)."),
     spool: Path = typer.Option(None, "--spool", help="Also (or, without --db, only) write the Parquet spool layout "
                                                      "here, for `import parquet` or Spark."),
     config: Path = typer.Option(None, "--config", help="TOML settings (servers, poll, duration, store, spool, "
                                                        "log file); options given here win."),
     log_file: Path = typer.Option(None, "--log-file", help="Append messages to this file (rotated at 10 MiB)."),
-    call_timeout: str = typer.Option(None, "--call-timeout",
-                                     help="Give up on a vCenter call after this long and retry [default: 30s]."),
+    call_timeout: str = typer.Option(None, "--call-timeout", callback=v.duration(),
+                                     help="Give up on a vCenter call after this long and retry (default 30s)."),
     drain_wait: str = typer.Option(None, "--drain-wait", help="At the end, wait this long for a locked store "
-                                                              "[default: 5m]."),
-    timezone: str = typer.Option(None, "--timezone", help="The estate's IANA time zone, recorded in the store."),
+                                                              "(default 5m)."),
+    timezone: str = typer.Option(None, "--timezone", help="The estate's IANA time zone, recorded in the store.",
+                                 callback=v.zone()),
 ) -> None:
     """Collect per-disk churn and IOPS from vCenters (passwords from the environment, a password file, or a prompt).
 
     Each poll goes to a Parquet spool first, then into the store when its lock is free: a reader holding the
-    store never stops a collection. Passwords: CHURNPLAN_VCENTER_PASSWORD_<HOST>[_<PORT>] (host upper-cased,
-    other characters as _), else CHURNPLAN_VCENTER_PASSWORD, else a password_file from --config, else a prompt.
+    store never stops a collection. Passwords: the password_file named in --config, else
+    CHURNPLAN_VCENTER_PASSWORD_<HOST>[_<PORT>] (host upper-cased, other characters as _), else
+    CHURNPLAN_VCENTER_PASSWORD, else a prompt.
     """
     try:
         options, config_log = build_options(server, user, vm_list, duration, poll, once, insecure, backfill, port,
                                             db, spool, config, call_timeout, drain_wait, timezone)
     except (ValueError, CollectorError, IngestError) as exc:
         raise fail(exc) from None
-    if log_file or config_log:
+    log_path = log_file or config_log
+    if log_path is not None:
         try:
-            _log_to(log_file or config_log)
+            _log_to(log_path)
         except OSError as exc:
-            raise fail(f"{log_file or config_log}: cannot write the log file ({exc.strerror})") from None
+            raise fail(f"{log_path}: cannot write the log file ({exc.strerror})") from None
     _stop_on_sigterm()
     collector = Collector(options, console)
     try:

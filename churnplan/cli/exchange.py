@@ -40,12 +40,10 @@ def import_parquet(
         raise fail(f"{folder}: holds no spool files (expected samples/vcenter=.../day=.../part-*.parquet)")
     con = connect_or_fail(db)
     try:
-        run_id = store.start_run(con, "parquet", str(folder))
-        with store.run_failure_recorded(con, run_id), _progress() as bar:
+        with store.run(con, "parquet", str(folder)) as run, _progress() as bar:
             task = bar.add_task(f"{folder}: files", total=len(files))
             result = drain(spool, con, None, on_batch=lambda done, total: bar.update(task, completed=done))
-            store.finish_run(con, run_id, "ok", samples_added=result.samples_added,
-                             samples_skipped=result.samples_offered - result.samples_added)
+            run.samples_added, run.samples_skipped = result.samples_added, result.samples_offered - result.samples_added
     except IngestError as exc:
         raise fail(exc) from None
     finally:

@@ -18,6 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from churnplan.analytics.model import Plan, PlanConfig, ThrottleSchedule
 from churnplan.analytics.vocabulary import Architecture
 from churnplan.core import store
+from churnplan.cli import validators as v
 from churnplan.cli.errors import fail
 from churnplan.core.durations import parse_duration
 from churnplan.core.units import SECONDS_PER_HOUR
@@ -36,35 +37,50 @@ def progress_bar() -> Progress:
 def progress_step(progress: Progress, description: str) -> Iterator[TaskID]:
     """One unsized progress line, shown done when the block finishes; yields its task id."""
     task = progress.add_task(description, total=None)
-    yield task
+    try:
+        yield task
+    except BaseException:
+        progress.remove_task(task)  # a refusal is its one error line, not a half-drawn step
+        raise
     progress.update(task, completed=1, total=1)
 
 
-def _option(name: str, annotation: Any, default: Any, flag: str, help: str) -> inspect.Parameter:
+def _option(name: str, annotation: Any, default: Any, flag: str, help: str,
+            callback: Callable[..., Any] | None = None) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                             default=typer.Option(default, flag, help=help))
+                             default=typer.Option(default, flag, help=help, callback=callback))
 
 
 PLAN_OPTIONS = [
-    _option("rpo", float, _DEFAULT.rpo_min, "--rpo", "Desired RPO in minutes."),
-    _option("percentile", float, _DEFAULT.percentile, "--percentile", "Percentile of churn/IOPS used as the peak."),
-    _option("growth", float, _DEFAULT.growth_pct, "--growth", "Growth factor in percent applied to churn."),
-    _option("bandwidth", float | None, None, "--bandwidth", "Available bandwidth in Mbps (what-if)."),
+    _option("rpo", float, _DEFAULT.rpo_min, "--rpo", "Desired RPO in minutes.", v.positive("min")),
+    _option("percentile", float, _DEFAULT.percentile, "--percentile", "Percentile of churn/IOPS used as the peak.",
+            v.percentile()),
+    _option("growth", float, _DEFAULT.growth_pct, "--growth", "Growth factor in percent applied to churn.",
+            v.non_negative("%")),
+    _option("bandwidth", float | None, None, "--bandwidth", "Available bandwidth in Mbps (what-if).",
+            v.positive("Mbps")),
     _option("compression", float, _DEFAULT.compression, "--compression",
-            "Bytes sent per byte written (0.5 halves it)."),
+            "Bytes sent per byte written (0.5 halves it).", v.positive()),
     _option("work_hours", str | None, None, "--work-hours", "Throttle work hours, e.g. 09:00-18:00."),
-    _option("work_mbps", float | None, None, "--work-mbps", "Throttle bandwidth in work hours (Mbps)."),
-    _option("offhours_mbps", float | None, None, "--offhours-mbps", "Throttle bandwidth off hours (Mbps)."),
-    _option("timezone", str, _DEFAULT.timezone, "--timezone", "Time zone of the work hours and daily figures."),
+    _option("work_mbps", float | None, None, "--work-mbps", "Throttle bandwidth in work hours (Mbps).",
+            v.paired_rate("offhours_mbps")),
+    _option("offhours_mbps", float | None, None, "--offhours-mbps", "Throttle bandwidth off hours (Mbps).",
+            v.paired_rate("work_mbps")),
+    _option("timezone", str, _DEFAULT.timezone, "--timezone", "Time zone of the work hours and daily figures.",
+            v.zone()),
     _option("exclude_disks", list[str] | None, None, "--exclude-disks",
             "Glob on 'vmname/instance' or the disk label (repeatable)."),
-    _option("start", str | None, None, "--start", "First sample time to use (ISO, UTC)."),
-    _option("end", str | None, None, "--end", "Last sample time to use (ISO, UTC)."),
+    _option("start", str | None, None, "--start", "First sample time to use (ISO, UTC).",
+            v.when("end")),
+    _option("end", str | None, None, "--end", "Last sample time to use (ISO, UTC).",
+            v.when("start", later=True)),
     _option("architecture", str, _DEFAULT.architecture, "--architecture", "classic or modernized."),
     _option("ir_goal", str, f"{_DEFAULT.ir_goal_hours:g}h", "--ir-goal",
-            "Goal to finish initial replication, e.g. 72h or 3d."),
-    _option("interval", int | None, None, "--interval", "Sample interval in seconds (default: longest span)."),
-    _option("prices", Path | None, None, "--prices", "Price JSON (default: the shipped dated example)."),
+            "Goal to finish initial replication, e.g. 72h or 3d.", v.duration("h")),
+    _option("interval", int | None, None, "--interval", "Sample interval in seconds (default: longest span).",
+            v.positive("s")),
+    _option("prices", Path | None, None, "--prices", "Price JSON (default: the shipped dated example).",
+            v.input_file()),
 ]
 
 
@@ -137,28 +153,24 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
 
 
 def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: Progress) -> Plan:
-    """Read the store (read-only, retrying while a writer holds it, closed again at once) and plan it."""
-    from churnplan.analytics.plan import build_plan
+    """Plan the store (read-only, retrying while a writer holds it), reading its samples a block of VMs at a
+    time (churnplan.plan_from_store: memory bounded by one block, not the estate), and close it again."""
+    from churnplan.plan_from_store import NoSamples, plan_from_store
 
-    with progress_step(progress, f"reading {db}") as task:
-        try:
-            con = store.connect(db, read_only=True, retries=10)
-        except store.StoreError as exc:
-            raise fail(str(exc)) from exc
+    try:  # checked before the first progress line, so a refused store shows one line and nothing else
+        con = store.connect(db, read_only=True, retries=10)
+    except store.StoreError as exc:
+        raise fail(str(exc)) from None
+    with progress_step(progress, f"reading and planning {db}") as task:
         try:
             con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it
-            vms, disks = store.load_vms(con), store.load_disks(con)
-            samples = store.load_samples_polars(con, interval, config.start, config.end)
-        finally:
-            con.close()
-        if len(samples) == 0:
+            plan = plan_from_store(con, config, interval, empty_ok=False)
+        except NoSamples:
             raise fail(f"{db}: no samples to plan from (run `churnplan collect`, `churnplan import` or "
-                       "`churnplan samples`)")
-        progress.update(task, description=f"read {len(vms)} VMs, {len(disks)} disks, {len(samples):,} samples")
-    with progress_step(progress, "planning") as task:
-        try:
-            plan = build_plan(vms, disks, samples, config)
+                       "`churnplan samples`)") from None
         except ValueError as exc:
             raise fail(str(exc)) from exc
-        progress.update(task, description="planned")
+        finally:
+            con.close()
+        progress.update(task, description=f"planned {plan.summary.vms} VMs, {plan.summary.disks} disks")
     return plan

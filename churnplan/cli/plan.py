@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from churnplan.analytics.model import PlanSummary
+from churnplan.cli import validators
 from churnplan.core import store
 from churnplan.export import csv as csv_export
 from churnplan.cli.errors import fail
@@ -23,7 +24,8 @@ console = Console(stderr=True)
 @with_plan_options
 def plan_cmd(
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file (opened read-only)."),
-    out: Path = typer.Option(..., "--out", help="Directory for vms.csv, disks.csv, ... and summary.json."),
+    out: Path = typer.Option(..., "--out", help="Directory for vms.csv, disks.csv, ... and summary.json.",
+                             callback=validators.output_dir()),
     engine: str = typer.Option(ENGINES[0], "--engine", help=f"Who reads the samples: {' or '.join(ENGINES)}."),
     samples: str = typer.Option(None, "--samples", help="With --engine spark: the Parquet sample layout, "
                                 "a folder or a URI (hdfs://, s3a://, abfss://)."),

@@ -16,6 +16,7 @@ from rich.progress import Progress
 
 from churnplan.analytics.model import Plan, PlanConfig
 from churnplan import dashboard as dashboard_package
+from churnplan.cli import validators as v
 from churnplan.core import store, zones
 from churnplan.cli.options import (config_from_options, fail, progress_bar, progress_step, read_and_plan,
                                     with_plan_options)
@@ -106,7 +107,8 @@ def register(app: typer.Typer) -> None:
     @with_plan_options
     def report(
         db: Path = db_option,
-        out: Path = typer.Option(Path("report"), "--out", help="Directory for the workbook, HTML, CSVs and summary."),
+        out: Path = typer.Option(Path("report"), "--out", help="Directory for the workbook, HTML, CSVs and summary.",
+                                 callback=v.output_dir()),
         tz: str | None = typer.Option(
             None, "--tz", help="Time zone the report shows times and counts days in "
                                "(default: --timezone when given, else this machine's)."),
@@ -125,7 +127,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def dashboard(
         db: Path = db_option,
-        port: int = typer.Option(8501, "--port", help="Port to listen on."),
+        port: int = typer.Option(8501, "--port", help="Port to listen on.", callback=v.port()),
         address: str = srv.ADDRESS,
         tls_cert: Path | None = srv.TLS_CERT,
         tls_key: Path | None = srv.TLS_KEY,
@@ -164,16 +166,17 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
         db: Path = typer.Option(Path(store.DEFAULT_DB), "--db", help="Store to fill with the sample estate."),
-        out: Path = typer.Option(Path("report"), "--out", help="Directory for the reports."),
+        out: Path = typer.Option(Path("report"), "--out", help="Directory for the reports.", callback=v.output_dir()),
         no_dashboard: bool = typer.Option(False, "--no-dashboard", help="Stop after writing the reports."),
-        port: int = typer.Option(8501, "--port", help="Dashboard port."),
+        port: int = typer.Option(8501, "--port", help="Dashboard port.", callback=v.port()),
         address: str = srv.ADDRESS,
         tls_cert: Path | None = srv.TLS_CERT,
         tls_key: Path | None = srv.TLS_KEY,
         password_hash_file: Path | None = srv.PASSWORD_HASH_FILE,
         login: str = srv.LOGIN,
         bandwidth: float | None = typer.Option(
-            None, "--bandwidth", help="Bandwidth (Mbps) for the what-if; default: the plan's 95 % recommendation."),
+            None, "--bandwidth", help="Bandwidth (Mbps) for the what-if; default: the plan's 95 % recommendation.",
+            callback=v.positive("Mbps")),
         tz: str | None = typer.Option(None, "--tz", help="Time zone for displayed times."),
     ) -> None:
         """Sample estate -> store -> plan -> reports -> dashboard, in one go."""

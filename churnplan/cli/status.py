@@ -23,6 +23,7 @@ from churnplan.ingest.vcenter import private_spool
 
 console = Console()
 RECENT_RUNS = 10
+RECENT_COLLECTORS = 10
 
 
 def _ago(stamp: str | None, now: datetime) -> str:
@@ -48,7 +49,7 @@ def _state(status: dict[str, Any]) -> str:
 
 
 def _collectors(spool: Path, now: datetime) -> Table | None:
-    statuses = list(read_statuses(spool))
+    statuses = list(read_statuses(spool))[:RECENT_COLLECTORS]   # newest first
     if not statuses:
         return None
     table = Table(title=f"collectors writing to {escape(str(spool))}")
@@ -74,14 +75,11 @@ def _runs(db: Path) -> Table | str:
     except store.StoreError as exc:
         return f"run records not shown: {exc}"
     try:
-        runs = con.execute(
-            """SELECT source, target, started_at, ended_at, status, samples_added, window_end, detail
-               FROM collection_runs ORDER BY started_at DESC LIMIT ?""", [RECENT_RUNS]).df()
+        runs = store.recent_runs(con, RECENT_RUNS)
     finally:
         con.close()
     table = Table(title=f"recent runs in {escape(str(db))}")
-    for column in ("source", "target", "started (UTC)", "ended (UTC)", "status", "samples added", "newest sample",
-                   "detail"):
+    for column in ("source", "target", "started (UTC)", "ended (UTC)", "status", "samples added", "VMs", "detail"):
         table.add_column(column)
 
     def cell(value: Any) -> str:
@@ -89,7 +87,8 @@ def _runs(db: Path) -> Table | str:
 
     for r in runs.itertuples(index=False):
         table.add_row(cell(r.source), cell(r.target), cell(r.started_at)[:19], cell(r.ended_at)[:19], cell(r.status),
-                      "-" if pd.isna(r.samples_added) else f"{int(r.samples_added):,}", cell(r.window_end)[:19],
+                      "-" if pd.isna(r.samples_added) else f"{int(r.samples_added):,}",
+                      "-" if pd.isna(r.vms) else str(int(r.vms)),
                       cell(r.detail)[:80])
     return table
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from churnplan.core.errors import OptionError, shorten
 from churnplan.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_MINUTE
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
@@ -11,8 +12,8 @@ _UNIT_S = {"s": 1, "m": SECONDS_PER_MINUTE, "h": SECONDS_PER_HOUR, "d": SECONDS_
 
 
 def parse_duration(text: str, option: str, bare_unit: str = "s") -> float:
-    """Seconds in `text`; a bare number counts in `bare_unit`. ValueError names `option` and the text."""
+    """Seconds in `text`; a bare number counts in `bare_unit`. OptionError (a ValueError) names `option`."""
     match = _DURATION.match(str(text or ""))
     if not match:
-        raise ValueError(f"{option}: {text!r} is not a duration; use e.g. 30s, 15m, 2h, 7d")
+        raise OptionError(option, f"{shorten(text)} is not a duration; use e.g. 30s, 15m, 2h, 7d")
     return float(match.group(1)) * _UNIT_S[(match.group(2) or bare_unit).lower()]

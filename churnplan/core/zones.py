@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from churnplan.core.errors import ConfigError, shorten
+
 
 def local_zone() -> str:
     """The machine's IANA time zone name ($TZ, else /etc/localtime's target), or UTC when unknown."""
@@ -20,9 +22,9 @@ def local_zone() -> str:
 
 
 def check_zone(name: str) -> str:
-    """`name` if it is a known IANA zone; else a ValueError saying so."""
+    """`name` if it is a known IANA zone; else a ConfigError (a ValueError) saying so."""
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Amsterdam") from exc
+        raise ConfigError(f"unknown time zone {shorten(name)}; use an IANA name such as Europe/Amsterdam") from exc
     return name

@@ -49,11 +49,12 @@ class Vcsim:
     port: int = 0
     machines: int = 0
     process: subprocess.Popen | None = None
+    password: str = PASSWORD
 
     def start(self) -> Vcsim:
         listen = f"127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [str(self.binary), "-listen", listen, "-user", USER, "-password", PASSWORD, *self.args],
+            [str(self.binary), "-listen", listen, "-user", USER, "-password", self.password, *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()), daemon=True)
@@ -89,8 +90,8 @@ def start_vcsim(vcsim_binary: Path):
     """Factory for private simulators (extra vcsim flags as arguments); all are killed when the test ends."""
     started: list[Vcsim] = []
 
-    def start(*args: str) -> Vcsim:
-        sim = Vcsim(vcsim_binary, list(args)).start()
+    def start(*args: str, password: str = PASSWORD) -> Vcsim:
+        sim = Vcsim(vcsim_binary, list(args), password=password).start()
         started.append(sim)
         return sim
 
@@ -115,13 +116,15 @@ class CliRun:
     output: str
 
 
-def run_collect(sim: Vcsim, db: Path, *args: str, password: str = PASSWORD, timeout: float = 120,
+def run_collect(sim: Vcsim, db: Path | None, *args: str, password: str = PASSWORD, timeout: float = 120,
                 background: bool = False):
-    """`churnplan collect` against `sim` in a child process, the password passed only through the environment."""
+    """`churnplan collect` against `sim` in a child process, the password passed only through the environment.
+
+    `db` None: no --db (with --spool, a spool-only site collector)."""
     env = {**os.environ, "CHURNPLAN_VCENTER_PASSWORD": password, "CHURNPLAN_VCENTER_USER": USER,
            "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     cmd = [sys.executable, "-c", "from churnplan.cli import app; app()", "collect", "--server", sim.host,
-           "--port", str(sim.port), "--db", str(db), *args]
+           "--port", str(sim.port), *(["--db", str(db)] if db is not None else []), *args]
     if background:
         return subprocess.Popen(cmd, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)

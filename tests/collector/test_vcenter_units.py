@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from churnplan.cli import app
 from churnplan.core.durations import parse_duration
+from churnplan.ingest.vcenter import newer_than_marks
 from churnplan.ingest.vcenter_inventory import disk_rows, read_vm_list
 from churnplan.ingest.vcenter_perf import Request, aligned_end, pivot, plan_queries, start_times
 from churnplan.ingest.vcenter_session import Backoff, Credentials, VCenterSession
@@ -152,3 +153,15 @@ def test_collect_refuses_bad_options_before_connecting(args, env, message, tmp_d
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert not tmp_db.exists()  # nothing was opened, let alone written
+
+
+def test_only_samples_after_their_vms_watermark_are_spooled():
+    t = pd.Timestamp("2026-03-01T10:00:00Z")
+    samples = pd.DataFrame({"vm_id": ["vm-1", "vm-1", "vm-1", "vm-2", "vm-3"],
+                            "ts": [t, t + pd.Timedelta(seconds=20), t + pd.Timedelta(seconds=40), t, t]})
+    marks = {"vm-1": (t + pd.Timedelta(seconds=20)).to_pydatetime(), "vm-2": (t - pd.Timedelta(seconds=20))
+             .to_pydatetime()}
+    kept = newer_than_marks(samples, marks)
+    # vm-1 keeps only what is after its mark (vCenter repeats the sample at the mark); vm-2 all; vm-3 has no mark
+    assert list(zip(kept["vm_id"], kept["ts"], strict=True)) == [
+        ("vm-1", t + pd.Timedelta(seconds=40)), ("vm-2", t), ("vm-3", t)]

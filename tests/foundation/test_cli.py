@@ -44,3 +44,11 @@ def test_errors_show_paths_as_written_even_when_they_look_like_markup(tmp_path):
     assert result.exit_code == 2
     assert f"error: {db}: cannot open the store" in result.output
     assert "Traceback" not in result.output
+
+
+def test_version_answers_without_a_command():
+    from churnplan import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == __version__

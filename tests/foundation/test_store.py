@@ -85,9 +85,30 @@ def test_newer_schema_is_refused_with_advice(tmp_db, read_only):
         store.connect(tmp_db, read_only=read_only)
 
 
-def test_older_schema_read_only_says_how_to_migrate(tmp_db):
+def _make_v1(path):
+    """A store as churnplan wrote it at schema v1: collection_runs without pid and host, one run left running."""
+    con = store.connect(path)
+    con.execute("INSERT INTO collection_runs (run_id, source, started_at, status) "
+                "VALUES ('old', 'vcenter', '2026-11-01', 'running')")
+    con.execute("ALTER TABLE collection_runs DROP COLUMN pid")
+    con.execute("ALTER TABLE collection_runs DROP COLUMN host")
+    con.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    con.close()
+
+
+def test_older_schema_reads_read_only_and_migrates_when_opened_writable(tmp_db):
+    _make_v1(tmp_db)
+    con = store.connect(tmp_db, read_only=True)
+    assert store.counts(con) == store.Counts(0, 0, 0)
+    con.close()
+    con = store.connect(tmp_db)
+    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(store.SCHEMA_VERSION)
+    assert con.execute("SELECT status, pid, host FROM collection_runs").fetchall() == [("interrupted", None, None)]
+
+
+def test_schema_version_zero_is_damage(tmp_db):
     store.connect(tmp_db).execute("UPDATE meta SET value='0' WHERE key='schema_version'").close()
-    with pytest.raises(store.StoreError, match="churnplan init"):
+    with pytest.raises(store.StoreDamaged, match="schema_version 0"):
         store.connect(tmp_db, read_only=True)
 
 
@@ -119,7 +140,7 @@ def test_disk_upsert_refreshes_by_vm_and_instance_and_keeps_the_last_of_a_batch(
     assert store.upsert_disks(con, pd.DataFrame([disk, {**disk, "instance": "scsi0:1"}])) == 2
     assert store.upsert_disks(con, pd.DataFrame([{**disk, "capacity_gb": 60.0}, {**disk, "capacity_gb": 80.0}])) == 1
     got = store.load_disks(con)
-    assert list(zip(got["instance"], got["capacity_gb"])) == [("scsi0:0", 80.0), ("scsi0:1", 40.0)]
+    assert list(zip(got["instance"], got["capacity_gb"], strict=True)) == [("scsi0:0", 80.0), ("scsi0:1", 40.0)]
 
 
 def test_a_store_in_a_missing_folder_is_not_called_locked(tmp_path):

@@ -53,7 +53,7 @@ def test_each_rule_in_order(stored):
         ("rvtools", "name:delta", "DELTA", None, None),        # name alone, nothing contradicts
     ])
     got = match_vms(stored, incoming)
-    assert list(zip(got["match_vcenter"], got["match_vm_id"], got["matched_by"])) == [
+    assert list(zip(got["match_vcenter"], got["match_vm_id"], got["matched_by"], strict=True)) == [
         ("powercli", "vm-1", "key"), ("vc-a", "vm-3", "uuid"), ("powercli", "vm-2", "moref+name"),
         ("powercli", "vm-6", "name")]
 

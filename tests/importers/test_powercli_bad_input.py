@@ -35,7 +35,7 @@ def _with_cell(line_no: int, column: str, value: str) -> list[str]:
 
 def _without_column(column: str) -> list[str]:
     idx = _cells(LINES[1]).index(column)
-    return [LINES[0]] + [_line([c for i, c in enumerate(_cells(l)) if i != idx]) for l in LINES[1:]]
+    return [LINES[0]] + [_line([c for i, c in enumerate(_cells(line)) if i != idx]) for line in LINES[1:]]
 
 
 CASES = {

@@ -120,7 +120,8 @@ def test_name_alone_matches_when_the_export_has_no_vm_ids(con, shared_datasets: 
     row = ('"{v}","2026-11-24T15:15:00Z","disk.write.average","KBps","x","{name}","VirtualMachine-{moref}",'
            '"300",""\n')
     csv.write_text('"Value","Timestamp","MetricId","Unit","Description","Entity","EntityId","IntervalSecs","Instance"\n'
-                   + row.format(v=800, name="WADFS1", moref="vm-9001") + row.format(v=900, name="ghost", moref="vm-9002"))
+                   + row.format(v=800, name="WADFS1", moref="vm-9001")
+                   + row.format(v=900, name="ghost", moref="vm-9002"))
     powercli.import_file(con, csv)
     result = rvtools.import_files(con, shared_datasets / "rvtools-nutanix-workshop" / "SizingWorkshop-RVTools.xlsx")
 

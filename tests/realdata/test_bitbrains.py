@@ -47,7 +47,8 @@ def test_bad_value_names_file_line_and_field(tmp_path, tmp_db):
     path = tmp_path / "9.csv"
     header = ("Timestamp [ms];\tCPU cores;\tCPU capacity provisioned [MHZ];\tCPU usage [MHZ];\tCPU usage [%];\t"
               "Memory capacity provisioned [KB];\tMemory usage [KB];\tDisk read throughput [KB/s];\t"
-              "Disk write throughput [KB/s];\tNetwork received throughput [KB/s];\tNetwork transmitted throughput [KB/s]")
+              "Disk write throughput [KB/s];\tNetwork received throughput [KB/s];\t"
+              "Network transmitted throughput [KB/s]")
     rows = ["1372629900;\t2;\t5851.9;\t87.7;\t1.5;\t8218624.0;\t1034592.8;\t160.8;\t21.7;\t0.2;\t1.4",
             "1372630200;\t2;\t5851.9;\t87.7;\t1.5;\t8218624.0;\t1034592.8;\t160.8;\t-3;\t0.2;\t1.4"]
     path.write_text("\n".join([header, *rows]) + "\n")

@@ -1,0 +1,250 @@
+"""Samples read from the store block by block: whole VMs at a time, as dense disk x time matrices on one time axis.
+
+Planning never holds every sample: `SampleReader.blocks` yields one `SampleBlock` per set of whole VMs of
+about `rows_per_block` samples. When the samples table is clustered by VM (each disk's and each VM's rows
+adjacent, as `sample_layout.cluster_samples` leaves them), a block is one rowid range, so DuckDB reads only
+its row groups and no key string is materialised per sample; otherwise each block is a join against its
+disks' keys (a scan of the table per block: correct, slower). DuckDB's own memory and threads are capped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from churnplan.core.memory_cap import checked_size
+
+DISK_KEY = ["vcenter", "vm_id", "instance"]
+VM_KEY = ["vcenter", "vm_id"]
+DEFAULT_ROWS_PER_BLOCK = 2_000_000
+_NS_PER_US = 1_000
+
+
+@dataclass(frozen=True)
+class SampleBlock:
+    """The samples of whole VMs: per disk (rows, sorted by DISK_KEY) and time (the reader's axis), NaN = none."""
+
+    keys: pd.DataFrame         # vcenter, vm_id, instance
+    write_kbps: np.ndarray     # shape (len(keys), len(times))
+    write_iops: np.ndarray
+    iops: np.ndarray           # write + read IOPS
+    rw_kbps: np.ndarray        # write + read KBps
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return pd.Timestamp(value).tz_convert("UTC").tz_localize(None).to_pydatetime()
+
+
+class SampleReader:
+    """One interval's samples within [start, end] (inclusive), read per block of whole VMs.
+
+    `interval_s` None: the store's main interval, the one spanning the most time (as store.default_interval
+    picks it), found in the same scan as the disks' figures when no window is given.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, interval_s: int | None, start: datetime | None = None,
+                 end: datetime | None = None, rows_per_block: int = DEFAULT_ROWS_PER_BLOCK) -> None:
+        self._con = con
+        if interval_s is None and (start is not None or end is not None):
+            from churnplan.core.store import default_interval   # over all samples, not the window
+            interval_s = default_interval(con)
+        self._params: list[Any] = [None if interval_s is None else int(interval_s), _naive_utc(start),
+                                   _naive_utc(end)]
+        self.rows_per_block = max(1, int(rows_per_block))
+        self._stats()
+
+    def _stats(self) -> None:
+        """One scan: each disk's sample count, rowid span and time span; the time axis from those spans when
+        every disk's samples lie on one interval grid without gaps, else from a scan for the distinct times."""
+        disks = self._con.execute(
+            """SELECT interval_s, vcenter, vm_id, instance, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi,
+                      min(epoch_us(ts)) AS t0, max(epoch_us(ts)) AS t1,
+                      min(epoch_us(ts) % (interval_s * 1000000)) AS r0,
+                      max(epoch_us(ts) % (interval_s * 1000000)) AS r1
+               FROM samples s WHERE ($1::INTEGER IS NULL OR s.interval_s = $1)
+                 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
+               GROUP BY ALL""", self._params).df()
+        if self._params[0] is None and len(disks):   # the interval spanning the most time, then the shortest
+            span = disks.groupby("interval_s").agg(t0=("t0", "min"), t1=("t1", "max"))
+            span = (span["t1"] - span["t0"]).reset_index(name="span")
+            self._params[0] = int(span.sort_values(["span", "interval_s"], ascending=[False, True])
+                                  ["interval_s"].iloc[0])
+        self.interval_s = float(self._params[0]) if self._params[0] is not None else float("nan")
+        disks = disks[disks["interval_s"] == self._params[0]].drop(columns="interval_s")
+        self.disks = _sorted_keys(disks).reset_index(drop=True)
+        self.samples = int(self.disks["n"].sum()) if len(self.disks) else 0
+        self.clustered = self._is_clustered()
+        step = int(round(self.interval_s * 1e6)) if self.samples else 1
+        on_grid = self._grid_times(step)
+        self.times_us: np.ndarray = on_grid if on_grid is not None else np.sort(self._con.execute(
+                "SELECT DISTINCT epoch_us(ts) AS t FROM samples s WHERE s.interval_s = $1 "
+                "AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)", self._params)
+                .fetchnumpy()["t"].astype(np.int64))
+        self.times = self.times_us * _NS_PER_US / 1e9          # epoch seconds, as analytics.sample_grid codes them
+
+    def _grid_times(self, step: int) -> np.ndarray | None:
+        """The distinct sample times when each disk has one sample per interval from its first to its last
+        (one residue modulo the interval, count = span / interval + 1; the key forbids repeats); else None."""
+        d = self.disks
+        if d.empty:
+            return np.zeros(0, dtype=np.int64)
+        t0, t1, n = d["t0"].to_numpy(np.int64), d["t1"].to_numpy(np.int64), d["n"].to_numpy(np.int64)
+        one_residue = (d["r0"] == d["r1"]).all() and d["r0"].nunique() == 1
+        if not one_residue or not ((t1 - t0) // step + 1 == n).all() or not ((t1 - t0) % step == 0).all():
+            return None
+        first = int(t0.min())
+        span = (int(t1.max()) - first) // step + 1
+        cover = np.zeros(span + 1, dtype=np.int64)   # +1 where a disk's run starts, -1 after it ends
+        np.add.at(cover, (t0 - first) // step, 1)
+        np.add.at(cover, (t1 - first) // step + 1, -1)
+        slots = np.nonzero(np.cumsum(cover[:-1]) > 0)[0]
+        return first + slots * step
+
+    def _is_clustered(self) -> bool:
+        """Each disk's rows, and each VM's, fill one rowid range with no other row of this selection in it,
+        and the VMs' ranges follow their sorted order: a block of consecutive VMs is one range of its own."""
+        d = self.disks
+        if d.empty:
+            return True
+        if not ((d["hi"] - d["lo"] + 1) == d["n"]).all():
+            return False
+        vm = d.groupby(VM_KEY, sort=False).agg(n=("n", "sum"), lo=("lo", "min"), hi=("hi", "max"))
+        in_order = bool((vm["lo"].to_numpy()[1:] > vm["hi"].to_numpy()[:-1]).all())
+        return in_order and bool(((vm["hi"] - vm["lo"] + 1) == vm["n"]).all())
+
+    def vm_keys(self) -> pd.DataFrame:
+        """VMs with samples, sorted (vcenter, vm_id): the row order of the per-VM grids of all blocks together."""
+        return self.disks[VM_KEY].drop_duplicates().reset_index(drop=True)
+
+    def blocks(self) -> Iterator[SampleBlock]:
+        """Blocks of whole VMs in sorted VM order, each about rows_per_block samples (at least one VM).
+
+        The next block is read (DuckDB, off the GIL) while the caller works on this one: two blocks in memory.
+        """
+        parts = list(self._parts())
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            ahead = pool.submit(self._read, parts[0]) if parts else None
+            for i in range(len(parts)):
+                assert ahead is not None
+                block = ahead.result()
+                ahead = pool.submit(self._read, parts[i + 1]) if i + 1 < len(parts) else None
+                yield block
+                del block
+        self.release()
+
+    def release(self) -> None:
+        """Hand DuckDB's cached table pages back (it keeps up to its memory limit cached after a scan)."""
+        row = self._con.execute("SELECT current_setting('memory_limit')").fetchone()
+        limit = row[0] if row else "256MB"
+        self._con.execute("SET memory_limit = '16MB'")
+        self._con.execute(f"SET memory_limit = '{checked_size(str(limit).replace(' ', ''))}'")
+
+    def _parts(self) -> Iterator[pd.DataFrame]:
+        """The disks of each block: whole VMs, consecutive in sorted order, about rows_per_block samples."""
+        d = self.disks
+        if d.empty:
+            return
+        vm_start = np.ones(len(d), dtype=bool)
+        vm_start[1:] = ((d["vcenter"].to_numpy()[1:] != d["vcenter"].to_numpy()[:-1])
+                        | (d["vm_id"].to_numpy()[1:] != d["vm_id"].to_numpy()[:-1]))
+        starts = np.nonzero(vm_start)[0]
+        ends = np.append(starts[1:], len(d))
+        rows_before = np.concatenate([[0], np.cumsum(d["n"].to_numpy())])
+        lo = 0
+        while lo < starts.size:
+            hi = lo + 1   # at least one VM; then VMs while the block stays within budget
+            while hi < starts.size and rows_before[ends[hi]] - rows_before[starts[lo]] <= self.rows_per_block:
+                hi += 1
+            yield d.iloc[starts[lo]:ends[hi - 1]].reset_index(drop=True)
+            lo = hi
+
+    def _read(self, disks: pd.DataFrame) -> SampleBlock:
+        """The samples of `disks` (whole VMs, sorted) as matrices on the reader's time axis."""
+        if self.clustered:
+            params = self._params + [int(disks["lo"].min()), int(disks["hi"].max())]
+            t = self._con.sql(
+                """SELECT rowid AS r, epoch_us(ts) AS ts_us, write_kbps, read_kbps, write_iops, read_iops
+                   FROM samples s WHERE rowid BETWEEN $4 AND $5 AND s.interval_s = $1
+                     AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)""",
+                params=params).to_arrow_table()
+            rid = t.column("r").to_numpy()
+            order = np.argsort(disks["lo"].to_numpy(), kind="stable")
+            fast = self._as_read(t, rid, disks, order)
+            if fast is not None:
+                return fast
+            row = order[np.searchsorted(disks["lo"].to_numpy()[order], rid, side="right") - 1]
+        else:
+            keyed = disks[DISK_KEY].assign(_row=np.arange(len(disks), dtype=np.int32))
+            self._con.register("_block_disks", keyed)
+            try:
+                t = self._con.sql(
+                    """SELECT k._row AS r, epoch_us(s.ts) AS ts_us, s.write_kbps, s.read_kbps, s.write_iops,
+                               s.read_iops
+                        FROM samples s JOIN _block_disks k USING (vcenter, vm_id, instance)
+                        WHERE s.interval_s = $1 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2)
+                          AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)""", params=self._params).to_arrow_table()
+            finally:
+                self._con.unregister("_block_disks")
+            row = t.column("r").to_numpy().astype(np.int64)
+        col = np.searchsorted(self.times_us, t.column("ts_us").to_numpy())
+        n_t = self.times_us.size
+        cell = row * n_t + col
+        w, r = _values(t.column("write_kbps")), _values(t.column("read_kbps"))
+        wi, ri = _values(t.column("write_iops")), _values(t.column("read_iops"))
+        del t
+        mats = []
+        for v in (w, wi, wi + ri, w + r):
+            m = np.full(len(disks) * n_t, np.nan)
+            m[cell] = v
+            mats.append(m.reshape(len(disks), n_t))
+        cells = len(disks) * n_t - int(np.isnan(mats[0]).sum())   # values are never NaN: a repeat overwrote one
+        if cells != cell.size:
+            raise ValueError(f"samples hold {cell.size - cells} rows repeating a disk and end time; "
+                             "each (vcenter, vm_id, instance, ts) must appear once")
+        return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
+
+
+    def _as_read(self, t, rid: np.ndarray, disks: pd.DataFrame, order: np.ndarray) -> SampleBlock | None:
+        """The block without a scatter when its rows arrived in rowid order, every disk with a sample at
+        every time in time order (a clustered, complete store): each metric is the rows reshaped."""
+        n_t = self.times_us.size
+        if not (disks["n"] == n_t).all() or rid.size != len(disks) * n_t:
+            return None
+        if rid.size > 1 and not (np.diff(rid) > 0).all():
+            return None
+        if not np.array_equal(t.column("ts_us").to_numpy().reshape(len(disks), n_t),
+                              np.broadcast_to(self.times_us, (len(disks), n_t))):
+            return None
+        back = np.argsort(order)   # rows in rowid order -> rows in key order
+        keep = None if np.array_equal(order, np.arange(order.size)) else back
+        w, r = _values(t.column("write_kbps")), _values(t.column("read_kbps"))
+        wi, ri = _values(t.column("write_iops")), _values(t.column("read_iops"))
+        mats = []
+        for v in (w, wi, wi + ri, w + r):
+            m = v.reshape(len(disks), n_t)
+            mats.append(m if keep is None else m[keep])
+        return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
+
+
+def _values(column) -> np.ndarray:
+    """A value column as float64, NULL/NaN as 0 (a sample of nothing written), as analytics.sample_grid reads it."""
+    v = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    if not v.flags.writeable:   # a zero-copy view of Arrow memory; profiles partition the grids in place
+        v = v.copy()
+    return np.where(np.isnan(v), 0.0, v) if np.isnan(v).any() else v
+
+
+def _sorted_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` sorted by DISK_KEY in code-point order (as polars and Python sort strings)."""
+    keys = list(zip(*(frame[k].astype(str) for k in DISK_KEY), strict=True))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return frame.iloc[order]

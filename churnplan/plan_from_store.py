@@ -1,0 +1,77 @@
+"""Plan straight from the store in bounded memory: samples are read and profiled per block of whole VMs
+(churnplan.core.sample_reader), then the rest of build_plan's stages run on the per-VM write series.
+
+Peak memory is one block's samples plus the per-VM write series (8 bytes per VM and sample time), not
+every sample of the estate; the figures are those of `build_plan` on the fully loaded samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from churnplan.analytics import rpo
+from churnplan.analytics.config import PlanConfig
+from churnplan.analytics.model import Plan
+from churnplan.analytics.plan import build_plan, check, plan_from_profiles
+from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
+from churnplan.analytics.stages.profiles import profile_blocks
+from churnplan.core import memory_cap, sample_reader, store
+
+
+class NoSamples(ValueError):
+    """The store holds no samples at the interval and within the window asked for."""
+
+
+def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval_s: int | None = None,
+                    rows_per_block: int = sample_reader.DEFAULT_ROWS_PER_BLOCK, memory_limit: str = "256MB",
+                    threads: int | None = None, empty_ok: bool = True) -> Plan:
+    """Plan the store on `con` (samples at `interval_s`, default the store's main interval) like build_plan
+    on every sample loaded, holding about `rows_per_block` samples at a time; DuckDB capped at `memory_limit`.
+
+    With no sample to plan from: NoSamples unless `empty_ok`, else build_plan's plan of no samples.
+    """
+    check(config)
+    vms, disks = store.load_vms(con), store.load_disks(con)
+    memory_cap.cap_memory(con, memory_limit, threads)
+    reader = sample_reader.SampleReader(con, interval_s, config.start, config.end, rows_per_block)
+    if reader.samples == 0:
+        if not empty_ok:
+            raise NoSamples("no samples to plan from")
+        return build_plan(vms, disks, store.load_samples_polars(con, interval_s, config.start, config.end), config)
+    n_vms = len(reader.vm_keys())
+    return plan_from_profiles(profile_blocks(vms, disks, _grids(reader), n_vms, reader.times, reader.interval_s,
+                                             config), config)   # no reference kept here: the stages free it
+
+
+def _grids(reader: sample_reader.SampleReader) -> Iterator[SampleGrid]:
+    """The reader's blocks as analytics grids."""
+    for b in reader.blocks():
+        yield SampleGrid(b.keys, reader.times, reader.interval_s, b.write_kbps, b.write_iops, b.iops, b.rw_kbps)
+
+
+def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame, excluded: pd.DataFrame,
+                        timezone: str = "UTC", interval_s: int | None = None,
+                        rows_per_block: int = sample_reader.DEFAULT_ROWS_PER_BLOCK,
+                        memory_limit: str = "256MB") -> rpo.PreparedChurn:
+    """rpo.prepare(every sample, assignment, excluded, timezone), reading the samples a block of VMs at a time:
+    only the per-VM write series of the included disks are kept (the what-if's time x VM matrix)."""
+    memory_cap.cap_memory(con, memory_limit)
+    reader = sample_reader.SampleReader(con, interval_s, rows_per_block=rows_per_block)
+    if reader.samples == 0:
+        return rpo.prepare(store.load_samples_polars(con, interval_s), assignment, excluded, timezone)
+    gone = excluded[excluded["excluded"].astype(bool)] if "excluded" in excluded.columns else excluded
+    write = np.full((len(reader.vm_keys()), reader.times.size), np.nan)
+    keys, rows = [], 0
+    for grid in _grids(reader):
+        per_vm = grid.without(gone).by_vm()
+        write[rows:rows + len(per_vm.keys)] = per_vm.write_kbps
+        rows += len(per_vm.keys)
+        keys.append(per_vm.keys)
+    nan = np.broadcast_to(np.float64(np.nan), (rows, reader.times.size))
+    vm_keys = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame(columns=VM_KEY)
+    grid = SampleGrid(vm_keys, reader.times, reader.interval_s, write[:rows], nan, nan, nan)
+    return rpo.prepare(grid, assignment=assignment, timezone=timezone)

@@ -1,0 +1,149 @@
+"""Planning from the store block by block gives exactly build_plan's figures, in either table layout."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnplan.analytics.config import PlanConfig
+from churnplan.analytics.plan import build_plan
+from churnplan.core import memory_cap, sample_layout, sample_reader, store
+from churnplan.plan_from_store import plan_from_store
+
+FRAMES = ["vms", "disks", "process_servers", "rpo", "estate_series", "lag_series", "daily_lag",
+          "initial_replication", "cost", "compliance_curve"]
+
+
+def _same_plan(a, b) -> None:
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True, obj=name)
+    pd.testing.assert_frame_equal(a.bandwidth.frame, b.bandwidth.frame, check_exact=True)
+    sa, sb = a.summary.to_dict(), b.summary.to_dict()
+    sa.pop("generated_utc"), sb.pop("generated_utc")
+    assert sa == sb
+
+
+@pytest.fixture(scope="module")
+def clustered_store(sample_store_master: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("clustered") / "sample.duckdb"
+    shutil.copy(sample_store_master, path)
+    con = store.connect(path)
+    sample_layout.cluster_samples(con)
+    con.close()
+    return path
+
+
+@pytest.mark.parametrize("layout", ["as imported", "clustered"])
+@pytest.mark.parametrize("config", [PlanConfig(), PlanConfig(bandwidth_mbps=40.0, exclude_disks=("*/scsi0:1",))],
+                         ids=["defaults", "link-and-exclusions"])
+def test_blocks_of_vms_plan_exactly_like_every_sample_loaded(layout, config, sample_store_master, clustered_store):
+    con = store.connect(sample_store_master if layout == "as imported" else clustered_store, read_only=True)
+    loaded = build_plan(store.load_vms(con), store.load_disks(con), store.load_samples_polars(con), config)
+    streamed = plan_from_store(con, config, rows_per_block=40_000)   # many blocks of a few VMs each
+    con.close()
+    _same_plan(loaded, streamed)
+
+
+def test_the_20s_samples_plan_alike(sample_store_master):
+    con = store.connect(sample_store_master, read_only=True)
+    config = PlanConfig()
+    loaded = build_plan(store.load_vms(con), store.load_disks(con), store.load_samples_polars(con, 20), config)
+    _same_plan(loaded, plan_from_store(con, config, interval_s=20, rows_per_block=100_000))
+    con.close()
+
+
+def _tiny_store(path: Path, rows: list[tuple]) -> None:
+    con = store.connect(path)
+    store.insert_samples(con, pd.DataFrame(rows, columns=store.SAMPLE_COLUMNS))
+    con.close()
+
+
+def test_a_block_is_the_disks_by_time_matrix_with_gaps_and_empty_values(tmp_db):
+    t = pd.Timestamp("2026-11-09 00:05")
+    step = pd.Timedelta(seconds=300)
+    _tiny_store(tmp_db, [
+        ("vc", "vm-2", "scsi0:0", t, 300, 10.0, 1.0, 2.0, 3.0),
+        ("vc", "vm-1", "scsi0:1", t + step, 300, None, 4.0, 1.0, None),   # NULLs count as 0
+        ("vc", "vm-1", "scsi0:0", t, 300, 5.0, 0.0, 1.0, 0.0),
+        ("vc", "vm-1", "scsi0:0", t + 2 * step, 300, 7.0, 1.0, 1.0, 1.0),
+        ("vc", "vm-1", "scsi0:0", t + step, 20, 99.0, 0.0, 0.0, 0.0),      # another interval: not read
+    ])
+    con = store.connect(tmp_db, read_only=True)
+    reader = sample_reader.SampleReader(con, 300, rows_per_block=1)
+    blocks = list(reader.blocks())
+    con.close()
+    assert [b.keys["vm_id"].tolist() for b in blocks] == [["vm-1", "vm-1"], ["vm-2"]]   # whole VMs per block
+    assert reader.times.tolist() == [t.timestamp() + k * 300 for k in range(3)]
+    np.testing.assert_array_equal(blocks[0].write_kbps, [[5.0, np.nan, 7.0], [np.nan, 0.0, np.nan]])
+    np.testing.assert_array_equal(blocks[0].rw_kbps, [[5.0, np.nan, 8.0], [np.nan, 4.0, np.nan]])
+    np.testing.assert_array_equal(blocks[0].iops, [[1.0, np.nan, 2.0], [np.nan, 1.0, np.nan]])
+    np.testing.assert_array_equal(blocks[1].write_iops, [[2.0, np.nan, np.nan]])
+
+
+def test_off_grid_times_are_read_from_the_store(tmp_db):
+    t = pd.Timestamp("2026-11-09 00:05")
+    _tiny_store(tmp_db, [("vc", "vm-1", "scsi0:0", t + pd.Timedelta(seconds=s), 300, 1.0, 0.0, 1.0, 0.0)
+                         for s in (0, 150, 600)])
+    con = store.connect(tmp_db, read_only=True)
+    reader = sample_reader.SampleReader(con, 300)
+    con.close()
+    assert reader.times.tolist() == [t.timestamp() + s for s in (0, 150, 600)]
+
+
+def test_clustering_orders_the_table_for_block_reads(sample_store_master, tmp_path):
+    path = tmp_path / "s.duckdb"
+    shutil.copy(sample_store_master, path)
+    con = store.connect(path)
+    before = con.execute("SELECT count(*), sum(write_kbps) FROM samples").fetchone()
+    assert not sample_reader.SampleReader(con, 300).clustered
+    assert sample_layout.cluster_samples(con) == before[0]
+    assert con.execute("SELECT count(*), sum(write_kbps) FROM samples").fetchone() == pytest.approx(before)
+    assert sample_reader.SampleReader(con, 300).clustered and sample_reader.SampleReader(con, 20).clustered
+    con.close()
+
+
+def test_a_memory_cap_must_look_like_a_size(tmp_db):
+    con = store.connect(tmp_db)
+    with pytest.raises(ValueError, match="memory limit"):
+        memory_cap.cap_memory(con, "1GB'; DROP TABLE samples; --")
+    memory_cap.cap_memory(con, "256MB", threads=1)
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+    con.close()
+
+
+def test_the_what_if_matrix_read_by_blocks_is_the_one_prepared_from_every_sample(sample_store_master):
+    from churnplan.analytics import rpo
+    from churnplan.plan_from_store import prepared_from_store
+
+    con = store.connect(sample_store_master, read_only=True)
+    plan = plan_from_store(con, PlanConfig(exclude_disks=("*/scsi0:1",)))
+    vms = plan.vms[plan.vms["process_server"] != ""][["vcenter", "vm_id", "name", "process_server"]]
+    excluded = plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
+    want = rpo.prepare(store.load_samples_polars(con), assignment=vms, excluded=excluded, timezone="Europe/Paris")
+    got = prepared_from_store(con, vms, excluded, "Europe/Paris", rows_per_block=50_000)
+    con.close()
+    np.testing.assert_array_equal(got.vm_bytes, want.vm_bytes)
+    np.testing.assert_array_equal(got.times, want.times)
+    pd.testing.assert_frame_equal(got.vms, want.vms)
+    assert got.timezone == want.timezone and got.interval_s == want.interval_s
+
+
+def test_vms_stored_out_of_key_order_are_read_by_their_keys(tmp_db):
+    t = pd.Timestamp("2026-11-09 00:05")
+    step = pd.Timedelta(seconds=300)
+    rows = [(vc, vm, "scsi0:0", t + k * step, 300, float(10 * i + k), 0.0, 1.0, 0.0)
+            for i, (vc, vm) in enumerate([("vc", "vm-1"), ("vc", "vm-3"), ("vc", "vm-2")]) for k in range(3)]
+    con = store.connect(tmp_db)
+    for i in range(3):   # one insert per VM: each VM one rowid range, but vm-3's between vm-1's and vm-2's
+        store.insert_samples(con, pd.DataFrame(rows[3 * i:3 * i + 3], columns=store.SAMPLE_COLUMNS))
+    reader = sample_reader.SampleReader(con, 300, rows_per_block=6)
+    blocks = list(reader.blocks())
+    con.close()
+    assert not reader.clustered
+    assert [b.keys["vm_id"].tolist() for b in blocks] == [["vm-1", "vm-2"], ["vm-3"]]
+    np.testing.assert_array_equal(blocks[0].write_kbps, [[0.0, 1.0, 2.0], [20.0, 21.0, 22.0]])
+    np.testing.assert_array_equal(blocks[1].write_kbps, [[10.0, 11.0, 12.0]])
