@@ -169,8 +169,8 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
 
 def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: Progress) -> Plan:
     """Plan the store (read-only, retrying while a writer holds it), reading its samples a block of VMs at a
-    time (churnplan.plan_from_store: memory bounded by one block, not the estate), and close it again."""
-    from churnplan.plan_from_store import NoSamples, plan_from_store
+    time (churnplan.engines.store: memory bounded by one block, not the estate), and close it again."""
+    from churnplan.engines.store import NoSamples, plan_from_store
 
     try:  # checked before the first progress line, so a refused store shows one line and nothing else
         con = store.connect(db, read_only=True, retries=10)

@@ -200,7 +200,7 @@ def test_plan_command_names_a_missing_store(tmp_path):
     (["--work-mbps", "10"], "needs both --work-mbps and --offhours-mbps"),
     (["--work-mbps", "10", "--offhours-mbps", "5", "--timezone", "Mars/Olympus"], "unknown time zone"),
     (["--timezone", "Mars/Olympus"], "unknown time zone"),
-    (["--ir-goal", "soon"], "--ir-goal 'soon'"),
+    (["--ir-goal", "soon"], "--ir-goal: 'soon' is not a duration"),
     (["--architecture", "cloud"], "'classic' or 'modernized'"),
 ])
 def test_plan_command_rejects_bad_options_by_name(tmp_path, args, message):
