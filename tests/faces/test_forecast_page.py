@@ -8,7 +8,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import tiny_estate
-from churnplan.core import store
 from churnplan.dashboard import data
 
 APP = Path(data.__file__).resolve().parent / "app.py"
@@ -16,15 +15,7 @@ PAGE = "views/forecast.py"
 
 
 def _store(path: Path, days: int) -> Path:
-    vms, disks, samples = tiny_estate.frames(days=days, interval_s=900)
-    con = store.connect(path)
-    try:
-        store.upsert_vms(con, vms)
-        store.upsert_disks(con, disks)
-        store.insert_samples(con, samples)
-    finally:
-        con.close()
-    return path
+    return tiny_estate.write_store(path, days=days, interval_s=900)
 
 
 def _open(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:

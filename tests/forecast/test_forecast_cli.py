@@ -12,22 +12,13 @@ from typer.testing import CliRunner
 
 from churnplan.analytics.forecast.backtest import COLUMNS
 from churnplan.cli import app
-from churnplan.core import store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faces"))
 import tiny_estate
 
 
 def _store(path: Path, days: int) -> Path:
-    vms, disks, samples = tiny_estate.frames(days=days, interval_s=900)
-    con = store.connect(path)
-    try:
-        store.upsert_vms(con, vms)
-        store.upsert_disks(con, disks)
-        store.insert_samples(con, samples)
-    finally:
-        con.close()
-    return path
+    return tiny_estate.write_store(path, days=days, interval_s=900)
 
 
 @pytest.fixture(scope="module")
