@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine: `make demo` (sample estate -> store -> plan -> report -> dashboard)
-# and `make test` (everything the tests need, then the tests).
+# and `make test` (everything the tests need, the static checks, then the tests).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 $(BIN)/churnplan: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,spark,lint]'
 	touch $@
 
 setup: $(BIN)/churnplan
@@ -21,17 +21,14 @@ system-deps:
 	bash .ci/system-deps
 
 test: system-deps setup
+	BIN=$(BIN) bash .ci/lint
 	$(BIN)/python -m pytest -q
 
 bench: setup
 	$(BIN)/python benchmarks/plan.py
 
-# Static checks (ruff, import-linter, mypy); their tools come from the lint extra.
-$(BIN)/lint-imports: pyproject.toml $(BIN)/churnplan
-	$(BIN)/pip install --quiet -e '.[test,lint]'
-	touch $@
-
-lint: $(BIN)/lint-imports
+# Static checks (ruff, import-linter, mypy); `make test` runs them before the tests.
+lint: setup
 	BIN=$(BIN) bash .ci/lint
 
 # The sdist and the wheel (the wheel built from the sdist) in dist/.

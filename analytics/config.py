@@ -47,3 +47,4 @@ class PlanConfig:
     app_consistent_h: float | None = None        # app-consistent snapshot frequency (--app-consistent-hours)
     standard_disks: str = "standard_hdd"         # replica family of standard targets: standard_hdd or standard_ssd
     price_book: PriceBook | None = None          # billed prices (own JSON or Retail Prices export); None = example
+    growth_auto: bool = False                    # --growth auto: growth_pct is replaced by the fitted trend's

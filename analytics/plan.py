@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import polars as pl
 
@@ -18,9 +20,9 @@ from churnplan.analytics.stages.coverage import coverage
 from churnplan.analytics.stages.estimates import estimates
 from churnplan.analytics.stages.links import links, planned_mbps
 from churnplan.analytics.stages.profiles import Profiles, profile
-from churnplan.analytics.stages.seeding import estate_grid, seed_and_cost
-from churnplan.analytics.stages.simulation import compliance_curve, simulate
-from churnplan.analytics.stages.summary import summarise
+from churnplan.analytics.stages.seeding import Seeding, estate_grid, seed_and_cost
+from churnplan.analytics.stages.simulation import Simulation, compliance_curve, simulate
+from churnplan.analytics.stages.summary import PlanSummary, summarise
 from churnplan.analytics.stages.targets import targets
 from churnplan.analytics.vocabulary import Scope, protected
 
@@ -77,13 +79,19 @@ def plan_from_profiles(profiles: Profiles, config: PlanConfig,
     summary = summarise(config, tz, times, estate, placed, bands.table, planned, sim.estate,
                         bw.throttle_needed(estate, config), seeding, cover, azure, est)
     curve = compliance_curve(bands.curves[Scope.ESTATE], summary.required_mbps_100pct, config.rpo_min)
-    return Plan(config=config, vms=_vm_frame(placed, sim.estate.vm_misses, config),
-                disks=_disk_frame(placed),
-                process_servers=size_caches(placed.servers, churns, sim.outcomes, bands.table, config),
-                bandwidth=bands.table, rpo=sim.rpo, summary=summary, estate_series=seeding.estate_series,
-                lag_series=sim.lag_series, daily_lag=sim.daily_lag, initial_replication=seeding.initial_replication,
-                cost=est.cost.lines, compliance_curve=curve, vm_sizes=azure.vm_sizes,
-                cores_by_family=azure.cores_by_family, storage_accounts=azure.accounts)
+    servers = size_caches(placed.servers, churns, sim.outcomes, bands.table, config)
+    return replace(assemble(config, placed, servers, bands.table, sim, summary, seeding, curve),
+                   cost=est.cost.lines, vm_sizes=azure.vm_sizes, cores_by_family=azure.cores_by_family,
+                   storage_accounts=azure.accounts)
+
+
+def assemble(config: PlanConfig, placed: Assignment, servers: pd.DataFrame, table: bw.BandwidthTable,
+             sim: Simulation, summary: PlanSummary, seeding: Seeding, curve: pd.DataFrame) -> Plan:
+    """The Plan from the stages' results (also what a distributed engine calls after running them)."""
+    return Plan(config=config, vms=_vm_frame(placed, sim.estate.vm_misses, config), disks=_disk_frame(placed),
+                process_servers=servers, bandwidth=table, rpo=sim.rpo, summary=summary,
+                estate_series=seeding.estate_series, lag_series=sim.lag_series, daily_lag=sim.daily_lag,
+                initial_replication=seeding.initial_replication, cost=seeding.cost, compliance_curve=curve)
 
 
 def _vm_frame(placed: Assignment, misses: pd.DataFrame, config: PlanConfig) -> pd.DataFrame:

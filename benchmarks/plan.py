@@ -6,7 +6,7 @@
     python benchmarks/plan.py --profile                # also each stage's time
     python benchmarks/plan.py --engine memory          # today's path: load every sample, then build_plan
 
-Engines: `store` plans straight from the store in bounded memory (churnplan.plan_from_store: samples read
+Engines: `store` plans straight from the store in bounded memory (churnplan.engines.store: samples read
 per block of VMs); `memory` loads every sample with store.load_samples_polars and calls build_plan.
 Each case generates its store in one child process and plans it in another, so the peak RSS printed is the
 planning process's own high-water mark. Besides the table, one JSON line per case (prefix `JSON `).
@@ -89,7 +89,7 @@ class StageClock:
         self.seconds: dict[str, float] = defaultdict(float)
 
     def install(self) -> None:
-        import churnplan.plan_from_store as engine
+        import churnplan.engines.store as engine
         from churnplan.analytics import plan
         for name in STAGES:
             if hasattr(plan, name):
@@ -131,7 +131,7 @@ def plan_case(path: str, engine: str, profile: bool) -> dict:
         plan = build_plan(vms, disks, samples, PlanConfig())
         plan_s = time.perf_counter() - t
     else:
-        from churnplan.plan_from_store import plan_from_store
+        from churnplan.engines.store import plan_from_store
         plan = plan_from_store(con, PlanConfig())
         con.close()
         load_s, rss_after_load = 0.0, float("nan")

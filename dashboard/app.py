@@ -18,6 +18,7 @@ PAGES = [
     ("views/servers.py", "Process servers", "process-servers", ":material/memory:"),
     ("views/cost.py", "Storage and cost", "storage-cost", ":material/savings:"),
     ("views/compatibility.py", "Compatibility", "compatibility", ":material/rule:"),
+    ("views/forecast.py", "Forecast", "forecast", ":material/trending_up:"),
     ("views/downloads.py", "Downloads", "downloads", ":material/download:"),
 ]
 BUSY_RETRY_S = 2.0

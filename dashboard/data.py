@@ -97,8 +97,8 @@ def samples(db: str, interval_s: int | None, version: tuple[float, int] | None =
 @st.cache_resource(show_spinner="Building the plan…", max_entries=4)
 def plan(db: str, config_key: str, _config: Any, version: tuple[float, int] | None = None) -> Any:
     """The plan for the store under `_config` (keyed by its repr), built once per store version; samples are
-    read a block of VMs at a time (churnplan.plan_from_store), so a large store plans in bounded memory."""
-    from churnplan.plan_from_store import plan_from_store
+    read a block of VMs at a time (churnplan.engines.store), so a large store plans in bounded memory."""
+    from churnplan.engines.store import plan_from_store
 
     return read(db, lambda con: plan_from_store(con, _config))
 
@@ -108,7 +108,7 @@ def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float
     """analytics.rpo.prepare over the plan's protected VMs (by process server) and included disks, kept for
     fast what-if reruns."""
     from churnplan.analytics.vocabulary import protected
-    from churnplan.plan_from_store import prepared_from_store
+    from churnplan.engines.store import prepared_from_store
 
     vms = _plan.vms[protected(_plan.vms)]
     excluded = _plan.disks[["vcenter", "vm_id", "instance", "excluded"]]

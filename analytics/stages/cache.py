@@ -3,7 +3,7 @@ required Mbps and peak churn."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,11 +42,18 @@ def server_cache(churn_of_server: rpo.PreparedChurn, outcome: rpo.WhatIf, percen
 def size_caches(servers: pd.DataFrame, churns: Mapping[str, rpo.PreparedChurn],
                 outcomes: Mapping[str, rpo.WhatIf], table: BandwidthTable, config: PlanConfig) -> pd.DataFrame:
     """The servers frame with max_backlog_gib, cache_gib (at least the table's), required_mbps, peak_churn_mibps."""
+    names = [str(s) for s in servers["server"]] if len(servers) else []
+    caches = [server_cache(churns[s], outcomes[s], config.percentile, config.growth_pct) for s in names]
+    return with_caches(servers, caches, table, config)
+
+
+def with_caches(servers: pd.DataFrame, caches: Sequence[ServerCache], table: BandwidthTable,
+                config: PlanConfig) -> pd.DataFrame:
+    """The servers frame with each server's cache (`caches` in the frame's order) and required Mbps."""
     out = servers.copy()
     if out.empty:
         return out
     names = [str(s) for s in out["server"]]
-    caches = [server_cache(churns[s], outcomes[s], config.percentile, config.growth_pct) for s in names]
     out["max_backlog_gib"] = np.array([c.max_backlog_gib for c in caches])
     out["cache_gib"] = np.maximum(out["cache_gib"], np.array([c.least_cache_gib for c in caches]))
     out["required_mbps"] = [table.required(s, config.rpo_min, 100.0) or 0.0 for s in names]

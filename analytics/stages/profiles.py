@@ -73,16 +73,16 @@ def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.D
 
     Inventory columns named by the store (capacity_gb, memory_mb) are renamed to their units here.
     """
-    vms, disks = _inventory(vms, disks, config)
+    vms, disks = inventory(vms, disks, config)
     grid = sample_grid.from_frame(samples).window(epoch(config.start), epoch(config.end))
     # VM series are summed before the disk profiles reorder the grid (a grid made here is sorted in place).
     vm_grid = grid.without(disks[disks["excluded"]]).by_vm()
     d_prof = churn.profiles(grid, config.percentile, config.growth_pct, consume=not isinstance(samples, SampleGrid))
     v_prof = churn.profiles(vm_grid, config.percentile, config.growth_pct)
-    return _profiled(vms, disks, d_prof, v_prof, vm_grid, grid.times, disk_grid=grid)
+    return with_profiles(vms, disks, d_prof, v_prof, vm_grid, grid.times, disk_grid=grid)
 
 
-def _inventory(vms: pd.DataFrame, disks: pd.DataFrame, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+def inventory(vms: pd.DataFrame, disks: pd.DataFrame, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inventory with store column names in units, and each disk's `excluded` flag."""
     vms = vms.rename(columns=STORE_COLUMNS_IN_UNITS)
     disks = disks.rename(columns=STORE_COLUMNS_IN_UNITS)
@@ -91,8 +91,8 @@ def _inventory(vms: pd.DataFrame, disks: pd.DataFrame, config: PlanConfig) -> tu
     return vms, disks
 
 
-def _profiled(vms: pd.DataFrame, disks: pd.DataFrame, d_prof: pd.DataFrame, v_prof: pd.DataFrame,
-              vm_grid: SampleGrid, times: np.ndarray, disk_grid: SampleGrid | None = None) -> Profiles:
+def with_profiles(vms: pd.DataFrame, disks: pd.DataFrame, d_prof: pd.DataFrame, v_prof: pd.DataFrame,
+                  vm_grid: SampleGrid, times: np.ndarray, disk_grid: SampleGrid | None = None) -> Profiles:
     """Profiles from the disk and VM profile rows: inventory rows without samples profile as 0; disks known only
     from samples get rows of unknown capacity."""
     d = _with_profile(_sampled_only(disks, d_prof, vms), d_prof, DISK_KEY)
@@ -109,7 +109,7 @@ def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[Samp
     `n_vms` bounds the VMs of all blocks. The per-VM grid keeps write KiB/s only (what the queues and the
     estate series read); its other metrics are NaN views that hold no memory.
     """
-    vms, disks = _inventory(vms, disks, config)
+    vms, disks = inventory(vms, disks, config)
     lo, hi = epoch(config.start), epoch(config.end)
     keep = np.ones(times.size, dtype=bool)
     keep &= times >= lo if lo is not None else keep
@@ -130,7 +130,7 @@ def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[Samp
     nan = np.broadcast_to(np.float64(np.nan), (rows, times.size))
     vm_keys = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame(columns=VM_KEY)
     vm_grid = SampleGrid(vm_keys, times, interval_s, write[:rows], nan, nan, nan)
-    return _profiled(vms, disks, _concat(d_profs), _concat(v_profs), vm_grid, times)
+    return with_profiles(vms, disks, _concat(d_profs), _concat(v_profs), vm_grid, times)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from churnplan.cli import collect as cmd_collect
 from churnplan.cli import exchange as cmd_exchange
+from churnplan.cli import forecast as cmd_forecast
 from churnplan.cli import imports as cmd_import
 from churnplan.cli import plan as cmd_plan
 from churnplan.cli import report as cmd_report
@@ -32,7 +33,7 @@ DbOption = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file.")
 
 # Modules that add commands: each defines register(app). Order is the order of --help.
 _COMMAND_MODULES = (cmd_samples, cmd_collect, cmd_status, cmd_import, cmd_exchange, cmd_plan, cmd_report,
-                    cmd_quality, cmd_outage, cmd_cost, cmd_sizing)
+                    cmd_forecast, cmd_quality, cmd_outage, cmd_cost, cmd_sizing)
 
 
 def _show_version(value: bool) -> None:

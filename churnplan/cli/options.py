@@ -20,6 +20,7 @@ from churnplan.analytics.vocabulary import Architecture
 from churnplan.core import store
 from churnplan.cli import validators as v
 from churnplan.cli.errors import fail
+from churnplan.core.errors import OptionError
 from churnplan.core.durations import parse_duration
 from churnplan.core.units import SECONDS_PER_HOUR
 from churnplan.core.zones import check_zone
@@ -45,6 +46,18 @@ def progress_step(progress: Progress, description: str) -> Iterator[TaskID]:
     progress.update(task, completed=1, total=1)
 
 
+def _growth_option(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | float | None:
+    """--growth: 'auto' as given, else a percentage checked like the other numbers (0 or more)."""
+    if value is None or str(value).strip().lower() == "auto":
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        raise OptionError(v.flag(param), f"{value!r} is not a number; give a percentage of 0 or more, or auto") \
+            from None
+    return v.non_negative("%")(ctx, param, number)
+
+
 def _option(name: str, annotation: Any, default: Any, flag: str, help: str,
             callback: Callable[..., Any] | None = None) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
@@ -55,8 +68,8 @@ PLAN_OPTIONS = [
     _option("rpo", float, _DEFAULT.rpo_min, "--rpo", "Desired RPO in minutes.", v.positive("min")),
     _option("percentile", float, _DEFAULT.percentile, "--percentile", "Percentile of churn/IOPS used as the peak.",
             v.percentile()),
-    _option("growth", float, _DEFAULT.growth_pct, "--growth", "Growth factor in percent applied to churn.",
-            v.non_negative("%")),
+    _option("growth", str, f"{_DEFAULT.growth_pct:g}", "--growth",
+            "Growth in percent applied to churn, or 'auto': fitted from the measured trend.", _growth_option),
     _option("bandwidth", float | None, None, "--bandwidth", "Available bandwidth in Mbps (what-if).",
             v.positive("Mbps")),
     _option("compression", float, _DEFAULT.compression, "--compression",
@@ -217,7 +230,9 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
             choices = " or ".join(repr(a.value) for a in Architecture)
             raise ValueError(f"--architecture {o['architecture']!r}: use {choices}")
         return PlanConfig(
-            rpo_min=o["rpo"], percentile=o["percentile"], growth_pct=o["growth"], bandwidth_mbps=o["bandwidth"],
+            rpo_min=o["rpo"], percentile=o["percentile"], bandwidth_mbps=o["bandwidth"],
+            growth_auto=str(o["growth"]).lower() == "auto",
+            growth_pct=_DEFAULT.growth_pct if str(o["growth"]).lower() == "auto" else float(o["growth"]),
             compression=o["compression"], throttle=throttle, timezone=o["timezone"],
             exclude_disks=tuple(o["exclude_disks"] or ()),
             start=_when(o["start"], "--start"), end=_when(o["end"], "--end"),
@@ -229,8 +244,8 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
 
 def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: Progress) -> Plan:
     """Plan the store (read-only, retrying while a writer holds it), reading its samples a block of VMs at a
-    time (churnplan.plan_from_store: memory bounded by one block, not the estate), and close it again."""
-    from churnplan.plan_from_store import plan_from_store
+    time (churnplan.engines.store: memory bounded by one block, not the estate), and close it again."""
+    from churnplan.engines.store import plan_from_store
 
     try:  # checked before the first progress line, so a refused store shows one line and nothing else
         con = store.connect(db, read_only=True, retries=10)
@@ -239,6 +254,15 @@ def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: 
     with progress_step(progress, f"reading and planning {db}") as task:
         try:
             con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it
+            auto = None
+            if config.growth_auto:  # --growth auto: the fitted trend replaces the growth before planning
+                from dataclasses import replace
+
+                from churnplan.cli.forecast import growth_from_store
+
+                auto = growth_from_store(con, config, interval)
+                config = replace(config, growth_pct=auto.growth_pct)
+                console.print(f"growth auto: {auto.note()}")
             plan = plan_from_store(con, config, interval, empty_ok=True)
             if not plan.summary.vms:
                 raise fail(f"{db}: no inventory and no samples to plan from (run `churnplan collect`, "
@@ -246,6 +270,8 @@ def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: 
             if plan.summary.needs_telemetry:
                 console.print("[yellow]warning:[/] no samples: planning from the inventory alone (compatibility by "
                               "size and count, target disks by size, cost skeleton); churn figures need telemetry")
+            if auto is not None:
+                plan.summary.config["growth_auto"] = auto.as_dict()
         except ValueError as exc:
             raise fail(str(exc)) from exc
         finally:

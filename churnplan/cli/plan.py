@@ -13,7 +13,10 @@ from churnplan.analytics.model import PlanSummary
 from churnplan.cli import validators
 from churnplan.core import store
 from churnplan.export import csv as csv_export
+from churnplan.cli.errors import fail
 from churnplan.cli.options import config_from_options, progress_bar, read_and_plan, with_plan_options
+from churnplan.cli.spark import spark_plan
+from churnplan.engines import ENGINES
 
 console = Console(stderr=True)
 
@@ -23,12 +26,27 @@ def plan_cmd(
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file (opened read-only)."),
     out: Path = typer.Option(..., "--out", help="Directory for vms.csv, disks.csv, ... and summary.json.",
                              callback=validators.output_dir()),
+    engine: str = typer.Option(ENGINES[0], "--engine", help=f"Who reads the samples: {' or '.join(ENGINES)}."),
+    samples: str = typer.Option(None, "--samples", help="With --engine spark: the Parquet sample layout, "
+                                "a folder or a URI (hdfs://, s3a://, abfss://)."),
+    master: str = typer.Option(None, "--master", help="With --engine spark: local[2], spark://host:7077, yarn "
+                               "(default: spark-submit's, else local[2])."),
     **options: Any,
 ) -> None:
     """Plan ASR replication: churn, compatibility, disks, process servers, bandwidth, RPO, IR and cost."""
     config = config_from_options(options)
+    if engine not in ENGINES:
+        raise fail(f"--engine {engine!r}: use {' or '.join(map(repr, ENGINES))}")
+    if engine == "duckdb" and (samples is not None or master is not None):
+        raise fail("--samples and --master choose what --engine spark reads; the duckdb engine reads --db")
     with progress_bar() as progress:
-        plan = read_and_plan(db, config, options["interval"], progress)
+        if engine == "spark":
+            if samples is None:
+                raise fail("--engine spark needs --samples DIR_OR_URI (write it with `churnplan export samples "
+                           "--parquet` or `churnplan collect --spool`)")
+            plan = spark_plan(samples, master, config, options["interval"], progress)
+        else:
+            plan = read_and_plan(db, config, options["interval"], progress)
         paths = csv_export.write_plan(plan, out) + [csv_export.write_summary(plan, out)]
     _print_summary(plan.summary)
     for p in paths:

@@ -16,6 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from churnplan.analytics.model import Plan
 from churnplan.export import tables
+from churnplan.export import forecast as forecast_export
 
 SHEETS = ("What to buy", "On-premises summary", "Recommendations", "What-if", "VM-disk placement", "Compatible VMs",
           "Incompatible VMs", "Process servers", "Initial replication", "Cost", "Azure VM sizes")
@@ -64,6 +65,7 @@ def write_workbook(plan: Plan, target: str | Path | BinaryIO, tz: str = "UTC") -
             row = _write_table(ws, extra, row + 1, fmt) + 2
         if spec.chart is not None and len(spec.frame):
             _add_chart(book, ws, spec, header_row)
+    forecast_export.write_sheet(book, plan, fmt, tz)
     book.close()
 
 

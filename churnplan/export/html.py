@@ -22,6 +22,7 @@ from churnplan.analytics.model import Plan
 from churnplan.analytics.vocabulary import protected
 from churnplan import __version__
 from churnplan.export import buy, charts, tables
+from churnplan.export import forecast as forecast_export
 
 TEMPLATE = "report.html.j2"
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("churnplan", "templates"),
@@ -145,6 +146,7 @@ def sections(plan: Plan, tz: str) -> list[Section]:
         Section("Initial replication", [_ir_note(plan)], table=table(tables.plain(plan.initial_replication))),
         Section("Estimated monthly cost", table=table(tables.plain(plan.cost))),
     ]
+    result += forecast_export.html_sections(plan, tz)
     return result
 
 

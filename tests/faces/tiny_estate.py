@@ -43,8 +43,9 @@ def frames(days: int = 2, interval_s: int = 300) -> tuple[pd.DataFrame, pd.DataF
     return vms, disks, pd.concat(parts, ignore_index=True)
 
 
-def write_store(path: Path) -> Path:
-    vms, disks, samples = frames()
+def write_store(path: Path, days: int = 2, interval_s: int = 300) -> Path:
+    """A store at `path` holding the tiny estate over `days` at `interval_s`."""
+    vms, disks, samples = frames(days=days, interval_s=interval_s)
     con = store.connect(path)
     try:
         store.upsert_vms(con, vms)

@@ -12,7 +12,7 @@ import pytest
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.plan import build_plan
 from churnplan.core import memory_cap, sample_layout, sample_reader, store
-from churnplan.plan_from_store import plan_from_store
+from churnplan.engines.store import plan_from_store
 
 FRAMES = ["vms", "disks", "process_servers", "rpo", "estate_series", "lag_series", "daily_lag",
           "initial_replication", "cost", "compliance_curve"]
@@ -117,7 +117,7 @@ def test_a_memory_cap_must_look_like_a_size(tmp_db):
 
 def test_the_what_if_matrix_read_by_blocks_is_the_one_prepared_from_every_sample(sample_store_master):
     from churnplan.analytics import rpo
-    from churnplan.plan_from_store import prepared_from_store
+    from churnplan.engines.store import prepared_from_store
 
     con = store.connect(sample_store_master, read_only=True)
     plan = plan_from_store(con, PlanConfig(exclude_disks=("*/scsi0:1",)))

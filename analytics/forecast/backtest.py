@@ -1,0 +1,113 @@
+"""Backtests: hold out the last days, learn from the rest, and compare each method's required bandwidth with
+what the held-out days actually needed (the exact queue model on the measured churn)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnplan.analytics import bandwidth, rpo
+from churnplan.analytics.forecast import scope as scope_forecast
+from churnplan.analytics.forecast.series import regular
+from churnplan.analytics.rpo import PreparedChurn
+from churnplan.core.units import BYTES_PER_MBPS
+
+METHODS = ("forecast", "forecast-p90", "replay", "dp-p95", "zplanner-p98")
+COLUMNS = ["scope", "rpo_min", "compliance_goal_pct", "method", "predicted_mbps", "actual_mbps", "error_pct",
+           "met_goal", "lower_mbps", "upper_mbps", "in_interval"]
+TAU = 0.9
+
+
+def split(prepared: PreparedChurn, test_days: float) -> tuple[PreparedChurn, PreparedChurn]:
+    """(learning, held-out) halves: the held-out part is the last `test_days` days of sample end times."""
+    if prepared.times.size == 0:
+        raise ValueError("no samples to backtest")
+    cut = float(prepared.times[-1]) - test_days * 86_400
+    learn, test = prepared.times <= cut, prepared.times > cut
+    if not learn.any():
+        raise ValueError(f"the store spans less than the {test_days:g} held-out days")
+
+    def part(mask: np.ndarray) -> PreparedChurn:
+        return PreparedChurn(prepared.times[mask], prepared.interval_s, prepared.vms, prepared.vm_bytes[mask],
+                             prepared.timezone)
+    return part(learn), part(test)
+
+
+def _need(prep: PreparedChurn, cols: np.ndarray, r: float, goals: tuple[float, ...]) -> dict[float, float]:
+    """Required Mbps of the measured churn per goal (bandwidth.required_mbps_100 and least_mbps)."""
+    curve = rpo.scope_curve(prep, cols, 1.0)
+    always = bandwidth.required_mbps_100(curve, r * 60.0)
+    memo: dict[float, float] = {}
+    return {g: always if g >= 100 else bandwidth.least_mbps(prep, cols, r, g, 1.0, rel_tol=1e-3, hi_mbps=always,
+                                                           curve=curve, memo=memo) for g in goals}
+
+
+def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] | None = None,
+             rpos: tuple[float, ...] = scope_forecast.RPOS_MIN, goals: tuple[float, ...] = scope_forecast.GOALS_PCT,
+             growth_pct: float = 30.0, n_traces: int = scope_forecast.N_TRACES, seed: int = 0,
+             goal_traces: int = scope_forecast.GOAL_TRACES,
+             progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """One row per scope, RPO, goal and method (COLUMNS). `scopes` defaults to the estate and its process servers."""
+    learn, test = split(prepared, test_days)
+    scopes = scopes if scopes is not None else [rpo.ESTATE] + prepared.scopes()
+    horizon = (float(test.times[-1]) - float(learn.times[-1])) / 86_400 if test.times.size else test_days
+    rows = []
+    for i, scope in enumerate(scopes):  # scopes; each vectorised over samples and traces
+        if progress:
+            progress(scope)
+        cols = prepared.columns(scope)
+        fc = scope_forecast.forecast_series(regular(learn, cols), scope, horizon, rpos, goals,
+                                            n_traces=n_traces, seed=seed + i, goal_traces=goal_traces)
+        rate_mbps = learn.scope_bytes(cols) / learn.interval_s / BYTES_PER_MBPS
+        rules = {"dp-p95": float(np.percentile(rate_mbps, 95)) * (1 + growth_pct / 100.0) if rate_mbps.size else 0.0,
+                 "zplanner-p98": float(np.percentile(rate_mbps, 98)) if rate_mbps.size else 0.0}
+        for r in rpos:
+            actual = _need(test, cols, r, goals)
+            replay = _need(learn, cols, r, goals)
+            for g in goals:
+                bw = fc.bandwidth[(fc.bandwidth["rpo_min"] == r) & (fc.bandwidth["compliance_goal_pct"] == g)].iloc[0]
+                lo, hi = float(bw["lower_80"]), float(bw["upper_80"])
+                preds = {"forecast": float(bw["median"]), "forecast-p90": float(bw["p90"]), "replay": replay[g],
+                         **rules}
+                for method in METHODS:
+                    rows.append(_row(scope, r, g, method, preds[method], actual[g],
+                                     (lo, hi) if method == "forecast" else None))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _row(scope: str, r: float, g: float, method: str, pred: float, actual: float,
+         interval: tuple[float, float] | None) -> dict[str, Any]:
+    err = 100.0 * (pred - actual) / actual if actual > 0 else float("nan")
+    row = {"scope": scope, "rpo_min": r, "compliance_goal_pct": g, "method": method, "predicted_mbps": pred,
+           "actual_mbps": actual, "error_pct": err, "met_goal": bool(pred >= actual),
+           "lower_mbps": np.nan, "upper_mbps": np.nan, "in_interval": None}
+    if interval is not None:
+        row.update(lower_mbps=interval[0], upper_mbps=interval[1],
+                   in_interval=bool(interval[0] <= actual <= interval[1]))
+    return row
+
+
+def quantile_loss(pred: np.ndarray, actual: np.ndarray, tau: float = TAU) -> np.ndarray:
+    """Pinball loss at `tau` of each prediction, relative to the actual value."""
+    u = np.asarray(actual, dtype=float) - np.asarray(pred, dtype=float)
+    return np.asarray(np.maximum(tau * u, (tau - 1) * u) / np.asarray(actual, dtype=float), dtype=float)
+
+
+def summarise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per method: cases, MAPE %, share that met the goal %, mean predicted/actual, mean relative quantile loss
+    at tau 0.9 %, and (forecast only) the 80 % interval's coverage %. Rows whose actual need is 0 are left out
+    of the relative figures."""
+    out = []
+    for method in [m for m in METHODS if m in set(frame["method"])]:
+        f = frame[(frame["method"] == method) & (frame["actual_mbps"] > 0)]
+        cov = f["in_interval"].dropna().astype(bool)
+        out.append({"method": method, "cases": len(f),
+                    "mape_pct": float(np.abs(f["error_pct"]).mean()),
+                    "met_goal_pct": 100.0 * float(f["met_goal"].astype(bool).mean()),
+                    "mean_ratio": float((f["predicted_mbps"] / f["actual_mbps"]).mean()),
+                    "quantile_loss_pct": 100.0 * float(quantile_loss(f["predicted_mbps"], f["actual_mbps"]).mean()),
+                    "coverage_80_pct": 100.0 * float(cov.mean()) if len(cov) else float("nan")})
+    return pd.DataFrame(out)

@@ -1,0 +1,203 @@
+"""The Spark engine: the plan's per-disk, per-VM and per-server stages on a cluster, from the Parquet layout.
+
+Spark groups the samples by VM (disk and VM profiles) and by process server (series, required bandwidth,
+queue simulation, cache) and runs the default engine's analytics functions on each group
+(`spark_groups`); the estate's series is a plain Spark sum per sample time. The driver holds only
+inventory-sized tables and the estate's series: it assigns process servers from the per-VM table, simulates
+the estate's queue, and finishes the plan with the same stage functions as `build_plan`.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from churnplan.analytics import rpo
+from churnplan.analytics.config import PlanConfig
+from churnplan.analytics.model import Plan
+from churnplan.analytics.plan import assemble, check
+from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid
+from churnplan.analytics.stages import bandwidth_table as bw
+from churnplan.analytics.stages.assignment import assign
+from churnplan.analytics.stages.cache import with_caches
+from churnplan.analytics.stages.links import links, planned_mbps
+from churnplan.analytics.stages.profiles import inventory, with_profiles
+from churnplan.analytics.stages.seeding import seed_and_cost
+from churnplan.analytics.stages.simulation import Simulation, compliance_curve, simulate
+from churnplan.analytics.stages.summary import summarise
+from churnplan.analytics.stages.targets import targets
+from churnplan.analytics.vocabulary import Scope, protected
+from churnplan.engines import spark_layout as layout_io
+from churnplan.engines.spark_groups import (DISK_NO, LEVEL, PAYLOAD, SERVER_NO, VM_ORDER, ServerJob, ServerOutcome,
+                                            profile_columns, server_payload, server_queue, vm_profiles)
+from churnplan.engines.spark_layout import TS_US, Layout, seconds
+
+_SPARK_TYPES = {"f": "double", "i": "long", "u": "long", "b": "boolean"}
+
+
+@dataclass(frozen=True)
+class EstateSeries:
+    """The estate's sample times (included disks, every VM) and write KiB/s summed per time; first and last
+    sample of any disk."""
+
+    times: np.ndarray
+    write_kibps: np.ndarray
+    first_last: np.ndarray
+
+
+def _flagged(spark, samples, disks: pd.DataFrame):
+    """Samples with `excluded` (their disk is left out of every sum), from a broadcast list of excluded disks."""
+    from pyspark.sql import functions as F
+
+    excluded = disks.loc[disks["excluded"], DISK_KEY].astype(str)
+    if excluded.empty:
+        return samples.withColumn("excluded", F.lit(False))
+    marks = spark.createDataFrame(excluded.assign(excluded=True))
+    return samples.join(F.broadcast(marks), DISK_KEY, "left").fillna(False, subset=["excluded"])
+
+
+def _profiles(flagged, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Disk and VM profiles, one applyInPandas group per VM (its disks' samples)."""
+    cols = profile_columns()
+    schema = ", ".join([f"{LEVEL} string"] + [f"{k} string" for k in DISK_KEY]
+                       + [f"{c} {_SPARK_TYPES[kind]}" for c, kind in cols])
+
+    def fn(rows: pd.DataFrame) -> pd.DataFrame:
+        return vm_profiles(rows, config.percentile, config.growth_pct)
+
+    rows = flagged.groupBy(*VM_KEY).applyInPandas(fn, schema).toPandas()
+    disk_rows = rows[rows[LEVEL] == "disk"].drop(columns=LEVEL).reset_index(drop=True)
+    vm_rows = rows[rows[LEVEL] == "vm"].drop(columns=[LEVEL, "instance"]).reset_index(drop=True)
+    return disk_rows, vm_rows
+
+
+def _estate_series(flagged) -> EstateSeries:
+    """One Spark aggregation per sample time: write KiB/s over included disks (a NULL or NaN value is a sample
+    of 0) and whether any included disk has a sample then; the first and last time of any disk."""
+    from pyspark.sql import functions as F
+
+    included = ~F.col("excluded")
+    value = F.when(included, F.coalesce(F.nanvl(F.col("write_kbps"), F.lit(0.0)), F.lit(0.0)))
+    per_ts = (flagged.groupBy(TS_US).agg(F.sum(value).alias("write_kibps"),
+                                         F.max(included.cast("int")).alias("included"))
+              .toPandas().sort_values(TS_US))
+    first_last = np.unique(seconds(per_ts[TS_US].to_numpy()[[0, -1]])) if len(per_ts) else np.zeros(0)
+    per_ts = per_ts[per_ts["included"] == 1]
+    return EstateSeries(seconds(per_ts[TS_US].to_numpy()), per_ts["write_kibps"].to_numpy(dtype=float), first_last)
+
+
+def _estate_grid(series: EstateSeries, interval_s: float) -> SampleGrid:
+    """The estate as a one-row grid (its summed series): what seeding reads from the default engine's VM grid."""
+    one = series.write_kibps[None, :]
+    zeros = np.zeros_like(one)
+    keys = pd.DataFrame({"vcenter": [""], "vm_id": [str(Scope.ESTATE)]})
+    return SampleGrid(keys, series.times, interval_s, one, zeros, zeros, zeros)
+
+
+def _disk_numbers(disk_prof: pd.DataFrame) -> pd.DataFrame:
+    """DISK_NO of every disk with samples: its rank by (vcenter, vm_id, instance), as the grid orders rows."""
+    disks = disk_prof[DISK_KEY].astype(str).sort_values(DISK_KEY, kind="stable").reset_index(drop=True)
+    return disks.assign(**{DISK_NO: np.arange(len(disks), dtype=np.int32)})
+
+
+def _server_outcomes(spark, flagged, disk_prof: pd.DataFrame, job: ServerJob,
+                     order: list[str]) -> dict[str, ServerOutcome]:
+    """Each process server's queue, one applyInPandas group per server (integer-coded rows: VM, disk, time,
+    write KiB/s); a server none of whose VMs has samples is worked out on the driver."""
+    from pyspark.sql import functions as F
+
+    codes = _disk_numbers(disk_prof).merge(job.vms[VM_KEY + [VM_ORDER, SERVER_NO]].astype({"vm_id": str}),
+                                           on=VM_KEY, how="inner")
+    rows = (flagged.where(~F.col("excluded"))
+            .join(F.broadcast(spark.createDataFrame(codes)), DISK_KEY, "inner")
+            .select(SERVER_NO, VM_ORDER, DISK_NO, TS_US, "write_kbps", layout_io.FILE_NS))
+
+    def fn(rows: pd.DataFrame) -> pd.DataFrame:
+        return server_payload(rows, job)
+
+    got = rows.groupBy(SERVER_NO).applyInPandas(fn, f"{SERVER_NO} int, {PAYLOAD} binary").collect()
+    outcomes = {order[r[SERVER_NO]]: pickle.loads(r[PAYLOAD]) for r in got}
+    empty = pd.DataFrame({c: pd.Series(dtype=np.int64) for c in (VM_ORDER, DISK_NO, TS_US, layout_io.FILE_NS)})
+    for server in order:
+        if server not in outcomes:
+            outcomes[server] = server_queue(server, empty.assign(write_kbps=pd.Series(dtype=float)), job)
+    return outcomes
+
+
+def _estate_churn(series: EstateSeries, interval_s: float, timezone: str, order: list[str],
+                  outcomes: dict[str, ServerOutcome], job: ServerJob) -> rpo.PreparedChurn:
+    """The estate's queue input: every protected VM's bytes (when the fair share needs them), else their sum."""
+    t = series.times.size
+    if job.keep_vm_bytes and order:
+        vms = pd.concat([outcomes[s].vms for s in order], ignore_index=True)
+        matrix = np.concatenate([outcomes[s].vm_bytes for s in order], axis=1)
+        rank = job.vms.set_index(VM_KEY)[VM_ORDER]
+        at = np.argsort(rank.loc[pd.MultiIndex.from_frame(vms[VM_KEY])].to_numpy(), kind="stable")
+        return rpo.PreparedChurn(series.times, interval_s, vms.iloc[at].reset_index(drop=True),
+                                 np.ascontiguousarray(matrix[:, at]), timezone)
+    total = np.zeros(t)
+    for s in order:
+        total += outcomes[s].scope_bytes
+    one = pd.DataFrame({"vcenter": [""], "vm_id": [str(Scope.ESTATE)], "name": [str(Scope.ESTATE)],
+                        "scope": [str(Scope.ESTATE)]})
+    return rpo.PreparedChurn(series.times, interval_s, one, total[:, None], timezone)
+
+
+def _combined(parts: list[Simulation]) -> Simulation:
+    """One Simulation from per-scope ones, in their order (the estate first, as build_plan orders scopes)."""
+    outcomes = {scope: w for part in parts for scope, w in part.outcomes.items()}
+    return Simulation(rpo=pd.concat([p.rpo for p in parts], ignore_index=True), outcomes=outcomes,
+                      lag_series=pd.concat([p.lag_series for p in parts], ignore_index=True),
+                      daily_lag=pd.concat([p.daily_lag for p in parts], ignore_index=True))
+
+
+def plan_samples(spark, source: str, config: PlanConfig, interval_s: int | None = None) -> Plan:
+    """Plan from the Parquet layout at `source` (folder or URI) on `spark`: the same Plan as build_plan."""
+    check(config)
+    where = Layout(str(source))
+    vms_raw, disks_raw = layout_io.read_inventory(spark, where)
+    samples = layout_io.read_samples(spark, where)
+    interval = interval_s or layout_io.default_interval(samples)
+    if interval is None:
+        raise layout_io.LayoutError(f"{source}: no samples to plan from")
+    samples = layout_io.select(samples, interval, config.start, config.end)
+    tz = config.throttle.timezone if config.throttle is not None else config.timezone
+    vms, disks = inventory(vms_raw, disks_raw, config)
+    flagged = _flagged(spark, samples, disks)
+    disk_prof, vm_prof = _profiles(flagged, config)
+    series = _estate_series(flagged)
+    if series.first_last.size == 0:
+        raise layout_io.LayoutError(f"{source}: no samples at {interval} s in the window to plan from")
+    estate_grid = _estate_grid(series, float(interval))
+    placed = assign(targets(with_profiles(vms, disks, disk_prof, vm_prof, estate_grid, series.first_last)),
+                    config.architecture)
+
+    v = placed.vms
+    prot = protected(v)
+    assigned = v.loc[prot, VM_KEY + ["name", "process_server"]].reset_index(drop=True)
+    order = [str(s) for s in placed.servers["server"]]
+    assigned[VM_ORDER] = np.arange(len(assigned), dtype=np.int32)
+    assigned[SERVER_NO] = pd.Index(order).get_indexer(assigned["process_server"].astype(str)).astype(np.int32)
+    estate_gib_day = float(v.loc[prot, "churn_gib_day"].sum())
+    given = config.bandwidth_mbps is not None or config.throttle is not None
+    job = ServerJob(series.times, float(interval), tz, config, placed.servers, assigned, estate_gib_day,
+                    keep_vm_bytes=given)
+    outcomes = _server_outcomes(spark, flagged, disk_prof, job, order)
+
+    estate = _estate_churn(series, float(interval), tz, order, outcomes, job)
+    rpos = bw.rpo_targets(config)
+    estate_bw = bw.scope_bandwidth(estate, Scope.ESTATE, rpos, config.compliance_goals_pct, bw.write_factor(config))
+    table = bw.BandwidthTable.of([estate_bw] + [outcomes[s].bandwidth for s in order])
+    planned = planned_mbps(config, table)
+    estate_link = links(config, placed.servers, table, estate_gib_day)[Scope.ESTATE]
+    estate_sim = simulate({Scope.ESTATE: estate}, {Scope.ESTATE: estate_link}, rpos, config)
+    sim = _combined([estate_sim] + [outcomes[s].simulation for s in order])
+    needed = bw.throttle_needed(estate, config)
+    seeding = seed_and_cost(estate_grid, placed, planned, config, estate_gib_day)
+    summary = summarise(config, tz, series.first_last, estate, placed, table, planned, sim.estate, needed, seeding)
+    curve = compliance_curve(estate_bw.curve, summary.required_mbps_100pct, config.rpo_min)
+    servers = with_caches(placed.servers, [outcomes[s].cache for s in order], table, config)
+    return assemble(config, placed, servers, table, sim, summary, seeding, curve)

@@ -1,0 +1,85 @@
+"""`churnplan forecast`, `churnplan backtest` and `--growth auto` on a real store file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from churnplan.analytics.forecast.backtest import COLUMNS
+from churnplan.cli import app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faces"))
+import tiny_estate
+
+
+def _store(path: Path, days: int) -> Path:
+    return tiny_estate.write_store(path, days=days, interval_s=900)
+
+
+@pytest.fixture(scope="module")
+def store16(tmp_path_factory) -> Path:
+    return _store(tmp_path_factory.mktemp("fc") / "tiny16.duckdb", 16)
+
+
+def test_forecast_writes_csv_and_json_and_prints_the_table(store16, tmp_path):
+    res = CliRunner().invoke(app, ["forecast", "--db", str(store16), "--out", str(tmp_path), "--horizon", "3d",
+                                   "--bandwidth", "5", "--traces", "12"])
+    assert res.exit_code == 0, res.output
+    assert "Forecast" in res.output and "expect" in res.output
+    frame = pd.read_csv(tmp_path / "forecast.csv")
+    assert set(frame["measure"]) == {"churn_gib_day", "required_mbps", "compliance_pct"}
+    bw = frame[frame["measure"] == "required_mbps"]
+    assert set(bw["rpo_min"]) == {15.0, 30.0, 60.0} and set(bw["compliance_goal_pct"]) == {100.0, 99.0, 95.0, 90.0}
+    assert (bw["p95"] >= bw["p90"]).all() and (bw["p90"] >= bw["median"]).all()
+    doc = json.loads((tmp_path / "forecast.json").read_text())
+    assert doc["settings"]["horizon_days"] == 3 and doc["scopes"][0]["scope"] == "estate"
+    assert "fitted growth" in doc["scopes"][0]["growth"]["note"]
+
+
+def test_backtest_writes_the_issue_columns_and_prints_per_method(store16, tmp_path):
+    res = CliRunner().invoke(app, ["backtest", "--db", str(store16), "--out", str(tmp_path), "--test-days", "2",
+                                   "--traces", "12"])
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(tmp_path / "backtest.csv")
+    assert list(frame.columns) == COLUMNS
+    assert set(frame["method"]) == {"forecast", "forecast-p90", "replay", "dp-p95", "zplanner-p98"}
+    fc = frame[frame["method"] == "forecast"]
+    assert fc["lower_mbps"].notna().all() and fc["in_interval"].notna().all()
+    assert frame[frame["method"] != "forecast"]["lower_mbps"].isna().all()
+    assert (frame["met_goal"] == (frame["predicted_mbps"] >= frame["actual_mbps"])).all()
+    for method in ("forecast-p90", "replay", "dp-p95", "zplanner-p98"):
+        assert method in res.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["forecast", "--horizon", "soon"], "--horizon: 'soon' is not a duration"),
+    (["forecast", "--timezone", "Mars/Base"], "Mars/Base"),
+    (["backtest", "--test-days", "40"], "less than the 40 held-out days"),
+])
+def test_bad_options_are_one_line_errors(store16, tmp_path, args, message):
+    res = CliRunner().invoke(app, [args[0], "--db", str(store16), "--out", str(tmp_path), *args[1:]])
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+
+
+def test_growth_auto_with_too_little_history_says_so_and_keeps_the_default(tmp_path):
+    db = _store(tmp_path / "tiny2.duckdb", 3)
+    res = CliRunner().invoke(app, ["plan", "--db", str(db), "--out", str(tmp_path / "p"), "--growth", "auto"])
+    assert res.exit_code == 0, res.output
+    assert "under 14 days" in res.output and "given growth 30 %" in res.output
+    summary = json.loads((tmp_path / "p" / "summary.json").read_text())
+    assert summary["config"]["growth_auto"]["fitted"] is False and summary["config"]["growth_pct"] == 30.0
+
+
+def test_growth_auto_fits_the_trend_from_two_weeks(store16, tmp_path):
+    res = CliRunner().invoke(app, ["plan", "--db", str(store16), "--out", str(tmp_path), "--growth", "auto"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    auto = summary["config"]["growth_auto"]
+    # the tiny estate writes the same sine every day: no growth, so the plan grows by 0 %
+    assert auto["fitted"] and auto["fit_lo_pct"] <= 0 <= auto["fit_hi_pct"] + 1e-9
+    assert summary["config"]["growth_pct"] == pytest.approx(auto["growth_pct"]) and auto["growth_pct"] < 1

@@ -1,0 +1,73 @@
+"""`plan --engine spark` on local[2] gives the default engine's plan: on the sample estate exported to the
+Parquet layout, with the default options and with a given link, excluded disks and a window; and on a spool
+a collector wrote against the vCenter simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from churnplan.cli import app
+
+from plan_parity import plan_differences
+from vcsim_support import run_collect
+
+pytestmark = pytest.mark.spark
+
+
+def _cli(*args: str):
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def sample_layout(sample_store_master: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample estate's store exported to the Parquet layout (`export samples --parquet`)."""
+    folder = tmp_path_factory.mktemp("sample-layout") / "parquet"
+    _cli("export", "samples", "--db", str(sample_store_master), "--parquet", str(folder))
+    return folder
+
+
+def _both(db: Path, layout: Path, out: Path, *options: str) -> tuple[Path, Path]:
+    default, spark = out / "default", out / "spark"
+    _cli("plan", "--db", str(db), "--out", str(default), *options)
+    _cli("plan", "--engine", "spark", "--samples", str(layout), "--master", "local[2]", "--out", str(spark), *options)
+    return default, spark
+
+
+def test_the_sample_estate_plans_the_same_on_spark(spark, sample_store_master, sample_layout, tmp_path):
+    default, on_spark = _both(sample_store_master, sample_layout, tmp_path)
+    assert plan_differences(default, on_spark) == []
+
+
+def test_a_given_link_excluded_disks_and_a_window_plan_the_same_on_spark(spark, sample_store_master, sample_layout,
+                                                                        tmp_path):
+    options = ("--bandwidth", "400", "--exclude-disks", "sql0*/scsi0:1", "--start", "2026-11-10",
+               "--end", "2026-11-20T12:00", "--rpo", "30")
+    default, on_spark = _both(sample_store_master, sample_layout, tmp_path, *options)
+    assert plan_differences(default, on_spark) == []
+    vms = pd.read_csv(on_spark / "vms.csv")
+    assert vms["fair_share_compliance_pct"].notna().any()   # the estate's fair share ran on every VM's bytes
+    assert pd.read_csv(on_spark / "disks.csv")["excluded"].any()
+
+
+@pytest.mark.vcsim
+def test_a_spool_a_collector_wrote_against_vcsim_plans_the_same_on_spark(spark, vcsim, tmp_path):
+    db, spool = tmp_path / "site.duckdb", tmp_path / "spool"
+    run = run_collect(vcsim, db, "--once", "--insecure", "--backfill", "--spool", str(spool))
+    assert run.returncode == 0, run.output
+    assert list(spool.glob("samples/vcenter=*/day=*/part-*.parquet"))
+    default, on_spark = _both(db, spool, tmp_path)
+    assert plan_differences(default, on_spark) == []
+    assert len(pd.read_csv(on_spark / "vms.csv")) == vcsim.machines
+
+
+def test_a_folder_without_the_layout_is_one_error_line(spark, tmp_path):
+    result = CliRunner().invoke(app, ["plan", "--engine", "spark", "--samples", str(tmp_path / "nothing"),
+                                      "--out", str(tmp_path / "out")], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert "no Parquet vms here" in result.output and "Traceback" not in result.output
