@@ -166,8 +166,9 @@ def serve_fifo(arrivals: Curve, capacity: Capacity, until: float) -> Service:
 
 
 def _tolerance(a: np.ndarray) -> float:
-    """Bytes below which two cumulative volumes count as equal (relative to the largest, for rounding)."""
-    return 1e-9 * max(float(np.max(a, initial=0.0)), 1.0)
+    """Bytes below which two cumulative volumes count as equal: relative to the largest, for rounding, and never
+    under one byte (a fraction of a byte is no data to send; below it float noise decided compliance)."""
+    return max(1e-9 * float(np.max(a, initial=0.0)), 1.0)
 
 
 def lag_at(svc: Service, x: np.ndarray) -> np.ndarray:

@@ -130,6 +130,9 @@ def _trend_factor(model: Model, times: np.ndarray, n_traces: int, rng: np.random
     return np.clip(factor, 1.0 / MAX_TREND_FACTOR, MAX_TREND_FACTOR)
 
 
+Events = list[tuple[np.ndarray, np.ndarray, np.ndarray]]   # (trace, burst, start sample) per group of bursts
+
+
 def _add_bursts(out: np.ndarray, model: Model, cal: Calendar, rng: np.random.Generator, day_w: np.ndarray,
                 donor: np.ndarray, size_jitter: bool, random_bursts: str) -> None:
     """Place weekly and random bursts into `out` (traces x samples), all traces at once.
@@ -141,17 +144,25 @@ def _add_bursts(out: np.ndarray, model: Model, cal: Calendar, rng: np.random.Gen
     b = model.bursts
     if b.length.size == 0:
         return
-    n_traces, n = out.shape
-    spd = model.days.values.shape[1]
-    burst_w = day_w[b.start_day]
-    log_vol = np.log(np.maximum(b.volume, 1.0))
-    jitter = _silverman(log_vol) if size_jitter else 0.0
+    n = out.shape[1]
     start_of_day = np.searchsorted(cal.day, np.arange(int(cal.day.max()) + 1))  # first horizon sample of each day
     day_start = start_of_day - cal.slot[np.minimum(start_of_day, n - 1)]       # where slot 0 of each day falls
-    n_hdays = start_of_day.size
-    traces, burst, when = [], [], []
+    burst_w = day_w[b.start_day]
+    events = _weekly_events(model, cal, rng, out.shape[0], burst_w, start_of_day, day_start)
+    rand = np.nonzero(b.weekly < 0)[0]
+    if rand.size and random_bursts == "days":
+        events.append(_resampled_day_events(b, rand, donor, day_w.size, day_start))
+    elif rand.size:
+        events.append(_poisson_events(b, rand, rng, out.shape[0], burst_w, day_w, n / model.days.values.shape[1],
+                                      start_of_day.size, day_start))
+    if events:
+        _place(out, b, rng, events, size_jitter)
 
-    # weekly bursts: each cluster recurs in a horizon week with probability (weeks seen + 0.5) / (weeks + 1)
+
+def _weekly_events(model: Model, cal: Calendar, rng: np.random.Generator, n_traces: int, burst_w: np.ndarray,
+                   start_of_day: np.ndarray, day_start: np.ndarray) -> Events:
+    """Weekly bursts: each cluster recurs in a horizon week with probability (weeks seen + 0.5) / (weeks + 1)."""
+    b, events = model.bursts, []
     n_weeks = max((model.days.day.max() - model.days.day.min() + 1) // 7, 1)
     for k in range(int(b.weekly.max(initial=-1)) + 1):  # clusters (a handful), each vectorised over traces
         members = np.nonzero(b.weekly == k)[0]
@@ -165,44 +176,45 @@ def _add_bursts(out: np.ndarray, model: Model, cal: Calendar, rng: np.random.Gen
         hit = rng.random((n_traces, days_on.size)) < p
         ti, di = np.nonzero(hit)
         pick = rng.choice(members, size=ti.size, p=burst_w[members] / burst_w[members].sum())
-        traces.append(ti)
-        burst.append(pick)
-        when.append(day_start[days_on[di]] + slot)
+        events.append((ti, pick, day_start[days_on[di]] + slot))
+    return events
 
-    # random bursts: Poisson counts at a Gamma-distributed, recency-weighted rate per day
-    rand = np.nonzero(b.weekly < 0)[0]
-    if rand.size and random_bursts == "days":
-        order = rand[np.argsort(b.start_day[rand], kind="stable")]
-        per_day = np.bincount(b.start_day[order], minlength=day_w.size)
-        first = np.concatenate([[0], np.cumsum(per_day)[:-1]])
-        count = per_day[donor]                                   # traces x horizon days
-        ti_d = np.repeat(np.arange(donor.size), count.reshape(-1))
-        within = np.arange(ti_d.size) - np.repeat(np.cumsum(count.reshape(-1)) - count.reshape(-1), count.reshape(-1))
-        pick = order[first[donor.reshape(-1)[ti_d]] + within]
-        traces.append(ti_d // donor.shape[1])
-        burst.append(pick)
-        when.append(day_start[ti_d % donor.shape[1]] + b.start_slot[pick])
-    elif rand.size:
-        shape = burst_w[rand].sum() + 0.5
-        exposure = day_w.sum()
-        rate = rng.gamma(shape, 1.0 / exposure, size=n_traces)
-        horizon_days = n / spd
-        counts = rng.poisson(rate * horizon_days)
-        ti = np.repeat(np.arange(n_traces), counts)
-        pick = rng.choice(rand, size=ti.size, p=burst_w[rand] / burst_w[rand].sum())
-        day = rng.integers(0, n_hdays, size=ti.size)
-        traces.append(ti)
-        burst.append(pick)
-        when.append(day_start[day] + b.start_slot[pick])
-    if not traces:
-        return
-    ti, pick, start = np.concatenate(traces), np.concatenate(burst), np.concatenate(when)
+
+def _resampled_day_events(b: burst_model.Bursts, rand: np.ndarray, donor: np.ndarray, n_days: int,
+                          day_start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random bursts as each resampled learned day (`donor`, traces x horizon days) had them."""
+    order = rand[np.argsort(b.start_day[rand], kind="stable")]
+    per_day = np.bincount(b.start_day[order], minlength=n_days)
+    first = np.concatenate([[0], np.cumsum(per_day)[:-1]])
+    count = per_day[donor]                                   # traces x horizon days
+    ti_d = np.repeat(np.arange(donor.size), count.reshape(-1))
+    within = np.arange(ti_d.size) - np.repeat(np.cumsum(count.reshape(-1)) - count.reshape(-1), count.reshape(-1))
+    pick = order[first[donor.reshape(-1)[ti_d]] + within]
+    return ti_d // donor.shape[1], pick, day_start[ti_d % donor.shape[1]] + b.start_slot[pick]
+
+
+def _poisson_events(b: burst_model.Bursts, rand: np.ndarray, rng: np.random.Generator, n_traces: int,
+                    burst_w: np.ndarray, day_w: np.ndarray, horizon_days: float, n_hdays: int,
+                    day_start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random bursts in Poisson counts at a Gamma-distributed, recency-weighted rate per day."""
+    rate = rng.gamma(burst_w[rand].sum() + 0.5, 1.0 / day_w.sum(), size=n_traces)
+    counts = rng.poisson(rate * horizon_days)
+    ti = np.repeat(np.arange(n_traces), counts)
+    pick = rng.choice(rand, size=ti.size, p=burst_w[rand] / burst_w[rand].sum())
+    day = rng.integers(0, n_hdays, size=ti.size)
+    return ti, pick, day_start[day] + b.start_slot[pick]
+
+
+def _place(out: np.ndarray, b: burst_model.Bursts, rng: np.random.Generator, events: Events, size_jitter: bool) -> None:
+    """Add each event's burst profile into `out` at its start, scaled by a lognormal size jitter if asked."""
+    ti, pick, start = (np.concatenate([e[i] for e in events]) for i in range(3))
+    jitter = _silverman(np.log(np.maximum(b.volume, 1.0))) if size_jitter else 0.0
     scale = np.exp(rng.normal(0.0, jitter, size=pick.size)) if size_jitter else np.ones(pick.size)
     lens = b.length[pick]
     ev = np.repeat(np.arange(pick.size), lens)
     within = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
     pos = start[ev] + within
-    ok = (pos >= 0) & (pos < n)
+    ok = (pos >= 0) & (pos < out.shape[1])
     np.add.at(out, (ti[ev][ok], pos[ok]), b.profile[b.offset[pick][ev] + within][ok] * scale[ev][ok])
 
 
