@@ -71,14 +71,16 @@ def estate_series(db: str, interval_s: int, version: tuple[float, int] | None = 
 @st.cache_data(show_spinner=False, max_entries=8)
 def top_churners(db: str, interval_s: int, limit: int = 15,
                  version: tuple[float, int] | None = None) -> pd.DataFrame:
-    """Disks ranked by mean write churn, with peak and GB/day (1024-based)."""
+    """Disks ranked by mean write churn, measured (no growth): mean and maximum MiB/s, GiB/day and peak write IOPS,
+    by the plan's arithmetic (a NULL value counts as a sample of 0, as in analytics.churn.profiles)."""
     df = read(db, lambda con: store.disk_write_stats(con, interval_s, limit))
     return pd.DataFrame({
-        **{c: df[c] for c in ("vm", "vcenter", "vm_id", "instance", "label", "capacity_gb")},
-        "mean_write_mbs": units.kibps_to_mibps(df["mean_write_kbps"]),
-        "peak_write_mbs": units.kibps_to_mibps(df["peak_write_kbps"]),
-        "churn_gb_per_day": units.kibps_to_gib_day(df["mean_write_kbps"]),
-        "peak_write_iops": df["peak_write_iops"]})
+        **{c: df[c] for c in ("vm", "vcenter", "vm_id", "instance", "label")},
+        "capacity_gib": df["capacity_gb"],
+        "mean_write_mibps": units.kibps_to_mibps(df["mean_write_kbps"]),
+        "max_write_mibps": units.kibps_to_mibps(df["peak_write_kbps"]),
+        "churn_gib_day": units.kibps_to_gib_day(df["mean_write_kbps"]),
+        "max_write_iops": df["peak_write_iops"]})
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -23,8 +23,8 @@ st.subheader("Top churning disks")
 limit = st.slider("How many", 5, 50, 15, key="churn_top_n")
 top = data.top_churners(ctx.db, interval, limit, ctx.version)
 top_chart = top.assign(disk=top["vm"] + " / " + top["instance"])
-fig = px.bar(top_chart, x="mean_write_mbs", y="disk", orientation="h", hover_data=["label", "churn_gb_per_day"],
-             labels={c: tables.label(c) for c in ("mean_write_mbs", "label", "churn_gb_per_day")} | {"disk": ""})
+fig = px.bar(top_chart, x="mean_write_mibps", y="disk", orientation="h", hover_data=["label", "churn_gib_day"],
+             labels={c: tables.label(c) for c in ("mean_write_mibps", "label", "churn_gib_day")} | {"disk": ""})
 fig.update_layout(yaxis=dict(autorange="reversed", dtick=1), height=max(300, 24 * len(top)), template="plotly_white")
 st.plotly_chart(fig)
 display.table(top)

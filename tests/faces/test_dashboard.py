@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -93,10 +94,26 @@ def test_churn_explorer_lists_top_churners_and_one_vms_disks(sample_db, monkeypa
     at = open_app(sample_db, monkeypatch, "views/churn.py")
     top = at.dataframe[0].value
     assert len(top) == at.slider(key="churn_top_n").value
-    assert top["mean_write_mbs"].is_monotonic_decreasing
+    assert top["mean_write_mibps"].is_monotonic_decreasing
     assert len(at.get("plotly_chart")) == 3  # top churners, the VM's series, its heatmap
     at.slider(key="churn_top_n").set_value(5).run()
     assert len(at.dataframe[0].value) == 5
+
+
+def test_top_churners_follow_the_plans_churn_arithmetic(sample_db) -> None:
+    """The churn page's table agrees with analytics.churn's disk profiles (no growth) for the same disks."""
+    from churnplan.analytics import churn
+
+    top = data.top_churners(str(sample_db), 300, 10)
+    con = store.connect(sample_db, read_only=True)
+    try:
+        samples = store.load_samples(con, 300)
+    finally:
+        con.close()
+    prof = churn.disk_profiles(samples, 95.0, 0.0).merge(top, on=["vcenter", "vm_id", "instance"])
+    assert len(prof) == len(top) == 10
+    assert np.allclose(prof["churn_gib_day_x"], prof["churn_gib_day_y"], rtol=1e-9)
+    assert np.allclose(prof["max_write_kibps"] / 1024.0, prof["max_write_mibps"], rtol=1e-9)
 
 
 def test_what_if_slider_changes_compliance(sample_db, monkeypatch) -> None:

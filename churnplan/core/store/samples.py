@@ -170,12 +170,12 @@ def disk_series(con: duckdb.DuckDBPyConnection, vcenter: str, vm_id: str, interv
 
 
 def disk_write_stats(con: duckdb.DuckDBPyConnection, interval_s: int, limit: int) -> pd.DataFrame:
-    """The `limit` disks with the highest mean write KiB/s at `interval_s`: VM name, disk, capacity, mean and peak
-    write KiB/s and peak write IOPS."""
+    """The `limit` disks with the highest mean write KiB/s at `interval_s`: VM name, disk, capacity, mean and maximum
+    write KiB/s and maximum write IOPS; a NULL value counts as a sample of 0, as the plan's profiles count it."""
     return con.execute(
         """SELECT v.name AS vm, s.vcenter, s.vm_id, s.instance, d.label, d.capacity_gb,
-                  avg(s.write_kbps) AS mean_write_kbps, max(s.write_kbps) AS peak_write_kbps,
-                  max(s.write_iops) AS peak_write_iops
+                  avg(coalesce(s.write_kbps, 0)) AS mean_write_kbps,
+                  max(coalesce(s.write_kbps, 0)) AS peak_write_kbps, max(s.write_iops) AS peak_write_iops
            FROM samples s
            JOIN vms v USING (vcenter, vm_id)
            LEFT JOIN disks d USING (vcenter, vm_id, instance)
