@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from churnplan.analytics.churn import row_percentile
 from churnplan.analytics.sample_grid import SampleGrid
+from churnplan.core.units import kibps_to_mibps
 
 SIZES_CSV = Path(__file__).resolve().parent / "data" / "azure_vm_sizes.csv"
 # Preference among equally small sizes: general purpose first. Burstable Bs only when asked for: at its
@@ -122,7 +124,6 @@ def peak_load(grid: SampleGrid, percentile: float, growth_pct: float = 0.0) -> p
     if grid.times.size == 0 or len(out) == 0:
         out["peak_iops"], out["peak_mbps_rw"] = np.nan, np.nan
         return out
-    with np.errstate(all="ignore"):
-        out["peak_iops"] = np.nanpercentile(grid.iops, percentile, axis=1) * factor
-        out["peak_mbps_rw"] = np.nanpercentile(grid.rw_kbps, percentile, axis=1) * factor / 1024.0
+    out["peak_iops"] = row_percentile(grid.iops, percentile, grid.counts) * factor   # NaN for a row without samples
+    out["peak_mbps_rw"] = kibps_to_mibps(row_percentile(grid.rw_kbps, percentile, grid.counts) * factor)
     return out

@@ -141,7 +141,7 @@ def assumptions(plan: Plan, tz: str) -> list[BuyItem]:
                               f"measured peak {s.measured_peak_churn_mibps:,.1f} MiB/s) carry none"),
             BuyItem("Percentile", f"p{cfg.percentile:g} of churn and IOPS for compatibility and disk tiers; "
                                   "'peak' means the maximum"),
-            BuyItem("Compression", f"{cfg.compression:g} bytes sent per byte written, on churn and seed alike"),
+            BuyItem("Compression", f"{cfg.compression:g} x: bytes sent per byte written, on churn and seed alike"),
             BuyItem("Time zone", tz),
             BuyItem("Data window", f"{s.first_sample_utc or '-'} to {s.last_sample_utc or '-'} UTC, "
                                    f"{s.days_profiled:g} days at {s.interval_s:g} s"),
