@@ -7,7 +7,6 @@ rough model the plan pipeline still calls (per-GB standard disks, a day of churn
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnplan.analytics import disk_tiers
-from churnplan.analytics.pricing import ASR_METER, CACHE_METER, SNAPSHOT_METER, PriceBook
+from churnplan.analytics import disk_tiers, pricing
+from churnplan.analytics.pricing import ASR_METER, CACHE_METER, SNAPSHOT_METER, PriceBook, read_price_json
 from churnplan.core.errors import ConfigError
 
-EXAMPLE_PRICES = Path(__file__).resolve().parent / "data" / "prices-example.json"
+EXAMPLE_PRICES = pricing.EXAMPLE_PRICES
 _REQUIRED = ("date", "currency", "asr_per_protected_instance_month", "standard_hdd_gb_month",
              "premium_ssd_disk_month", "cache_storage_gb_month", "recovery_point_storage_gb_month",
              "recovery_point_retention_days")
@@ -28,12 +27,7 @@ _REQUIRED = ("date", "currency", "asr_per_protected_instance_month", "standard_h
 def load_prices(path: str | Path | None = None) -> dict[str, Any]:
     """Read and check a price file (default: the shipped, dated example); errors name the file and field."""
     path = Path(path) if path is not None else EXAMPLE_PRICES
-    try:
-        prices = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read price file ({exc.strerror})") from exc
+    prices = read_price_json(path)
     check_prices(prices, str(path))
     return prices
 

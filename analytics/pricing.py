@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from churnplan.analytics.disk_tiers import disk_meter
+from churnplan.core.errors import ConfigError
 
 DATA = Path(__file__).resolve().parent / "data"
 EXAMPLE_PRICES = DATA / "prices-example.json"
@@ -73,16 +74,21 @@ class PriceBook:
         return self.price(disk_meter(tier))
 
 
+def read_price_json(path: Path) -> Any:
+    """The parsed JSON of a price file; a file that cannot be read or parsed is a ConfigError naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read price file ({exc.strerror})") from exc
+
+
 def load_price_book(path: str | Path | None = None, region: str | None = None, as_of: str | None = None) -> PriceBook:
     """Read a price file: churnplan's JSON (default: the shipped, dated example) or a Retail Prices API export
     (an object with `Items`, a list of such pages, or a list of items). Errors name the file."""
     path = Path(path) if path is not None else EXAMPLE_PRICES
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read price file ({exc.strerror})") from exc
+    data = read_price_json(path)
     if isinstance(data, dict) and "Items" not in data:
         return book_from_own(data, str(path))
     return book_from_retail(data, str(path), region, as_of)

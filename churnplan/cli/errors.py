@@ -7,6 +7,8 @@ where a number belongs) is shown the same way.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,20 @@ class CatchingGroup(TyperGroup):
             raise
         except UsageError as exc:
             raise fail(exc.format_message()) from None
+
+
+@contextmanager
+def read_only_or_fail(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The store at `db` opened read-only (waiting a little for a writer), closed afterwards; or a plain error."""
+    try:
+        con = store.connect(db, read_only=True, retries=10)
+    except store.StoreError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        con.execute("SET enable_progress_bar = false")
+        yield con
+    finally:
+        con.close()
 
 
 def connect_or_fail(db: Path) -> duckdb.DuckDBPyConnection:

@@ -20,7 +20,7 @@ from churnplan.analytics.forecast.series import regular_times, whole_days
 from churnplan.analytics.forecast.trend import AutoGrowth, auto_growth
 from churnplan.analytics.model import PlanConfig
 from churnplan.analytics import queue
-from churnplan.cli.errors import fail
+from churnplan.cli.errors import fail, read_only_or_fail
 from churnplan.cli.options import _when, progress_bar, progress_step
 from churnplan.core import store
 from churnplan.core.durations import parse_duration
@@ -35,16 +35,9 @@ def _prepared(db: Path, start: str | None, end: str | None, timezone: str, progr
 
     config = PlanConfig(start=_when(start, "--start"), end=_when(end, "--end"), timezone=timezone)
     with progress_step(progress, f"reading {db}"):
-        try:
-            con = store.connect(db, read_only=True, retries=10)
-        except store.StoreError as exc:
-            raise fail(str(exc)) from exc
-        try:
-            con.execute("SET enable_progress_bar = false")
+        with read_only_or_fail(db) as con:
             vms, disks = store.load_vms(con), store.load_disks(con)
             samples = store.load_samples_polars(con, None, config.start, config.end)
-        finally:
-            con.close()
     if len(samples) == 0:
         raise fail(f"{db}: no samples to forecast from (run `churnplan collect`, `churnplan import` or "
                    "`churnplan samples`)")

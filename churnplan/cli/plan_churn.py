@@ -11,7 +11,7 @@ from churnplan.analytics import rpo, sample_grid
 from churnplan.analytics.model import Plan, PlanConfig
 from churnplan.analytics.rpo import PreparedChurn
 from churnplan.analytics.sample_grid import SampleGrid
-from churnplan.cli.errors import fail
+from churnplan.cli.errors import read_only_or_fail
 from churnplan.cli.options import progress_step, read_and_plan
 from churnplan.core import store
 
@@ -22,16 +22,9 @@ def read_plan_and_churn(db: Path, config: PlanConfig, interval: int | None, prog
     inventory and the sample grid."""
     plan = read_and_plan(db, config, interval, progress)
     with progress_step(progress, "reading the protected VMs' churn"):
-        try:
-            con = store.connect(db, read_only=True, retries=10)
-        except store.StoreError as exc:
-            raise fail(str(exc)) from exc
-        try:
-            con.execute("SET enable_progress_bar = false")
+        with read_only_or_fail(db) as con:
             vms = store.load_vms(con)
             samples = store.load_samples_polars(con, interval, config.start, config.end)
-        finally:
-            con.close()
         grid = sample_grid.from_frame(samples)
         excluded = plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
         prepared = rpo.prepare(grid, plan.vms, excluded, timezone=config.timezone)

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from churnplan.analytics import telemetry_quality
-from churnplan.cli.errors import fail
+from churnplan.cli.errors import fail, read_only_or_fail
 from churnplan.core import store
 from churnplan.export import csv as csv_export
 
@@ -21,17 +21,10 @@ console = Console(stderr=True)
 
 def read_all_intervals(db: Path) -> pl.DataFrame:
     """Every stored sample at every interval (keys as strings), read-only."""
-    try:
-        con = store.connect(db, read_only=True, retries=10)
-    except store.StoreError as exc:
-        raise fail(str(exc)) from exc
-    try:
-        con.execute("SET enable_progress_bar = false")
+    with read_only_or_fail(db) as con:
         frames = [store.load_samples_polars(con, int(iv)).with_columns(
                       pl.col(["vcenter", "vm_id", "instance"]).cast(pl.String))
                   for iv in store.sample_intervals(con)["interval_s"]]
-    finally:
-        con.close()
     return pl.concat(frames) if frames else pl.DataFrame()
 
 
