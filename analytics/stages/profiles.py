@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -28,12 +28,10 @@ class Profiles:
 
 
 def epoch(x: datetime | None) -> float | None:
-    """Epoch seconds of a --start/--end time (naive means UTC)."""
+    """Epoch seconds of a --start/--end time (naive means UTC); any year datetime takes, not only pandas' ns range."""
     if x is None:
         return None
-    ts = pd.Timestamp(x)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return float(ts.value / 1e9)
+    return datetime.timestamp(x if x.tzinfo is not None else x.replace(tzinfo=UTC))
 
 
 def _with_profile(frame: pd.DataFrame, profile: pd.DataFrame, key: list[str]) -> pd.DataFrame:

@@ -12,6 +12,10 @@ import pandas as pd
 TABLES = ("vms", "disks", "process_servers", "bandwidth", "rpo")
 REL_TOL = 1e-9
 _NOT_COMPARED = {"generated_utc"}   # when the plan ran
+# Figures the Spark engine does not compute yet (they need every VM's series on the driver): coverage with the
+# remediated link, Azure targets, the billed cost and its price source, recovery-point storage, outage, telemetry.
+NOT_ON_SPARK = ("coverage", "azure_cores_by_family", "cache_storage_accounts", "first_month_cost", "monthly_cost",
+                "prices_source", "outage_note", "snapshot_gib", "telemetry", "unpriced_disks")
 
 
 def _differences(name: str, want: pd.DataFrame, got: pd.DataFrame) -> list[str]:
@@ -48,11 +52,14 @@ def _summary_differences(want: dict, got: dict, path: str = "summary") -> list[s
     return found
 
 
-def plan_differences(want: Path, got: Path) -> list[str]:
-    """Every way the plan in `got` differs from the one in `want` (empty: the same plan)."""
+def plan_differences(want: Path, got: Path, not_compared: tuple[str, ...] = ()) -> list[str]:
+    """Every way the plan in `got` differs from the one in `want` (empty: the same plan), leaving out the summary
+    keys `not_compared`."""
     found = []
     for name in TABLES:
         found += _differences(name, pd.read_csv(want / f"{name}.csv"), pd.read_csv(got / f"{name}.csv"))
-    found += _summary_differences(json.loads((want / "summary.json").read_text()),
-                                  json.loads((got / "summary.json").read_text()))
-    return found
+    want_summary = json.loads((want / "summary.json").read_text())
+    got_summary = json.loads((got / "summary.json").read_text())
+    for key in not_compared:
+        want_summary.pop(key, None), got_summary.pop(key, None)
+    return found + _summary_differences(want_summary, got_summary)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from churnplan.cli import app
 
-from plan_parity import plan_differences
+from plan_parity import NOT_ON_SPARK, plan_differences
 from vcsim_support import run_collect
 
 pytestmark = pytest.mark.spark
@@ -41,7 +41,7 @@ def _both(db: Path, layout: Path, out: Path, *options: str) -> tuple[Path, Path]
 
 def test_the_sample_estate_plans_the_same_on_spark(spark, sample_store_master, sample_layout, tmp_path):
     default, on_spark = _both(sample_store_master, sample_layout, tmp_path)
-    assert plan_differences(default, on_spark) == []
+    assert plan_differences(default, on_spark, NOT_ON_SPARK) == []
 
 
 def test_a_given_link_excluded_disks_and_a_window_plan_the_same_on_spark(spark, sample_store_master, sample_layout,
@@ -49,7 +49,7 @@ def test_a_given_link_excluded_disks_and_a_window_plan_the_same_on_spark(spark, 
     options = ("--bandwidth", "400", "--exclude-disks", "sql0*/scsi0:1", "--start", "2026-11-10",
                "--end", "2026-11-20T12:00", "--rpo", "30")
     default, on_spark = _both(sample_store_master, sample_layout, tmp_path, *options)
-    assert plan_differences(default, on_spark) == []
+    assert plan_differences(default, on_spark, NOT_ON_SPARK) == []
     vms = pd.read_csv(on_spark / "vms.csv")
     assert vms["fair_share_compliance_pct"].notna().any()   # the estate's fair share ran on every VM's bytes
     assert pd.read_csv(on_spark / "disks.csv")["excluded"].any()
@@ -62,7 +62,7 @@ def test_a_spool_a_collector_wrote_against_vcsim_plans_the_same_on_spark(spark, 
     assert run.returncode == 0, run.output
     assert list(spool.glob("samples/vcenter=*/day=*/part-*.parquet"))
     default, on_spark = _both(db, spool, tmp_path)
-    assert plan_differences(default, on_spark) == []
+    assert plan_differences(default, on_spark, NOT_ON_SPARK) == []
     assert len(pd.read_csv(on_spark / "vms.csv")) == vcsim.machines
 
 
