@@ -27,17 +27,12 @@ from churnplan.analytics.vocabulary import protected as is_protected
 from churnplan.analytics.forecast import scope as fc
 from churnplan.analytics.model import PlanConfig
 from churnplan.analytics.plan import build_plan
-from churnplan.core import store
 
 
 def bench(n_vms: int, days: int, horizon_days: float, traces: int, workdir: Path) -> dict:
     path = workdir / f"forecast-{n_vms}.duckdb"
     rows = plan_bench.generate(path, n_vms, days)
-    t = time.perf_counter()
-    con = store.connect(path, read_only=True)
-    vms, disks, samples = store.load_vms(con), store.load_disks(con), store.load_samples_polars(con)
-    con.close()
-    load_s = time.perf_counter() - t
+    vms, disks, samples, load_s = plan_bench.load_all(path)
     t = time.perf_counter()
     plan = build_plan(vms, disks, samples, PlanConfig())
     protected = plan.vms[is_protected(plan.vms)]

@@ -36,7 +36,7 @@ STAGES = ["profile", "targets", "assign", "churn_by_scope", "simulate", "size_ca
           "compliance_curve"]
 
 
-def generate(path: Path, n_vms: int, days: int, interval_s: int, disks_per_vm: int = 3, seed: int = 7) -> int:
+def generate(path: Path, n_vms: int, days: int, interval_s: int = 300, disks_per_vm: int = 3, seed: int = 7) -> int:
     """Write inventory and samples for `n_vms` into a new store at `path`; returns the sample count."""
     from churnplan.core import store
     rng = np.random.default_rng(seed)
@@ -108,6 +108,18 @@ class StageClock:
         return timed
 
 
+def load_all(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, object, float]:
+    """Inventory and every sample of the store at `path` (the in-memory path), with the seconds it took."""
+    from churnplan.core import store
+    t = time.perf_counter()
+    con = store.connect(path, read_only=True)
+    try:
+        vms, disks, samples = store.load_vms(con), store.load_disks(con), store.load_samples_polars(con)
+    finally:
+        con.close()
+    return vms, disks, samples, time.perf_counter() - t
+
+
 def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
 
@@ -119,19 +131,17 @@ def plan_case(path: str, engine: str, profile: bool) -> dict:
     clock = StageClock()
     if profile:
         clock.install()
-    con = store.connect(path, read_only=True)
     t = time.perf_counter()
     if engine == "memory":
         from churnplan.analytics.plan import build_plan
-        vms, disks, samples = store.load_vms(con), store.load_disks(con), store.load_samples_polars(con)
-        load_s = time.perf_counter() - t
+        vms, disks, samples, load_s = load_all(path)
         rss_after_load = _rss_gb()
-        con.close()
         t = time.perf_counter()
         plan = build_plan(vms, disks, samples, PlanConfig())
         plan_s = time.perf_counter() - t
     else:
         from churnplan.engines.store import plan_from_store
+        con = store.connect(path, read_only=True)
         plan = plan_from_store(con, PlanConfig())
         con.close()
         load_s, rss_after_load = 0.0, float("nan")

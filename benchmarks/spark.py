@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from plan import generate  # benchmarks/plan.py: the synthetic store
+from plan import generate, load_all  # benchmarks/plan.py: the synthetic store and the in-memory load
 
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.plan import build_plan
@@ -45,11 +45,7 @@ def _rss_gb() -> float:
 
 
 def default_engine(db: Path) -> dict:
-    t = time.perf_counter()
-    con = store.connect(db, read_only=True)
-    vms, disks, samples = store.load_vms(con), store.load_disks(con), store.load_samples_polars(con)
-    con.close()
-    load_s = time.perf_counter() - t
+    vms, disks, samples, load_s = load_all(db)
     t = time.perf_counter()
     plan = build_plan(vms, disks, samples, PlanConfig())
     return {"engine": "default", "load_s": load_s, "plan_s": time.perf_counter() - t, "plan": plan,

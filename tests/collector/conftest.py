@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -142,3 +143,20 @@ def collect_cli():
 @pytest.fixture(scope="session")
 def vcsim_password() -> str:
     return PASSWORD
+
+
+def read_query(db: Path, sql: str) -> pd.DataFrame:
+    """The result of `sql` on the store at `db`, opened read-only and closed again."""
+    from churnplan.core import store
+
+    con = store.connect(db, read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def query():
+    """Reads a query's result from a store file: see read_query."""
+    return read_query

@@ -39,13 +39,6 @@ time.sleep(float(sys.argv[2]))
 """
 
 
-def _read(db: Path, sql: str) -> pd.DataFrame:
-    con = store.connect(db, read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
-
 
 def _assert_complete_series(samples: pd.DataFrame, disks: int, ended: datetime) -> None:
     """Every disk's 20 s series runs without a gap or a repeat up to (nearly) the end of the collection."""
@@ -66,7 +59,7 @@ def _status(db: Path) -> str:
     return " ".join((done.stdout + done.stderr).split())
 
 
-def test_a_reader_holding_the_store_never_stops_a_collection(start_vcsim, collect_cli, tmp_db):
+def test_a_reader_holding_the_store_never_stops_a_collection(start_vcsim, collect_cli, tmp_db, query):
     sim = start_vcsim()
     store.connect(tmp_db).close()
     reader = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_db), str(LOCK_S)], stdout=subprocess.PIPE,
@@ -94,9 +87,9 @@ def test_a_reader_holding_the_store_never_stops_a_collection(start_vcsim, collec
     assert "is locked by another process" in flat and "collecting on into the spool" in flat
     assert "free again after" in flat
 
-    samples = _read(tmp_db, "SELECT * FROM samples")
+    samples = query(tmp_db, "SELECT * FROM samples")
     _assert_complete_series(samples, 4, ended)
-    runs = _read(tmp_db, "SELECT status, samples_added FROM collection_runs")
+    runs = query(tmp_db, "SELECT status, samples_added FROM collection_runs")
     assert runs["status"].tolist() == ["ok"] and runs["samples_added"].tolist() == [len(samples)]
     assert not list(Path(f"{tmp_db}.spool").rglob("*.parquet"))   # the private spool is emptied as it drains
     assert "finished" in _status(tmp_db)
@@ -115,7 +108,7 @@ def _kill_when_writing(proc: subprocess.Popen, spool: Path, db: Path, limit_s: f
     return False
 
 
-def test_sigkill_at_random_moments_loses_and_duplicates_nothing(start_vcsim, collect_cli, tmp_db, tmp_path):
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(start_vcsim, collect_cli, tmp_db, tmp_path, query):
     sim = start_vcsim()
     spool = tmp_path / "spool"
     rng = random.Random(20261130)
@@ -138,7 +131,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(start_vcsim, col
     assert final.returncode == 0, final.output
     print(f"{KILLS} SIGKILLs, {during_writes} of them while a spool file or the store was being written")
 
-    stored = _read(tmp_db, "SELECT * FROM samples")
+    stored = query(tmp_db, "SELECT * FROM samples")
     _assert_complete_series(stored, 4, ended)
     spooled = Spool(spool)
     files = spooled.files("samples")
@@ -146,14 +139,15 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(start_vcsim, col
     assert not table.duplicated(KEY).any(), "the spool holds a sample twice"
     assert len(table) == len(stored)   # the spool, as exchange layout, holds exactly what the store holds
     assert all(pq.read_metadata(spool / f.relative).num_rows > 0 for f in files)
-    statuses = _read(tmp_db, "SELECT status FROM collection_runs")["status"].tolist()
+    statuses = query(tmp_db, "SELECT status FROM collection_runs")["status"].tolist()
     assert statuses.count("ok") == 1
     shown = subprocess.run([sys.executable, "-m", "churnplan", "status", "--db", str(tmp_db), "--spool", str(spool)],
                            cwd=REPO, capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "250"})
     assert "stopped (process gone)" in shown.stdout and "finished" in shown.stdout   # the killed ones, the last
 
 
-def test_a_site_collector_writes_only_the_spool_and_a_central_store_imports_it(start_vcsim, collect_cli, tmp_path):
+def test_a_site_collector_writes_only_the_spool_and_a_central_store_imports_it(start_vcsim, collect_cli, tmp_path,
+                                                                                query):
     sim = start_vcsim()
     spool = tmp_path / "site-spool"
     default_store = REPO / store.DEFAULT_DB   # where a store would go without --db (the collector runs in REPO)
@@ -173,6 +167,6 @@ def test_a_site_collector_writes_only_the_spool_and_a_central_store_imports_it(s
     done = subprocess.run([sys.executable, "-m", "churnplan", "import", "parquet", str(spool), "--db", str(central)],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    stored = _read(central, "SELECT * FROM samples")
+    stored = query(central, "SELECT * FROM samples")
     assert len(stored) == len(table)
-    assert _read(central, "SELECT count(*) AS n FROM vms")["n"][0] == 4
+    assert query(central, "SELECT count(*) AS n FROM vms")["n"][0] == 4

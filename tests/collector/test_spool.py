@@ -28,13 +28,6 @@ def _samples(vcenter: str, stamps: list[str], vm: str = "vm-1") -> pd.DataFrame:
                          "write_kbps": range(len(ts)), "read_kbps": 1.5, "write_iops": 2.0, "read_iops": None})
 
 
-def _table(db: Path, sql: str) -> pd.DataFrame:
-    con = store.connect(db, read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
-
 
 def test_samples_land_hive_partitioned_by_vcenter_and_utc_day(tmp_path):
     spool = Spool(tmp_path)
@@ -185,7 +178,7 @@ def test_export_refuses_a_folder_that_already_holds_a_spool(tmp_path, sample_sto
     assert result.exit_code == 2 and "already holds a spool" in result.text
 
 
-def test_import_names_a_damaged_spool_file_and_keeps_the_store_as_it_was(tmp_path):
+def test_import_names_a_damaged_spool_file_and_keeps_the_store_as_it_was(tmp_path, query):
     spool = Spool(tmp_path / "spool")
     good = spool.write("samples", _samples("vc", ["2026-03-01T10:00:00Z"]))[0]
     bad = spool.write("samples", _samples("vc", ["2026-03-02T10:00:00Z"]))[0]
@@ -194,7 +187,7 @@ def test_import_names_a_damaged_spool_file_and_keeps_the_store_as_it_was(tmp_pat
     result = _cli("import", "parquet", str(tmp_path / "spool"), "--db", str(db))
     assert result.exit_code == 2
     assert bad.name in result.output.replace("\n", "") and "Traceback" not in result.output
-    assert _table(db, "SELECT count(*) AS n FROM samples")["n"][0] == 0   # one batch: nothing half-imported
+    assert query(db, "SELECT count(*) AS n FROM samples")["n"][0] == 0   # one batch: nothing half-imported
     assert good.exists()
 
 
