@@ -63,13 +63,16 @@ class SampleReader:
         self._stats()
 
     def _stats(self) -> None:
-        """One scan: each disk's sample count, rowid span and time span; the time axis from those spans when
-        every disk's samples lie on one interval grid without gaps, else from a scan for the distinct times."""
+        """One scan: each disk's sample count, rowid span and time span (a0 = a1: its time is a0 + rowid x
+        interval, one sample per rowid step); the time axis from those spans when every disk's samples lie on one
+        interval grid without gaps, else from a scan for the distinct times."""
         disks = self._con.execute(
             """SELECT interval_s, vcenter, vm_id, instance, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi,
                       min(epoch_us(ts)) AS t0, max(epoch_us(ts)) AS t1,
                       min(epoch_us(ts) % (interval_s * 1000000)) AS r0,
-                      max(epoch_us(ts) % (interval_s * 1000000)) AS r1
+                      max(epoch_us(ts) % (interval_s * 1000000)) AS r1,
+                      min(epoch_us(ts) - rowid * (interval_s * 1000000)) AS a0,
+                      max(epoch_us(ts) - rowid * (interval_s * 1000000)) AS a1
                FROM samples s WHERE ($1::INTEGER IS NULL OR s.interval_s = $1)
                  AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
                GROUP BY ALL""", self._params).df()
@@ -83,6 +86,7 @@ class SampleReader:
         self.disks = _sorted_keys(disks).reset_index(drop=True)
         self.samples = int(self.disks["n"].sum()) if len(self.disks) else 0
         self.clustered = self._is_clustered()
+        self.sequential = self.clustered and bool((self.disks["a0"] == self.disks["a1"]).all()) and self._in_order()
         step = int(round(self.interval_s * 1e6)) if self.samples else 1
         on_grid = self._grid_times(step)
         self.times_us: np.ndarray = on_grid if on_grid is not None else np.sort(self._con.execute(
@@ -120,6 +124,11 @@ class SampleReader:
         vm = d.groupby(VM_KEY, sort=False).agg(n=("n", "sum"), lo=("lo", "min"), hi=("hi", "max"))
         in_order = bool((vm["lo"].to_numpy()[1:] > vm["hi"].to_numpy()[:-1]).all())
         return in_order and bool(((vm["hi"] - vm["lo"] + 1) == vm["n"]).all())
+
+    def _in_order(self) -> bool:
+        """Query results come in the table's row order (DuckDB's preserve_insertion_order, on by default)."""
+        row = self._con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()
+        return bool(row and row[0][0])
 
     def vm_keys(self) -> pd.DataFrame:
         """VMs with samples, sorted (vcenter, vm_id): the row order of the per-VM grids of all blocks together."""
@@ -169,6 +178,8 @@ class SampleReader:
 
     def _read(self, disks: pd.DataFrame) -> SampleBlock:
         """The samples of `disks` (whole VMs, sorted) as matrices on the reader's time axis."""
+        if self.sequential:
+            return self._read_sequential(disks)
         if self.clustered:
             params = self._params + [int(disks["lo"].min()), int(disks["hi"].max())]
             t = self._con.sql(
@@ -212,6 +223,42 @@ class SampleReader:
                              "each (vcenter, vm_id, instance, ts) must appear once")
         return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
 
+
+    def _read_sequential(self, disks: pd.DataFrame) -> SampleBlock:
+        """The block when each disk's rows are one rowid range stepping one interval per row (`sequential`):
+        the rows arrive disk after disk in rowid order, so each row's disk and time follow from the stats and
+        only the values are read (no rowid, no timestamp)."""
+        lo, n = disks["lo"].to_numpy(np.int64), disks["n"].to_numpy(np.int64)
+        params = self._params + [int(lo.min()), int(disks["hi"].max())]
+        t = self._con.sql(
+            """SELECT write_kbps, read_kbps, write_iops, read_iops
+               FROM samples s WHERE rowid BETWEEN $4 AND $5 AND s.interval_s = $1
+                 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)""",
+            params=params).to_arrow_table()
+        if t.num_rows != int(n.sum()):
+            raise RuntimeError(f"samples changed while planning: read {t.num_rows} rows, expected {int(n.sum())}")
+        w, r = _values(t.column("write_kbps")), _values(t.column("read_kbps"))
+        wi, ri = _values(t.column("write_iops")), _values(t.column("read_iops"))
+        del t
+        n_t, order = self.times_us.size, np.argsort(lo, kind="stable")
+        mats = []
+        if (n == n_t).all():   # every disk has every time: its rows, in time order, are its matrix row
+            back = None if (order == np.arange(order.size)).all() else np.argsort(order)  # rowid -> key order
+            for v in (w, wi, wi + ri, w + r):
+                m = v.reshape(len(disks), n_t)
+                mats.append(m if back is None else m[back])
+            return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
+        step = int(round(self.interval_s * 1e6))
+        row = np.repeat(order, n[order])
+        first = np.cumsum(n[order]) - n[order]
+        rowid = np.repeat(lo[order] - first, n[order]) + np.arange(row.size)
+        ts_us = disks["a0"].to_numpy(np.int64)[row] + rowid * step
+        cell = row * n_t + np.searchsorted(self.times_us, ts_us)
+        for v in (w, wi, wi + ri, w + r):
+            m = np.full(len(disks) * n_t, np.nan)
+            m[cell] = v
+            mats.append(m.reshape(len(disks), n_t))
+        return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
 
     def _as_read(self, t, rid: np.ndarray, disks: pd.DataFrame, order: np.ndarray) -> SampleBlock | None:
         """The block without a scatter when its rows arrived in rowid order, every disk with a sample at
