@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from churnplan.analytics import azure_vm_size, storage_accounts
@@ -37,7 +38,7 @@ def azure_targets(vm_grid: SampleGrid, placed: Assignment, config: PlanConfig) -
     for col in ("num_cpu", "memory_mb", "num_nics"):
         if col not in inventory.columns:
             inventory[col] = float("nan")
-    load = azure_vm_size.peak_load(vm_grid, config.percentile, config.growth_pct)
+    load = _peak_load(v, vm_grid, config)
     needs = azure_vm_size.needs_from_inventory(inventory, d, None).drop(columns=["iops", "mbps", "premium"])
     needs = needs.merge(load.rename(columns={"peak_iops": "iops", "peak_mbps_rw": "mbps"}), on=VM_KEY, how="left")
     needs = needs.merge(d.groupby(VM_KEY, as_index=False)["premium"].any(), on=VM_KEY, how="left")
@@ -47,3 +48,14 @@ def azure_targets(vm_grid: SampleGrid, placed: Assignment, config: PlanConfig) -
     sized = sized.merge(placement, on=VM_KEY, how="left")
     return AzureTargets(vm_sizes=sized[[c for c in SIZE_COLUMNS if c in sized.columns]],
                         cores_by_family=azure_vm_size.cores_by_family(sized), accounts=accounts)
+
+
+def _peak_load(vms: pd.DataFrame, vm_grid: SampleGrid, config: PlanConfig) -> pd.DataFrame:
+    """Each VM's peak IOPS and R+W MB/s: its profile's (the same percentile of the same series, x growth), NaN
+    without samples, as azure_vm_size.peak_load gives them; from the grid when the VMs carry no profile. A
+    block-wise plan keeps only the VMs' write series, so only the profile has them there."""
+    if not {"samples", "peak_iops", "peak_rw_mibps"} <= set(vms.columns):
+        return azure_vm_size.peak_load(vm_grid, config.percentile, config.growth_pct)
+    sampled = vms["samples"].to_numpy(float) > 0
+    return vms[VM_KEY].assign(peak_iops=np.where(sampled, vms["peak_iops"].to_numpy(float), np.nan),
+                              peak_mbps_rw=np.where(sampled, vms["peak_rw_mibps"].to_numpy(float), np.nan))

@@ -15,7 +15,7 @@ from churnplan.core import memory_cap, sample_layout, sample_reader, store
 from churnplan.engines.store import plan_from_store
 
 FRAMES = ["vms", "disks", "process_servers", "rpo", "estate_series", "lag_series", "daily_lag",
-          "initial_replication", "cost", "compliance_curve"]
+          "initial_replication", "cost", "compliance_curve", "vm_sizes", "cores_by_family", "storage_accounts"]
 
 
 def _same_plan(a, b) -> None:
