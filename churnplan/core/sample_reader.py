@@ -38,6 +38,17 @@ class SampleBlock:
     rw_kbps: np.ndarray        # write + read KBps
 
 
+# Per disk: count, rowid span, a0 = the least ts - rowid x interval (microseconds) and `steps`: the greatest is
+# the same (one interval per rowid step). Not over an hour, where the product could overflow in a huge store.
+_STEP = "CASE WHEN interval_s <= 3600 THEN epoch_us(ts) - rowid * (interval_s * 1000000) END"
+_STATS_SELECT = f"""SELECT interval_s, vcenter, vm_id, instance, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi,
+    coalesce(min({_STEP}), 0) AS a0, coalesce(min({_STEP}) = max({_STEP}), false) AS steps"""
+_TIME_SPANS = """, min(epoch_us(ts)) AS t0, max(epoch_us(ts)) AS t1,
+    min(epoch_us(ts) % (interval_s * 1000000)) AS r0, max(epoch_us(ts) % (interval_s * 1000000)) AS r1"""
+_STATS_WHERE = """ FROM samples s WHERE ($1::INTEGER IS NULL OR s.interval_s = $1)
+    AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3) GROUP BY ALL"""
+
+
 def _naive_utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is None:
         return value
@@ -63,19 +74,18 @@ class SampleReader:
         self._stats()
 
     def _stats(self) -> None:
-        """One scan: each disk's sample count, rowid span and time span (a0 = a1: its time is a0 + rowid x
-        interval, one sample per rowid step); the time axis from those spans when every disk's samples lie on one
-        interval grid without gaps, else from a scan for the distinct times."""
-        disks = self._con.execute(
-            """SELECT interval_s, vcenter, vm_id, instance, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi,
-                      min(epoch_us(ts)) AS t0, max(epoch_us(ts)) AS t1,
-                      min(epoch_us(ts) % (interval_s * 1000000)) AS r0,
-                      max(epoch_us(ts) % (interval_s * 1000000)) AS r1,
-                      min(epoch_us(ts) - rowid * (interval_s * 1000000)) AS a0,
-                      max(epoch_us(ts) - rowid * (interval_s * 1000000)) AS a1
-               FROM samples s WHERE ($1::INTEGER IS NULL OR s.interval_s = $1)
-                 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
-               GROUP BY ALL""", self._params).df()
+        """Each disk's sample count, rowid span and time span (`steps`: its time is a0 + rowid x interval, one
+        sample per rowid step); the time axis from those spans when every disk's samples lie on one interval
+        grid without gaps, else from a scan for the distinct times. A clustered store needs one lean scan (the
+        time spans follow from a0 and the rowids); any other a second one for the time spans themselves."""
+        disks = self._con.execute(_STATS_SELECT + _STATS_WHERE, self._params).df()
+        step = disks["interval_s"].to_numpy(np.int64) * 1_000_000
+        if len(disks) and (disks["steps"] & (disks["hi"] - disks["lo"] + 1 == disks["n"])).all():
+            t0 = disks["a0"].to_numpy(np.int64) + disks["lo"].to_numpy(np.int64) * step
+            t1 = disks["a0"].to_numpy(np.int64) + disks["hi"].to_numpy(np.int64) * step
+            disks = disks.assign(t0=t0, t1=t1, r0=np.fmod(t0, step), r1=np.fmod(t1, step))   # DuckDB's % is fmod
+        else:
+            disks = self._con.execute(_STATS_SELECT + _TIME_SPANS + _STATS_WHERE, self._params).df()
         if self._params[0] is None and len(disks):   # the interval spanning the most time, then the shortest
             span = disks.groupby("interval_s").agg(t0=("t0", "min"), t1=("t1", "max"))
             span = (span["t1"] - span["t0"]).reset_index(name="span")
@@ -86,7 +96,7 @@ class SampleReader:
         self.disks = _sorted_keys(disks).reset_index(drop=True)
         self.samples = int(self.disks["n"].sum()) if len(self.disks) else 0
         self.clustered = self._is_clustered()
-        self.sequential = self.clustered and bool((self.disks["a0"] == self.disks["a1"]).all()) and self._in_order()
+        self.sequential = self.clustered and bool(self.disks["steps"].all()) and self._in_order()
         step = int(round(self.interval_s * 1e6)) if self.samples else 1
         on_grid = self._grid_times(step)
         self.times_us: np.ndarray = on_grid if on_grid is not None else np.sort(self._con.execute(
