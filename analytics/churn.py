@@ -36,7 +36,7 @@ def row_percentile(m: np.ndarray, percentile: float, counts: np.ndarray, in_plac
     Rows with equal sample counts are done together: the two order statistics either side of the percentile
     are selected among each row's values above a threshold (`_top_order_stats`, `m` only read), or, for
     low percentiles and rows the threshold misses, by partitioning (NaN sorting last) a copy, or `m` itself
-    when `in_place`.
+    when `in_place` (and writeable).
     """
     q = percentile / 100.0
     result = np.full(m.shape[0], np.nan)
@@ -48,7 +48,8 @@ def row_percentile(m: np.ndarray, percentile: float, counts: np.ndarray, in_plac
         x_lo, x_hi = _top_order_stats(group, int(c), lo)
         missed = np.isnan(x_lo)
         if missed.any():
-            buf = (group if in_place or group is not m else group.copy()) if missed.all() else group[missed]
+            mine = group is not m or (in_place and m.flags.writeable)
+            buf = (group if mine else group.copy()) if missed.all() else group[missed]
             x_lo[missed], x_hi[missed] = _partitioned_order_stats(buf, int(c), lo)
         result[rows] = x_lo + (x_hi - x_lo) * (h - lo)
     return result

@@ -29,7 +29,8 @@ _NS_PER_US = 1_000
 
 @dataclass(frozen=True)
 class SampleBlock:
-    """The samples of whole VMs: per disk (rows, sorted by DISK_KEY) and time (the reader's axis), NaN = none."""
+    """The samples of whole VMs: per disk (rows, sorted by DISK_KEY) and time (the reader's axis), NaN = none.
+    The matrices may be read-only views of the rows DuckDB returned."""
 
     keys: pd.DataFrame         # vcenter, vm_id, instance
     write_kbps: np.ndarray     # shape (len(keys), len(times))
@@ -244,7 +245,7 @@ class SampleReader:
             """SELECT write_kbps, read_kbps, write_iops, read_iops
                FROM samples s WHERE rowid BETWEEN $4 AND $5 AND s.interval_s = $1
                  AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)""",
-            params=params).to_arrow_table()
+            params=params).to_arrow_table(batch_size=max(1, int(n.sum())))   # one chunk: its columns, uncopied
         if t.num_rows != int(n.sum()):
             raise RuntimeError(f"samples changed while planning: read {t.num_rows} rows, expected {int(n.sum())}")
         w, r = _values(t.column("write_kbps")), _values(t.column("read_kbps"))
@@ -294,9 +295,7 @@ class SampleReader:
 
 def _values(column) -> np.ndarray:
     """A value column as float64, NULL/NaN as 0 (a sample of nothing written), as analytics.sample_grid reads it."""
-    v = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-    if not v.flags.writeable:   # a zero-copy view of Arrow memory; profiles partition the grids in place
-        v = v.copy()
+    v = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)   # may be a read-only view
     return np.where(np.isnan(v), 0.0, v) if np.isnan(v).any() else v
 
 
