@@ -87,7 +87,7 @@ def window_gib(churn_gib: np.ndarray, interval_s: float, policy: RetentionPolicy
     n, m = x.shape
     mean, peak = np.zeros(m), np.zeros(m)
     window = policy.retention_h * 3600.0 / interval_s
-    if n == 0 or window <= 0:
+    if n == 0 or m == 0 or window <= 0:
         return mean, peak
     starts = list(range(0, m, _WINDOW_COLUMNS))
     if len(starts) > 1 and m - starts[-1] == 1:   # a last column alone would be summed in another order
