@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -14,18 +13,25 @@ from rich.table import Table
 from churnplan.analytics import telemetry_quality
 from churnplan.cli.errors import fail, read_only_or_fail
 from churnplan.core import store
+from churnplan.engines.store_telemetry import statistics_from_store
 from churnplan.export import csv as csv_export
 
 console = Console(stderr=True)
 
 
-def read_all_intervals(db: Path) -> pl.DataFrame:
-    """Every stored sample at every interval (keys as strings), read-only."""
+def judge(db: Path, interval: int | None) -> telemetry_quality.TelemetryQuality:
+    """The store's telemetry assessed in bounded memory: per-disk statistics aggregated in DuckDB (every sample
+    is never loaded), judged at `interval` (default: the one spanning the most time, as plan uses)."""
     with read_only_or_fail(db) as con:
-        frames = [store.load_samples_polars(con, int(iv)).with_columns(
-                      pl.col(["vcenter", "vm_id", "instance"]).cast(pl.String))
-                  for iv in store.sample_intervals(con)["interval_s"]]
-    return pl.concat(frames) if frames else pl.DataFrame()
+        held = [int(x) for x in store.sample_intervals(con)["interval_s"]]
+        if not held:
+            raise fail(f"{db}: no samples to judge (run `churnplan collect`, `churnplan import` or "
+                       "`churnplan samples`)")
+        iv = interval if interval is not None else store.default_interval(con)
+        if iv not in held:
+            raise fail(f"samples hold no {iv:g} s interval; they hold {', '.join(map(str, held))} s")
+        stats = statistics_from_store(con, float(iv), every_interval=True)
+    return telemetry_quality.from_statistics(stats)
 
 
 def quality_cmd(
@@ -37,13 +43,7 @@ def quality_cmd(
 ) -> None:
     """Judge the telemetry: samples present, gaps, missing counters, days covered; a 1-5 confidence with reasons."""
     with console.status(f"reading {db}"):
-        samples = read_all_intervals(db)
-    if samples.height == 0:
-        raise fail(f"{db}: no samples to judge (run `churnplan collect`, `churnplan import` or `churnplan samples`)")
-    try:
-        q = telemetry_quality.assess(samples, interval)
-    except ValueError as exc:
-        raise fail(str(exc)) from exc
+        q = judge(db, interval)
     e = q.estate
     table = Table(title=f"Telemetry confidence {q.rating} of 5", show_header=False)
     table.add_column("item")
