@@ -10,6 +10,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from churnplan.core.store.inventory import vcenter_list
 from churnplan.core.store.runs import naive_utc
 
 # $1 interval_s, $2/$3 window (inclusive, NULL = open), $4 vCenters (NULL = all), $5 interval in microseconds.
@@ -41,7 +42,7 @@ def telemetry_statistics(con: duckdb.DuckDBPyConnection, interval_s: float, star
     """Per disk with samples at `interval_s` within [start, end] (of `vcenters`, all when None): samples, first_us,
     last_us, inner_gaps, longest_inner_gap and the *_present counts of each counter (int64 columns)."""
     frame = con.execute(_DISK_STATISTICS, [int(interval_s), naive_utc(start), naive_utc(end),
-                                           None if vcenters is None else list(vcenters),
+                                           vcenter_list(vcenters),
                                            int(round(float(interval_s) * 1_000_000))]).df()
     counts = [c for c in frame.columns if c not in ("vcenter", "vm_id", "instance")]
     return frame.astype({c: "int64" for c in counts})
@@ -52,4 +53,4 @@ def vm_intervals(con: duckdb.DuckDBPyConnection, vcenters: Sequence[str] | None 
     return con.execute(
         """SELECT DISTINCT vcenter, vm_id, interval_s FROM samples
            WHERE $1::VARCHAR[] IS NULL OR list_contains($1::VARCHAR[], vcenter)
-           ORDER BY vcenter, vm_id, interval_s""", [None if vcenters is None else list(vcenters)]).df()
+           ORDER BY vcenter, vm_id, interval_s""", [vcenter_list(vcenters)]).df()
