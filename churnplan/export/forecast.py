@@ -22,8 +22,8 @@ REPORT_GOALS = (100.0, 95.0)
 SHEET = "Forecast"
 
 
-_Memo = dict[tuple[str, float, int, int], "fc.ScopeForecast | None"]
-_MEMO: dict[int, tuple["weakref.ref[Plan]", _Memo]] = {}
+_Memo = dict[tuple[str, float, int, int], fc.ScopeForecast | None]
+_MEMO: dict[int, tuple[weakref.ref[Plan], _Memo]] = {}
 
 
 def estate_forecast(plan: Plan, tz: str = "UTC", horizon_days: float = HORIZON_DAYS,
