@@ -24,6 +24,7 @@ from churnplan.core.memory_cap import checked_size
 DISK_KEY = ["vcenter", "vm_id", "instance"]
 VM_KEY = ["vcenter", "vm_id"]
 DEFAULT_ROWS_PER_BLOCK = 2_000_000
+_COUNTED = ["write_iops", "read_kbps", "read_iops"]   # values the telemetry assessment counts as present
 _NS_PER_US = 1_000
 
 
@@ -74,6 +75,7 @@ class SampleReader:
         self._params: list[Any] = [None if interval_s is None else int(interval_s), _naive_utc(start),
                                    _naive_utc(end), list(vcenters) if vcenters else None]   # $4: vCenters, NULL all
         self.rows_per_block = max(1, int(rows_per_block))
+        self._present: list[pd.DataFrame] = []   # per block read sequentially: its disks' present-value counts
         self._stats()
 
     def _stats(self) -> None:
@@ -154,6 +156,7 @@ class SampleReader:
         The next block is read (DuckDB, off the GIL) while the caller works on this one: two blocks in memory.
         """
         parts = list(self._parts())
+        self._present = []
         with ThreadPoolExecutor(max_workers=1) as pool:
             ahead = pool.submit(self._read, parts[0]) if parts else None
             for i in range(len(parts)):
@@ -163,6 +166,16 @@ class SampleReader:
                 yield block
                 del block
         self.release()
+
+    def telemetry_counts(self) -> pd.DataFrame | None:
+        """After a sequential read of every block: per disk the counts churnplan.core.store.telemetry aggregates
+        (samples, first and last sample, time residues, values neither NULL nor NaN), so it need not scan again;
+        None when the blocks were read another way."""
+        if not self.sequential or sum(len(p) for p in self._present) != len(self.disks):
+            return None
+        d = self.disks.rename(columns={"n": "samples", "t0": "first_us", "t1": "last_us"})
+        counts = pd.concat(self._present, ignore_index=True)
+        return d[DISK_KEY + ["samples", "first_us", "last_us", "r0", "r1"]].merge(counts, on=DISK_KEY, how="left")
 
     def release(self) -> None:
         """Hand DuckDB's cached table pages back (it keeps up to its memory limit cached after a scan)."""
@@ -253,10 +266,14 @@ class SampleReader:
             params=params).to_arrow_table(batch_size=max(1, int(n.sum())))   # one chunk: its columns, uncopied
         if t.num_rows != int(n.sum()):
             raise RuntimeError(f"samples changed while planning: read {t.num_rows} rows, expected {int(n.sum())}")
+        n_t, order = self.times_us.size, np.argsort(lo, kind="stable")
+        row = np.repeat(order, n[order])   # each row's disk (rows come disk after disk in rowid order)
+        present = {c: np.bincount(row, weights=~np.isnan(t.column(c).to_numpy(zero_copy_only=False)),
+                                  minlength=len(disks)).astype(np.int64) for c in _COUNTED}
+        self._present.append(disks[DISK_KEY].assign(**{f"{c}_present": v for c, v in present.items()}))
         w, r = _values(t.column("write_kbps")), _values(t.column("read_kbps"))
         wi, ri = _values(t.column("write_iops")), _values(t.column("read_iops"))
         del t
-        n_t, order = self.times_us.size, np.argsort(lo, kind="stable")
         mats = []
         if (n == n_t).all():   # every disk has every time: its rows, in time order, are its matrix row
             back = None if (order == np.arange(order.size)).all() else np.argsort(order)  # rowid -> key order
@@ -265,7 +282,6 @@ class SampleReader:
                 mats.append(m if back is None else m[back])
             return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
         step = int(round(self.interval_s * 1e6))
-        row = np.repeat(order, n[order])
         first = np.cumsum(n[order]) - n[order]
         rowid = np.repeat(lo[order] - first, n[order]) + np.arange(row.size)
         ts_us = disks["a0"].to_numpy(np.int64)[row] + rowid * step

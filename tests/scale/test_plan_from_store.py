@@ -166,6 +166,9 @@ def test_a_clustered_store_is_read_by_rowid_alone_and_gives_the_same_blocks(tmp_
     sample_layout.cluster_samples(con)
     reader = sample_reader.SampleReader(con, 300, rows_per_block=1)
     after = list(reader.blocks())
+    counted = store.telemetry_statistics_from_counts(con, reader.telemetry_counts(), 300)   # NULLs not present
+    pd.testing.assert_frame_equal(counted, store.telemetry_statistics(con, 300), check_exact=True)
+    assert counted["read_iops_present"].tolist() == [3, 0, 2]
     con.close()
     assert not as_imported.sequential and reader.sequential
     assert [b.keys["vm_id"].tolist() for b in after] == [["vm-1", "vm-1"], ["vm-2"]]
