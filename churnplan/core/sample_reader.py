@@ -268,12 +268,16 @@ class SampleReader:
             raise RuntimeError(f"samples changed while planning: read {t.num_rows} rows, expected {int(n.sum())}")
         n_t, order = self.times_us.size, np.argsort(lo, kind="stable")
         row = np.repeat(order, n[order])   # each row's disk (rows come disk after disk in rowid order)
-        present = {c: np.bincount(row, weights=~np.isnan(t.column(c).to_numpy(zero_copy_only=False)),
-                                  minlength=len(disks)).astype(np.int64) for c in _COUNTED}
-        self._present.append(disks[DISK_KEY].assign(**{f"{c}_present": v for c, v in present.items()}))
-        w, r = _values(t.column("write_kbps")), _values(t.column("read_kbps"))
-        wi, ri = _values(t.column("write_iops")), _values(t.column("read_iops"))
-        del t
+        values, present = {}, {}
+        for c in ("write_kbps", *_COUNTED):   # NULL/NaN read as 0, as _values does, and counted as missing
+            v = t.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            missing = np.isnan(v)
+            values[c] = np.where(missing, 0.0, v) if missing.any() else v
+            if c in _COUNTED:
+                present[f"{c}_present"] = n - (np.bincount(row[missing], minlength=len(disks)) if missing.any() else 0)
+        self._present.append(disks[DISK_KEY].assign(**present))
+        w, r, wi, ri = values["write_kbps"], values["read_kbps"], values["write_iops"], values["read_iops"]
+        del t, values
         mats = []
         if (n == n_t).all():   # every disk has every time: its rows, in time order, are its matrix row
             back = None if (order == np.arange(order.size)).all() else np.argsort(order)  # rowid -> key order
