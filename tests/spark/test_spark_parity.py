@@ -4,6 +4,7 @@ a collector wrote against the vCenter simulator."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ from plan_parity import NOT_ON_SPARK, plan_differences
 from vcsim_support import run_collect
 
 pytestmark = pytest.mark.spark
+RETAIL_PRICES = Path(__file__).resolve().parents[2] / "analytics" / "data" / "retail-prices-example.json"
 
 
 def _cli(*args: str):
@@ -44,15 +46,31 @@ def test_the_sample_estate_plans_the_same_on_spark(spark, sample_store_master, s
     assert plan_differences(default, on_spark, NOT_ON_SPARK) == []
 
 
-def test_a_given_link_excluded_disks_and_a_window_plan_the_same_on_spark(spark, sample_store_master, sample_layout,
-                                                                        tmp_path):
+def test_a_given_link_excluded_disks_a_window_and_cost_options_plan_the_same_on_spark(spark, sample_store_master,
+                                                                                     sample_layout, tmp_path):
     options = ("--bandwidth", "400", "--exclude-disks", "sql0*/scsi0:1", "--start", "2026-11-10",
-               "--end", "2026-11-20T12:00", "--rpo", "30")
+               "--end", "2026-11-20T12:00", "--rpo", "30", "--outage", "4h", "--retention", "3d",
+               "--app-consistent-hours", "4", "--standard-disks", "ssd", "--prices", str(RETAIL_PRICES))
     default, on_spark = _both(sample_store_master, sample_layout, tmp_path, *options)
     assert plan_differences(default, on_spark, NOT_ON_SPARK) == []
     vms = pd.read_csv(on_spark / "vms.csv")
     assert vms["fair_share_compliance_pct"].notna().any()   # the estate's fair share ran on every VM's bytes
     assert pd.read_csv(on_spark / "disks.csv")["excluded"].any()
+    summary = json.loads((on_spark / "summary.json").read_text())
+    assert summary["prices_source"].endswith("retail-prices-example.json") and summary["snapshot_gib"] > 0
+    assert [r["scope"] for r in summary["outage_catchup"]][0] == "estate" and len(summary["outage_catchup"]) > 1
+
+
+def test_a_throttle_schedule_an_outage_and_classic_servers_plan_the_same_on_spark(spark, sample_store_master,
+                                                                                 sample_layout, tmp_path):
+    options = ("--work-hours", "09:00-18:00", "--work-mbps", "300", "--offhours-mbps", "600", "--outage", "2h",
+               "--architecture", "classic", "--percentile", "99")
+    default, on_spark = _both(sample_store_master, sample_layout, tmp_path, *options)
+    assert plan_differences(default, on_spark, NOT_ON_SPARK) == []
+    summary = json.loads((on_spark / "summary.json").read_text())
+    assert summary["coverage"]["left_out"] and summary["azure_cores_by_family"]
+    assert len(summary["outage_catchup"]) == 1 + summary["process_servers"]
+    assert pd.read_csv(on_spark / "vm_sizes.csv")["iops"].notna().all()   # sized from the profiles' peaks
 
 
 @pytest.mark.vcsim
