@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-TABLES = ("vms", "disks", "process_servers", "bandwidth", "rpo", "vm_sizes", "cores_by_family", "cache_accounts", "cost")
+TABLES = ("vms", "disks", "process_servers", "bandwidth", "rpo", "vm_sizes", "cores_by_family", "cache_accounts",
+          "cost")
 REL_TOL = 1e-9
 _NOT_COMPARED = {"generated_utc"}   # when the plan ran
 # Summary figures the Spark engine does not compute: none (coverage, Azure targets, the billed cost, recovery
