@@ -31,10 +31,12 @@ from churnplan.analytics.stages.seeding import seed_and_cost
 from churnplan.analytics.stages.simulation import Simulation, compliance_curve, simulate
 from churnplan.analytics.stages.summary import summarise
 from churnplan.analytics.stages.targets import targets
+from churnplan.analytics.telemetry_statistics import DiskStatistics
 from churnplan.analytics.vocabulary import Scope, protected
 from churnplan.engines import spark_layout as layout_io
-from churnplan.engines.spark_groups import (DISK_NO, LEVEL, PAYLOAD, SERVER_NO, VM_ORDER, ServerJob, ServerOutcome,
-                                            profile_columns, server_payload, server_queue, vm_profiles)
+from churnplan.engines.spark_groups import (DISK_NO, LEVEL, PAYLOAD, SERVER_NO, TELEMETRY, TELEMETRY_COLUMNS,
+                                            VM_ORDER, ServerJob, ServerOutcome, profile_columns, server_payload,
+                                            server_queue, vm_profiles)
 from churnplan.engines.spark_estate import EstateSeries, estate_churn, estate_grid, estate_series, every_vm_churn
 from churnplan.engines.spark_layout import TS_US, Layout
 
@@ -52,19 +54,23 @@ def _flagged(spark, samples, disks: pd.DataFrame):
     return samples.join(F.broadcast(marks), DISK_KEY, "left").fillna(False, subset=["excluded"])
 
 
-def _profiles(flagged, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Disk and VM profiles, one applyInPandas group per VM (its disks' samples)."""
-    cols = profile_columns()
+def _profiles(flagged, config: PlanConfig, interval_s: int, t0_us: int
+              ) -> tuple[pd.DataFrame, pd.DataFrame, DiskStatistics]:
+    """Disk and VM profiles, and the disks' telemetry statistics, one applyInPandas group per VM (its disks'
+    samples; telemetry slots count from the selection's earliest sample end `t0_us`)."""
+    telemetry = [TELEMETRY + c for c in TELEMETRY_COLUMNS]
     schema = ", ".join([f"{LEVEL} string"] + [f"{k} string" for k in DISK_KEY]
-                       + [f"{c} {_SPARK_TYPES[kind]}" for c, kind in cols])
+                       + [f"{c} {_SPARK_TYPES[kind]}" for c, kind in profile_columns()]
+                       + [f"{c} long" for c in telemetry])
 
     def fn(rows: pd.DataFrame) -> pd.DataFrame:
-        return vm_profiles(rows, config.percentile, config.growth_pct)
+        return vm_profiles(rows, config.percentile, config.growth_pct, float(interval_s), t0_us)
 
     rows = flagged.groupBy(*VM_KEY).applyInPandas(fn, schema).toPandas()
     disk_rows = rows[rows[LEVEL] == "disk"].drop(columns=LEVEL).reset_index(drop=True)
-    vm_rows = rows[rows[LEVEL] == "vm"].drop(columns=[LEVEL, "instance"]).reset_index(drop=True)
-    return disk_rows, vm_rows
+    vm_rows = rows[rows[LEVEL] == "vm"].drop(columns=[LEVEL, "instance"] + telemetry).reset_index(drop=True)
+    stats = disk_rows[DISK_KEY + telemetry].rename(columns=lambda c: c.removeprefix(TELEMETRY))
+    return disk_rows.drop(columns=telemetry), vm_rows, DiskStatistics(float(interval_s), stats)
 
 
 def _disk_numbers(disk_prof: pd.DataFrame) -> pd.DataFrame:
@@ -118,10 +124,10 @@ def plan_samples(spark, source: str, config: PlanConfig, interval_s: int | None 
     tz = config.throttle.timezone if config.throttle is not None else config.timezone
     vms, disks = inventory(vms_raw, disks_raw, config)
     flagged = _flagged(spark, samples, disks)
-    disk_prof, vm_prof = _profiles(flagged, config)
     series = estate_series(flagged)
     if series.first_last.size == 0:
         raise layout_io.LayoutError(f"{source}: no samples at {interval} s in the window to plan from")
+    disk_prof, vm_prof, telemetry = _profiles(flagged, config, interval, series.first_us)
     grid = estate_grid(series, float(interval))
     placed = assign(targets(with_profiles(vms, disks, disk_prof, vm_prof, grid, series.first_last)),
                     config.architecture)
@@ -129,7 +135,7 @@ def plan_samples(spark, source: str, config: PlanConfig, interval_s: int | None 
     outcomes = _server_outcomes(spark, flagged, disk_prof, job, order)
     every = every_vm_churn(spark, flagged, series, vms, vm_prof, float(interval), tz)
     return _finish(config, tz, placed, grid, series, estate_churn(series, float(interval), tz, order, outcomes, job),
-                   every, [outcomes[s] for s in order], job.estate_gib_day)
+                   every, [outcomes[s] for s in order], job.estate_gib_day, telemetry)
 
 
 def _server_job(placed: Assignment, series: EstateSeries, interval_s: float, tz: str,
@@ -149,7 +155,7 @@ def _server_job(placed: Assignment, series: EstateSeries, interval_s: float, tz:
 
 def _finish(config: PlanConfig, tz: str, placed: Assignment, grid: SampleGrid, series: EstateSeries,
             estate: rpo.PreparedChurn, every: rpo.PreparedChurn, servers: list[ServerOutcome],
-            estate_gib_day: float) -> Plan:
+            estate_gib_day: float, telemetry: DiskStatistics) -> Plan:
     """The estate's stages on the driver, from the per-server outcomes and the small estate-wide series: the same
     stage functions, in the same order, as plan_from_profiles."""
     rpos, factor = bw.rpo_targets(config), bw.write_factor(config)
@@ -162,7 +168,7 @@ def _finish(config: PlanConfig, tz: str, placed: Assignment, grid: SampleGrid, s
     seeding = seed_and_cost(grid, placed, planned, config, estate_gib_day)
     cover = coverage_of(every, placed, config, factor, table, config.compliance_goals_pct)
     azure = azure_targets(placed)
-    est = estimates(None, placed, estate, config, planned)
+    est = estimates(telemetry, placed, estate, config, planned)
     summary = summarise(config, tz, series.first_last, estate, placed, table, planned, sim.estate,
                         bw.throttle_needed(estate, config), seeding, cover, azure, est)
     curve = compliance_curve(estate_bw.curve, summary.required_mbps_100pct, config.rpo_min)

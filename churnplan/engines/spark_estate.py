@@ -23,11 +23,12 @@ from churnplan.engines.spark_layout import TS_US, seconds
 @dataclass(frozen=True)
 class EstateSeries:
     """The estate's sample times (included disks, every VM) and write KiB/s summed per time; first and last
-    sample of any disk."""
+    sample of any disk (epoch seconds, and the first in microseconds: where telemetry slots count from)."""
 
     times: np.ndarray
     write_kibps: np.ndarray
     first_last: np.ndarray
+    first_us: int = 0
 
 
 def _write_kibps():
@@ -47,8 +48,10 @@ def estate_series(flagged) -> EstateSeries:
                                          F.max(included.cast("int")).alias("included"))
               .toPandas().sort_values(TS_US))
     first_last = np.unique(seconds(per_ts[TS_US].to_numpy()[[0, -1]])) if len(per_ts) else np.zeros(0)
+    first_us = int(per_ts[TS_US].iloc[0]) if len(per_ts) else 0
     per_ts = per_ts[per_ts["included"] == 1]
-    return EstateSeries(seconds(per_ts[TS_US].to_numpy()), per_ts["write_kibps"].to_numpy(dtype=float), first_last)
+    return EstateSeries(seconds(per_ts[TS_US].to_numpy()), per_ts["write_kibps"].to_numpy(dtype=float), first_last,
+                        first_us)
 
 
 def estate_grid(series: EstateSeries, interval_s: float) -> SampleGrid:
