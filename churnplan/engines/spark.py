@@ -37,7 +37,8 @@ from churnplan.engines import spark_layout as layout_io
 from churnplan.engines.spark_groups import (DISK_NO, LEVEL, PAYLOAD, SERVER_NO, TELEMETRY, TELEMETRY_COLUMNS,
                                             VM_ORDER, ServerJob, ServerOutcome, profile_columns, server_payload,
                                             server_queue, vm_profiles)
-from churnplan.engines.spark_estate import EstateSeries, estate_churn, estate_grid, estate_series, every_vm_churn
+from churnplan.engines.spark_estate import (EstateSeries, estate_churn, estate_grid, estate_series, every_vm_churn,
+                                            once)
 from churnplan.engines.spark_layout import TS_US, Layout
 
 _SPARK_TYPES = {"f": "double", "i": "long", "u": "long", "b": "boolean"}
@@ -128,12 +129,16 @@ def plan_samples(spark, source: str, config: PlanConfig, interval_s: int | None 
     if series.first_last.size == 0:
         raise layout_io.LayoutError(f"{source}: no samples at {interval} s in the window to plan from")
     disk_prof, vm_prof, telemetry = _profiles(flagged, config, interval, series.first_us)
+    summed = flagged   # what the estate's sums read: each sample once (the groups keep the earliest file's)
+    if series.rows > int(telemetry.disks["samples"].sum()):   # samples repeated in later files
+        summed = once(flagged)
+        series = estate_series(summed)
     grid = estate_grid(series, float(interval))
     placed = assign(targets(with_profiles(vms, disks, disk_prof, vm_prof, grid, series.first_last)),
                     config.architecture)
     job, order = _server_job(placed, series, float(interval), tz, config)
     outcomes = _server_outcomes(spark, flagged, disk_prof, job, order)
-    every = every_vm_churn(spark, flagged, series, vms, vm_prof, float(interval), tz)
+    every = every_vm_churn(spark, summed, series, vms, vm_prof, float(interval), tz)
     return _finish(config, tz, placed, grid, series, estate_churn(series, float(interval), tz, order, outcomes, job),
                    every, [outcomes[s] for s in order], job.estate_gib_day, telemetry)
 

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 
 from churnplan.analytics import rpo
-from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
+from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid
 from churnplan.analytics.vocabulary import Scope
 from churnplan.core.units import KIB
 from churnplan.engines.spark_groups import VM_ORDER, ServerJob, ServerOutcome
-from churnplan.engines.spark_layout import TS_US, seconds
+from churnplan.engines.spark_layout import FILE_NS, TS_US, seconds
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class EstateSeries:
     write_kibps: np.ndarray
     first_last: np.ndarray
     first_us: int = 0
+    rows: int = 0           # sample rows summed, a sample repeated in a later file counted each time
 
 
 def _write_kibps():
@@ -45,13 +46,24 @@ def estate_series(flagged) -> EstateSeries:
 
     included = ~F.col("excluded")
     per_ts = (flagged.groupBy(TS_US).agg(F.sum(_write_kibps()).alias("write_kibps"),
-                                         F.max(included.cast("int")).alias("included"))
+                                         F.max(included.cast("int")).alias("included"), F.count(F.lit(1)).alias("rows"))
               .toPandas().sort_values(TS_US))
+    rows = int(per_ts["rows"].sum())
     first_last = np.unique(seconds(per_ts[TS_US].to_numpy()[[0, -1]])) if len(per_ts) else np.zeros(0)
     first_us = int(per_ts[TS_US].iloc[0]) if len(per_ts) else 0
     per_ts = per_ts[per_ts["included"] == 1]
     return EstateSeries(seconds(per_ts[TS_US].to_numpy()), per_ts["write_kibps"].to_numpy(dtype=float), first_last,
-                        first_us)
+                        first_us, rows)
+
+
+def once(flagged):
+    """The samples with a sample repeated in a later file counted once, the earliest file's (as the groups and
+    `import parquet` keep it): a shuffle of every sample, so run only when repeats were seen."""
+    from pyspark.sql import functions as F
+
+    first = F.min(F.struct(FILE_NS, "write_kbps", "excluded")).alias("first")
+    return flagged.groupBy(*DISK_KEY, TS_US).agg(first).select(*DISK_KEY, TS_US, "first.write_kbps",
+                                                               "first.excluded")
 
 
 def estate_grid(series: EstateSeries, interval_s: float) -> SampleGrid:

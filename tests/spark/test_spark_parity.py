@@ -5,7 +5,10 @@ a collector wrote against the vCenter simulator."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+
+import duckdb
 
 import pandas as pd
 import pytest
@@ -32,6 +35,27 @@ def sample_layout(sample_store_master: Path, tmp_path_factory: pytest.TempPathFa
     folder = tmp_path_factory.mktemp("sample-layout") / "parquet"
     _cli("export", "samples", "--db", str(sample_store_master), "--parquet", str(folder))
     return folder
+
+
+@pytest.fixture(scope="module")
+def gappy(sample_store_master: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The sample estate with holes (one VM silent for 30 h, every ~40th sample gone, one VM without read
+    counters) as a store and as the Parquet layout, where one day's file is written again later (its samples
+    repeat: each counts once)."""
+    folder = tmp_path_factory.mktemp("gappy")
+    db = folder / "gappy.duckdb"
+    shutil.copy(sample_store_master, db)
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM samples WHERE vm_id = (SELECT min(vm_id) FROM samples) "
+                "AND ts BETWEEN TIMESTAMP '2026-11-12 00:00' AND TIMESTAMP '2026-11-13 06:00'")
+    con.execute("DELETE FROM samples WHERE hash(vm_id, instance, ts) % 40 = 0")
+    con.execute("UPDATE samples SET read_iops = NULL, read_kbps = NULL WHERE vm_id = (SELECT max(vm_id) FROM samples)")
+    con.close()
+    layout = folder / "parquet"
+    _cli("export", "samples", "--db", str(db), "--parquet", str(layout))
+    day = sorted((layout / "samples").glob("vcenter=*/day=2026-11-15/part-*.parquet"))[0]
+    shutil.copy(day, day.with_name(f"part-{int(day.name.split('-')[1]) + 1}-{'0' * 32}.parquet"))
+    return db, layout
 
 
 def _both(db: Path, layout: Path, out: Path, *options: str) -> tuple[Path, Path]:
@@ -61,13 +85,16 @@ def test_a_given_link_excluded_disks_a_window_and_cost_options_plan_the_same_on_
     assert [r["scope"] for r in summary["outage_catchup"]][0] == "estate" and len(summary["outage_catchup"]) > 1
 
 
-def test_a_throttle_schedule_an_outage_and_classic_servers_plan_the_same_on_spark(spark, sample_store_master,
-                                                                                 sample_layout, tmp_path):
+def test_gaps_repeated_samples_a_throttle_an_outage_and_classic_servers_plan_the_same_on_spark(spark, gappy,
+                                                                                                tmp_path):
     options = ("--work-hours", "09:00-18:00", "--work-mbps", "300", "--offhours-mbps", "600", "--outage", "2h",
                "--architecture", "classic", "--percentile", "99")
-    default, on_spark = _both(sample_store_master, sample_layout, tmp_path, *options)
+    default, on_spark = _both(*gappy, tmp_path, *options)
     assert plan_differences(default, on_spark, NOT_ON_SPARK) == []
     summary = json.loads((on_spark / "summary.json").read_text())
+    telemetry = summary["telemetry"]
+    assert telemetry["coverage_pct"] < 98 and telemetry["disks_with_long_gaps"] >= 1
+    assert telemetry["disks_missing_read_counters"] >= 1 and telemetry["confidence"] < 5
     assert summary["coverage"]["left_out"] and summary["azure_cores_by_family"]
     assert len(summary["outage_catchup"]) == 1 + summary["process_servers"]
     assert pd.read_csv(on_spark / "vm_sizes.csv")["iops"].notna().all()   # sized from the profiles' peaks
