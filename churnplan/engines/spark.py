@@ -1,10 +1,11 @@
 """The Spark engine: the plan's per-disk, per-VM and per-server stages on a cluster, from the Parquet layout.
 
-Spark groups the samples by VM (disk and VM profiles) and by process server (series, required bandwidth,
-queue simulation, cache) and runs the default engine's analytics functions on each group
-(`spark_groups`); the estate's series is a plain Spark sum per sample time. The driver holds only
-inventory-sized tables and the estate's series: it assigns process servers from the per-VM table, simulates
-the estate's queue, and finishes the plan with the same stage functions as `build_plan`.
+Spark groups the samples by VM (disk and VM profiles, each disk's telemetry statistics) and by process server
+(series, required bandwidth, queue simulation, cache) and runs the default engine's analytics functions on each
+group (`spark_groups`); the estate's series is a plain Spark sum per sample time (`spark_estate`). The driver
+holds only inventory-sized tables and per-scope series: it assigns process servers and sizes Azure targets from
+the per-VM table, simulates the estate's queue, and finishes the plan (coverage, billed cost, recovery points,
+outage catch-up, telemetry confidence, summary) with the same stage functions as `build_plan`.
 """
 
 from __future__ import annotations
