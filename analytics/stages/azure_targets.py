@@ -36,7 +36,7 @@ def azure_targets(placed: Assignment) -> AzureTargets:
     for col in ("num_cpu", "memory_mb", "num_nics"):
         if col not in inventory.columns:
             inventory[col] = float("nan")
-    load = peak_load(v, VM_KEY)
+    load = profiled_load(v, VM_KEY)
     needs = azure_vm_size.needs_from_inventory(inventory, d, None).drop(columns=["iops", "mbps", "premium"])
     needs = needs.merge(load.rename(columns={"peak_iops": "iops", "peak_mbps_rw": "mbps"}), on=VM_KEY, how="left")
     needs = needs.merge(d.groupby(VM_KEY, as_index=False)["premium"].any(), on=VM_KEY, how="left")
@@ -48,7 +48,7 @@ def azure_targets(placed: Assignment) -> AzureTargets:
                         cores_by_family=azure_vm_size.cores_by_family(sized), accounts=accounts)
 
 
-def peak_load(profiled: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def profiled_load(profiled: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """`keys`, peak_iops and peak_mbps_rw of profiled VMs or disks: their profile's percentile of IOPS and of
     read+write MiB/s with growth (azure_vm_size.peak_load's figures, which engines that hold no grid have too);
     unknown (NaN) without samples."""

@@ -16,7 +16,7 @@ from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.rpo import PreparedChurn
 from churnplan.analytics.sample_grid import SampleGrid
 from churnplan.analytics.stages.assignment import Assignment
-from churnplan.analytics.stages.azure_targets import peak_load
+from churnplan.analytics.stages.azure_targets import profiled_load
 from churnplan.analytics.telemetry_statistics import DiskStatistics
 from churnplan.analytics.vocabulary import of_protected_vms, protected
 from churnplan.core.units import GIB, SECONDS_PER_DAY
@@ -71,7 +71,7 @@ def billed_cost(assignment: Assignment, estate: PreparedChurn, config: PlanConfi
     """
     d = assignment.disks
     d = d[~d["excluded"] & of_protected_vms(d, assignment.vms)]
-    d = d.assign(peak_mbps_rw=peak_load(d, DISK_KEY)["peak_mbps_rw"])
+    d = d.assign(peak_mbps_rw=profiled_load(d, DISK_KEY)["peak_mbps_rw"])
     replicas = cost.replica_disks_from_targets(d.rename(columns={"capacity_gib": "capacity_gb"}),
                                                config.standard_disks)
     vm_gib = estate.vm_bytes * (1.0 + config.growth_pct / 100.0) / GIB

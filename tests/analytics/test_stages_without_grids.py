@@ -16,7 +16,7 @@ from churnplan.analytics.plan import build_plan
 from churnplan.analytics.sample_grid import VM_KEY
 from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.stages.assignment import assign
-from churnplan.analytics.stages.azure_targets import peak_load
+from churnplan.analytics.stages.azure_targets import profiled_load
 from churnplan.analytics.stages.churn_by_scope import churn_by_scope
 from churnplan.analytics.stages.coverage import coverage, coverage_of
 from churnplan.analytics.stages.estimates import estimates
@@ -65,7 +65,7 @@ def test_the_profiles_peaks_are_azure_vm_sizes_peak_load_of_the_grids_bit_for_bi
     config = PlanConfig(percentile=95.0, growth_pct=30.0, exclude_disks=("vm1/scsi0:2",))
     p = profile(vms, disks, samples, config)
     from_grid = azure_vm_size.peak_load(p.vm_grid, config.percentile, config.growth_pct)
-    both = peak_load(p.vms, VM_KEY).merge(from_grid, on=VM_KEY, suffixes=("", "_grid"))
+    both = profiled_load(p.vms, VM_KEY).merge(from_grid, on=VM_KEY, suffixes=("", "_grid"))
     assert len(both) == 5
     assert both["peak_iops"].equals(both["peak_iops_grid"]) and both["peak_mbps_rw"].equals(both["peak_mbps_rw_grid"])
 
