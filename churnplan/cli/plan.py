@@ -41,9 +41,6 @@ def plan_cmd(
         raise fail("--samples and --master choose what --engine spark reads; the duckdb engine reads --db")
     with progress_bar() as progress:
         if engine == "spark":
-            if options.get("vcenter"):
-                raise fail("--vcenter: the spark engine plans every vCenter of --samples; use the duckdb engine "
-                           "(the default) to plan some of them")
             if samples is None:
                 raise fail("--engine spark needs --samples DIR_OR_URI (write it with `churnplan export samples "
                            "--parquet` or `churnplan collect --spool`)")

@@ -119,6 +119,8 @@ def plan_samples(spark, source: str, config: PlanConfig, interval_s: int | None 
     where = Layout(str(source))
     vms_raw, disks_raw = layout_io.read_inventory(spark, where)
     samples = layout_io.read_samples(spark, where)
+    if config.vcenters:
+        vms_raw, disks_raw, samples = layout_io.of_vcenters(vms_raw, disks_raw, samples, config.vcenters, source)
     interval = interval_s or layout_io.default_interval(samples)
     if interval is None:
         raise layout_io.LayoutError(f"{source}: no samples to plan from")

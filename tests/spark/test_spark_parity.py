@@ -111,6 +111,37 @@ def test_a_spool_a_collector_wrote_against_vcsim_plans_the_same_on_spark(spark, 
     assert len(pd.read_csv(on_spark / "vms.csv")) == vcsim.machines
 
 
+@pytest.fixture(scope="module")
+def two_vcenters(sample_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A layout of two vCenters: the sample estate, and a copy of it as vc-b with five of its days; and the store
+    `import parquet` makes of it."""
+    root = tmp_path_factory.mktemp("two-vcenters")
+    layout = root / "parquet"
+    shutil.copytree(sample_layout, layout)
+    for kind in ("vms", "disks", "vcenters"):
+        shutil.copytree(next((layout / kind).glob("vcenter=*")), layout / kind / "vcenter=vc-b")
+    for day in sorted((layout / "samples").glob("vcenter=*/day=2026-11-1[0-4]")):
+        shutil.copytree(day, layout / "samples" / "vcenter=vc-b" / day.name)
+    db = root / "two.duckdb"
+    _cli("import", "parquet", str(layout), "--db", str(db))
+    return db, layout
+
+
+def test_one_vcenter_of_a_layout_holding_two_plans_the_same_on_spark(spark, two_vcenters, tmp_path):
+    default, on_spark = _both(*two_vcenters, tmp_path, "--vcenter", "vc-b")
+    assert plan_differences(default, on_spark, NOT_ON_SPARK) == []
+    summary = json.loads((on_spark / "summary.json").read_text())
+    assert summary["config"]["vcenters"] == ["vc-b"] and summary["vms"] == 60 and summary["days_profiled"] == 5.0
+    assert set(pd.read_csv(on_spark / "vms.csv")["vcenter"]) == {"vc-b"}
+
+
+def test_an_unknown_vcenter_is_one_error_line_naming_those_the_layout_holds(spark, two_vcenters, tmp_path):
+    result = CliRunner().invoke(app, ["plan", "--engine", "spark", "--samples", str(two_vcenters[1]),
+                                      "--out", str(tmp_path / "out"), "--vcenter", "vc-zz"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "'vc-zz'" in result.output and "it holds vc-b, vcsa-sample.corp.example" in result.output
+
+
 def test_a_folder_without_the_layout_is_one_error_line(spark, tmp_path):
     result = CliRunner().invoke(app, ["plan", "--engine", "spark", "--samples", str(tmp_path / "nothing"),
                                       "--out", str(tmp_path / "out")], env={"COLUMNS": "200"})
