@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from churnplan.cli import app
+from churnplan.core import store
 
 from plan_parity import NOT_ON_SPARK, plan_differences
 from vcsim_support import run_collect
@@ -59,9 +60,16 @@ def gappy(sample_store_master: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def _both(db: Path, layout: Path, out: Path, *options: str) -> tuple[Path, Path]:
+    """Plans of the store (default engine) and of the layout (Spark) with `options`. The default engine plans in
+    the estate's time zone the store records; a layout records none, so Spark is given it with --timezone."""
     default, spark = out / "default", out / "spark"
+    con = store.connect(db, read_only=True)
+    zone = store.estate_timezone(con)
+    con.close()
+    given = ("--timezone", zone) if zone and "--timezone" not in options else ()
     _cli("plan", "--db", str(db), "--out", str(default), *options)
-    _cli("plan", "--engine", "spark", "--samples", str(layout), "--master", "local[2]", "--out", str(spark), *options)
+    _cli("plan", "--engine", "spark", "--samples", str(layout), "--master", "local[2]", "--out", str(spark), *options,
+         *given)
     return default, spark
 
 
