@@ -145,8 +145,8 @@ def main() -> None:
                 with ctx.Pool(1) as pool:
                     r |= pool.apply(app_case, (path,))
             r["load_avg_1m"] = os.getloadavg()[0]
-            app = (f"{r['app_first_page_s']:>11.1f}s {r['app_what_if_first_s']:>10.1f}s {r['app_what_if_rerun_s']:>6.2f}s"
-                   if "app_first_page_s" in r else "")
+            app = (f"{r['app_first_page_s']:>11.1f}s {r['app_what_if_first_s']:>10.1f}s "
+                   f"{r['app_what_if_rerun_s']:>6.2f}s" if "app_first_page_s" in r else "")
             print(f"{r['vms']:>6,} {r['samples']:>12,} {r['first_page_s']:>9.2f}s {r['plan_s']:>6.1f}s "
                   f"{r['scope_churn_s']:>7.1f}s {r['what_if_s']:>7.3f}s {r['what_if_server_s']:>5.3f}s "
                   f"{r['prepared_s'] + r['per_vm_server_s']:>10.1f}s {app}  (load avg {r['load_avg_1m']:.1f})",

@@ -168,8 +168,6 @@ def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float
 def scope_churn(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float, int] | None = None) -> Any:
     """The churn the what-if replays, per scope: what `prepared` holds summed over each process server's VMs
     (one column per server, in one scan of the store), so a slider move runs only the queue model."""
-    from churnplan.analytics import rpo
-
     vms = replicated(_plan)
     gone = _plan.disks[_plan.disks["excluded"].astype(bool)][["vcenter", "vm_id", "instance"]]
     interval = overview(db, version)["default_interval"]
