@@ -48,3 +48,4 @@ class PlanConfig:
     standard_disks: str = "standard_hdd"         # replica family of standard targets: standard_hdd or standard_ssd
     price_book: PriceBook | None = None          # billed prices (own JSON or Retail Prices export); None = example
     growth_auto: bool = False                    # --growth auto: growth_pct is replaced by the fitted trend's
+    vcenters: tuple[str, ...] = ()               # --vcenter: plan only these vCenters' VMs (the loaders select them)

@@ -24,6 +24,7 @@ from churnplan.analytics.stages.seeding import Seeding, estate_grid, seed_and_co
 from churnplan.analytics.stages.simulation import Simulation, compliance_curve, simulate
 from churnplan.analytics.stages.summary import PlanSummary, summarise
 from churnplan.analytics.stages.targets import targets
+from churnplan.analytics.telemetry_statistics import DiskStatistics
 from churnplan.analytics.vocabulary import Scope, protected
 
 VM_COLUMNS = ["vcenter", "vm_id", "name", "host", "cluster", "guest_os", "firmware", "power_state", "num_cpu",
@@ -59,8 +60,10 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
 
 
 def plan_from_profiles(profiles: Profiles, config: PlanConfig,
-                       samples: pd.DataFrame | pl.DataFrame | SampleGrid | None = None) -> Plan:
-    """The stages after profiling (an engine that profiles block by block enters here)."""
+                       samples: pd.DataFrame | pl.DataFrame | SampleGrid | None = None,
+                       telemetry: DiskStatistics | None = None) -> Plan:
+    """The stages after profiling (an engine that profiles block by block enters here, with the telemetry's
+    per-disk statistics in place of the samples the assessment would otherwise need)."""
     tz = config.throttle.timezone if config.throttle is not None else config.timezone
     placed = assign(targets(profiles), config.architecture)
     churns = churn_by_scope(profiles.vm_grid, placed, tz)
@@ -75,7 +78,7 @@ def plan_from_profiles(profiles: Profiles, config: PlanConfig,
     seeding = seed_and_cost(estate_writes, placed, planned, config, estate_gib_day)
     estate = churns[Scope.ESTATE]
     cover = coverage(vm_grid, placed, config, bw.write_factor(config), bands.table, config.compliance_goals_pct)
-    est = estimates(samples, disk_grid, placed, estate, config, planned)
+    est = estimates(telemetry if telemetry is not None else samples, disk_grid, placed, estate, config, planned)
     summary = summarise(config, tz, times, estate, placed, bands.table, planned, sim.estate,
                         bw.throttle_needed(estate, config), seeding, cover, azure, est)
     curve = compliance_curve(bands.curves[Scope.ESTATE], summary.required_mbps_100pct, config.rpo_min)

@@ -8,7 +8,6 @@ interval's slots over the estate's window, so a disk that started late or stoppe
 
 from __future__ import annotations
 
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,15 +15,15 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from churnplan.analytics import telemetry_statistics as statistics
 from churnplan.analytics.facts import PLANNER_DEFAULTS
+from churnplan.analytics.telemetry_statistics import COUNTERS, KEYS
 
-KEYS = ["vcenter", "vm_id", "instance"]
 MIN_DAYS = float(PLANNER_DEFAULTS.min_profiling_days)
 BEST_DAYS = float(PLANNER_DEFAULTS.best_profiling_days)
 MIN_COVERAGE_PCT = 95.0
 STAR_BANDS_PCT = (20.0, 40.0, 60.0, 80.0)     # Azure Migrate: above each band one more star
 LONG_GAP_H = 24.0                              # a gap this long can hide a whole day's peak
-COUNTERS = {"write_iops": "write IOPS", "read_kbps": "read KBps", "read_iops": "read IOPS"}
 
 
 @dataclass(frozen=True)
@@ -52,86 +51,51 @@ def stars(coverage_pct: np.ndarray | float) -> np.ndarray:
     return 1 + np.searchsorted(np.array(STAR_BANDS_PCT), np.asarray(coverage_pct, dtype=float), side="left")
 
 
-def _frame(samples: pd.DataFrame | pl.DataFrame) -> pl.DataFrame:
-    """Keys as Enum (coded once: sorting and grouping then compare integers), ts as epoch seconds, NaN as null."""
-    f = samples if isinstance(samples, pl.DataFrame) else pl.from_pandas(samples)
-    keys = []
-    for k in KEYS:
-        s = f[k] if isinstance(f[k].dtype, pl.Enum) else f[k].cast(pl.String)
-        keys.append(s if isinstance(s.dtype, pl.Enum) else s.cast(pl.Enum(s.unique().drop_nulls().sort())))
-    return f.with_columns(*keys, pl.col("ts").dt.epoch("ms").cast(pl.Float64) / 1000.0,
-                          *(pl.col(c).cast(pl.Float64).fill_nan(None) for c in ("write_kbps", *COUNTERS)))
-
-
-def planning_interval(frame: pl.DataFrame) -> float:
-    """The interval spanning the most time (the store's default planning interval), smallest on a tie."""
-    spans = frame.group_by("interval_s").agg(span=pl.col("ts").max() - pl.col("ts").min())
-    return float(spans.sort(["span", "interval_s"], descending=[True, False])["interval_s"][0])
-
-
 def assess(samples: pd.DataFrame | pl.DataFrame, interval_s: float | None = None) -> TelemetryQuality:
     """Quality of `samples` (churnplan.core.store SAMPLE_COLUMNS, pandas or polars; one or several intervals) at
     `interval_s` (default: the interval spanning the most time)."""
-    f = _frame(samples)
-    if f.height == 0:
-        return TelemetryQuality(float(interval_s or 0), pd.DataFrame(), pd.DataFrame(),
+    return from_statistics(statistics.from_samples(samples, interval_s))
+
+
+def from_statistics(stats: statistics.DiskStatistics) -> TelemetryQuality:
+    """The assessment from per-disk statistics (analytics.telemetry_statistics), wherever they were computed:
+    the window is the earliest first to the latest last sample, each disk's gaps include its window edges."""
+    iv, s = float(stats.interval_s), stats.disks
+    if len(s) == 0:
+        return TelemetryQuality(iv, pd.DataFrame(), pd.DataFrame(),
                                 {"days_covered": 0.0, "coverage_pct": 0.0}, 1, ["no samples"], ["no samples"])
-    iv = float(interval_s) if interval_s is not None else planning_interval(f)
-    per_vm_intervals = f.group_by(["vcenter", "vm_id"]).agg(intervals_s=pl.col("interval_s").unique().sort()) \
-        .with_columns(pl.col(["vcenter", "vm_id"]).cast(pl.String))
-    p = f.filter(pl.col("interval_s") == iv)
-    if p.height == 0:
-        raise ValueError(f"samples hold no {iv:g} s interval; they hold "
-                         f"{', '.join(str(x) for x in sorted(f['interval_s'].unique().to_list()))} s")
-    t0, t1 = float(p["ts"].min()), float(p["ts"].max())  # type: ignore[arg-type]
-    expected = int(round((t1 - t0) / iv)) + 1
-    disks = _disk_table(p, iv, t0, t1, expected)
-    vms = _vm_table(disks, per_vm_intervals, iv)
+    iv_us = int(round(iv * statistics.US_PER_S))
+    first_us, last_us = s["first_us"].to_numpy(np.int64), s["last_us"].to_numpy(np.int64)
+    t0, t1 = int(first_us.min()), int(last_us.max())
+    expected = int(statistics.slots(np.array([t1 - t0]), iv_us)[0]) + 1
+    disks = _disk_table(s, iv, t0, expected)
+    if stats.intervals is not None:
+        intervals = stats.intervals
+    else:
+        intervals = disks[["vcenter", "vm_id"]].drop_duplicates().assign(interval_s=iv)
+    vms = _vm_table(disks, intervals)
     estate, rating, reasons, warnings = _rate(disks, vms, iv, t0, t1, expected)
     return TelemetryQuality(iv, disks, vms, estate, rating, reasons, warnings)
 
 
-def _disk_table(p: pl.DataFrame, iv: float, t0: float, t1: float, expected: int) -> pd.DataFrame:
-    """Per disk: samples, coverage, gaps (edges of the estate window included) and counters present.
-
-    Each sample becomes one integer, disk row x expected slots + its slot, so one sort of integers orders every
-    disk's samples in time; gaps are the slot steps above one between neighbours of the same disk."""
-    phys = [p[k].to_physical().cast(pl.Int64).to_numpy() for k in KEYS]
-    cats = [np.asarray(typing.cast(pl.Enum, p[k].dtype).categories.to_list()).astype(object) for k in KEYS]
-    code = (phys[0] * len(cats[1]) + phys[1]) * len(cats[2]) + phys[2]
-    total = len(cats[0]) * len(cats[1]) * len(cats[2])
-    if total <= 1 << 25:  # disks present marked in a table, numbered in key order: no sort of every sample
-        present = np.zeros(total, dtype=bool)
-        present[code] = True
-        used = np.nonzero(present)[0]
-        row = (np.cumsum(present) - 1)[code]
-    else:
-        used, row = np.unique(code, return_inverse=True)
-    n = used.size
-    slot = np.clip(np.rint((p["ts"].to_numpy() - t0) / iv).astype(np.int64), 0, expected - 1)
-    comb = np.sort(row.astype(np.int64) * expected + slot)
-    r, sl = np.divmod(comb, expected)
-    samples = np.bincount(r, minlength=n)
-    starts = np.concatenate([[0], np.cumsum(samples)[:-1]])
-    first, last = sl[starts], sl[starts + samples - 1]
-    # Slots missing after each sample before the next of the same disk (0 at a disk's last sample).
-    miss = np.append(np.where(r[1:] == r[:-1], np.diff(sl) - 1, 0).clip(min=0), 0)
-    inner_gaps = np.add.reduceat((miss > 0).astype(np.int64), starts)
-    inner_longest = np.maximum.reduceat(miss, starts)
+def _disk_table(s: pd.DataFrame, iv: float, t0_us: int, expected: int) -> pd.DataFrame:
+    """Per disk: samples, coverage, gaps (edges of the estate window included) and counters present."""
+    iv_us = int(round(iv * statistics.US_PER_S))
+    first = statistics.slots(s["first_us"].to_numpy(np.int64) - t0_us, iv_us)
+    last = statistics.slots(s["last_us"].to_numpy(np.int64) - t0_us, iv_us)
+    samples = s["samples"].to_numpy(np.int64)
     lead, trail = first, expected - 1 - last
-    vc, rest = np.divmod(used, len(cats[1]) * len(cats[2]))
-    vm, inst = np.divmod(rest, len(cats[2]))
-    d = pd.DataFrame({"vcenter": cats[0][vc], "vm_id": cats[1][vm], "instance": cats[2][inst]})
+    d = pd.DataFrame({k: s[k].astype(str).to_numpy(dtype=object) for k in KEYS})
     d["samples"] = samples
     d["expected"] = expected
     d["coverage_pct"] = 100.0 * samples / expected
-    d["gaps"] = (inner_gaps + (lead > 0) + (trail > 0)).astype(int)
-    d["longest_gap_h"] = np.maximum.reduce([inner_longest, lead, trail]) * iv / 3600.0
-    d["first_ts"] = pd.to_datetime(t0 + first * iv, unit="s", utc=True)
-    d["last_ts"] = pd.to_datetime(t0 + last * iv, unit="s", utc=True)
+    d["gaps"] = (s["inner_gaps"].to_numpy(np.int64) + (lead > 0) + (trail > 0)).astype(int)
+    d["longest_gap_h"] = np.maximum.reduce([s["longest_inner_gap"].to_numpy(np.int64), lead, trail]) * iv / 3600.0
+    d["first_ts"] = pd.to_datetime(t0_us + first * iv_us, unit="us", utc=True)
+    d["last_ts"] = pd.to_datetime(t0_us + last * iv_us, unit="us", utc=True)
     d["days_covered"] = (last - first + 1) * iv / 86_400.0
     for c in COUNTERS:
-        d[f"{c}_present_pct"] = 100.0 * np.bincount(row, weights=p[c].is_not_null().to_numpy(), minlength=n) / samples
+        d[f"{c}_present_pct"] = 100.0 * s[f"{c}_present"].to_numpy(np.float64) / samples
     present_pct = d[[f"{c}_present_pct" for c in COUNTERS]].to_numpy()
     labels = np.array(list(COUNTERS.values()), dtype=object)
     d["missing_counters"] = [", ".join(labels[row_ == 0]) for row_ in present_pct]
@@ -139,7 +103,7 @@ def _disk_table(p: pl.DataFrame, iv: float, t0: float, t1: float, expected: int)
     return d.sort_values(KEYS, ignore_index=True)
 
 
-def _vm_table(disks: pd.DataFrame, intervals: pl.DataFrame, iv: float) -> pd.DataFrame:
+def _vm_table(disks: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
     """Per VM: its disks' coverage and gaps (the worst disk), intervals seen, and whether write size is known."""
     g = disks.groupby(["vcenter", "vm_id"], sort=True)
     vms = g.agg(disks=("instance", "size"), samples=("samples", "sum"), expected=("expected", "sum"),
@@ -150,7 +114,9 @@ def _vm_table(disks: pd.DataFrame, intervals: pl.DataFrame, iv: float) -> pd.Dat
                 ).reset_index()
     vms["coverage_pct"] = 100.0 * vms["samples"] / vms["expected"]
     vms["write_size_known"] = vms["write_iops_present_pct"] > 0
-    iv_frame = intervals.with_columns(pl.col("intervals_s").cast(pl.List(pl.String)).list.join(";")).to_pandas()
+    iv_frame = (intervals.assign(vcenter=intervals["vcenter"].astype(str), vm_id=intervals["vm_id"].astype(str))
+                .sort_values("interval_s").groupby(["vcenter", "vm_id"], sort=False)["interval_s"]
+                .agg(lambda x: ";".join(f"{v:g}" for v in x.unique())).rename("intervals_s").reset_index())
     vms = vms.merge(iv_frame, on=["vcenter", "vm_id"], how="left")
     vms["mixed_intervals"] = vms["intervals_s"].str.contains(";")
     vms["stars"] = stars(vms["coverage_pct"].to_numpy())
@@ -158,11 +124,11 @@ def _vm_table(disks: pd.DataFrame, intervals: pl.DataFrame, iv: float) -> pd.Dat
                 "mixed_intervals", "write_size_known", "missing_counters", "stars"]]
 
 
-def _rate(disks: pd.DataFrame, vms: pd.DataFrame, iv: float, t0: float, t1: float, expected: int
+def _rate(disks: pd.DataFrame, vms: pd.DataFrame, iv: float, t0_us: int, t1_us: int, expected: int
           ) -> tuple[dict[str, Any], int, list[str], list[str]]:
     """Estate figures, the rating (stars by coverage, less one per weakness found) and why."""
     coverage = 100.0 * float(disks["samples"].sum()) / (expected * len(disks))
-    days = (t1 - t0 + iv) / 86_400.0
+    days = ((t1_us - t0_us) / statistics.US_PER_S + iv) / 86_400.0
     no_write_iops = int((disks["write_iops_present_pct"] == 0).sum())
     no_read = int(((disks["read_kbps_present_pct"] == 0) | (disks["read_iops_present_pct"] == 0)).sum())
     mixed = int(vms["mixed_intervals"].sum())
@@ -194,8 +160,8 @@ def _rate(disks: pd.DataFrame, vms: pd.DataFrame, iv: float, t0: float, t1: floa
                         "missing")
     if coverage < MIN_COVERAGE_PCT:
         warnings.append(f"only {coverage:.1f} % of expected samples present (under {MIN_COVERAGE_PCT:g} %)")
-    estate = {"interval_s": iv, "window_start": pd.Timestamp(t0, unit="s", tz="UTC").isoformat(),
-              "window_end": pd.Timestamp(t1, unit="s", tz="UTC").isoformat(), "days_covered": days,
+    estate = {"interval_s": iv, "window_start": pd.Timestamp(t0_us, unit="us", tz="UTC").isoformat(),
+              "window_end": pd.Timestamp(t1_us, unit="us", tz="UTC").isoformat(), "days_covered": days,
               "coverage_pct": coverage, "vms": len(vms), "disks": len(disks),
               "disks_missing_write_iops": no_write_iops, "disks_missing_read_counters": no_read,
               "disks_with_long_gaps": long_gaps, "vms_with_mixed_intervals": mixed}

@@ -5,7 +5,7 @@ recovery-point snapshots from churn and retention, the ASR licence after its fre
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.rpo import PreparedChurn
 from churnplan.analytics.sample_grid import SampleGrid
 from churnplan.analytics.stages.assignment import Assignment
+from churnplan.analytics.telemetry_statistics import DiskStatistics
 from churnplan.analytics.vocabulary import of_protected_vms
 from churnplan.core.units import GIB, SECONDS_PER_DAY
 
@@ -26,16 +27,21 @@ DISK_KEY = ["vcenter", "vm_id", "instance"]
 class Estimates:
     """Telemetry quality, outage catch-up per scope, and the billed cost."""
 
-    quality: dict[str, Any] | None           # telemetry_quality summary; None when samples came as a grid
+    quality: dict[str, Any] | None           # telemetry_quality summary; None when samples came as a bare grid
     outage: list[dict[str, object]] | None   # per scope; None without --outage (or a profile too short for it)
     outage_note: str
     cost: cost.CostEstimate
     snapshot_gib: float
 
 
-def quality(samples: pd.DataFrame | pl.DataFrame | SampleGrid | None, interval_s: float) -> dict[str, Any] | None:
-    """Coverage, gaps and missing counters of the samples, with the plan's confidence (None without a frame:
-    a plan profiled block by block assesses its telemetry with `churnplan quality`)."""
+Telemetry: TypeAlias = pd.DataFrame | pl.DataFrame | SampleGrid | DiskStatistics | None
+
+
+def quality(samples: Telemetry, interval_s: float) -> dict[str, Any] | None:
+    """Coverage, gaps and missing counters of the samples (or of their per-disk statistics, as an engine reading
+    block by block aggregates them), with the plan's confidence; None from a bare grid or no samples."""
+    if isinstance(samples, DiskStatistics):
+        return telemetry_quality.from_statistics(samples).summary() if len(samples.disks) else None
     if samples is None or isinstance(samples, SampleGrid) or len(samples) == 0:
         return None
     return telemetry_quality.assess(samples, interval_s).summary()
@@ -76,7 +82,7 @@ def billed_cost(assignment: Assignment, estate: PreparedChurn, disk_grid: Sample
     return est, float(mean.sum())
 
 
-def estimates(samples: pd.DataFrame | pl.DataFrame | SampleGrid | None, disk_grid: SampleGrid | None,
+def estimates(samples: Telemetry, disk_grid: SampleGrid | None,
               assignment: Assignment, estate: PreparedChurn, config: PlanConfig, planned_mbps: float) -> Estimates:
     """Every estimate of #13 for one plan."""
     book = config.price_book if config.price_book is not None else pricing.load_price_book(None)

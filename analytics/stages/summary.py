@@ -132,6 +132,7 @@ def config_record(config: PlanConfig, timezone: str) -> dict[str, Any]:
             "compression": config.compression, "bandwidth_mbps": config.bandwidth_mbps,
             "architecture": str(config.architecture), "ir_goal_hours": config.ir_goal_hours,
             "exclude_disks": list(config.exclude_disks),
+            "vcenters": list(config.vcenters),
             "throttle": None if th is None else {
                 "work_start": th.work_start.isoformat(), "work_end": th.work_end.isoformat(),
                 "work_mbps": th.work_mbps, "offhours_mbps": th.offhours_mbps, "timezone": th.timezone},

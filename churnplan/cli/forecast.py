@@ -21,7 +21,7 @@ from churnplan.analytics.forecast.trend import AutoGrowth, auto_growth
 from churnplan.analytics.model import PlanConfig
 from churnplan.analytics import queue
 from churnplan.cli.errors import fail, read_only_or_fail
-from churnplan.cli.options import _when, progress_bar, progress_step
+from churnplan.cli.options import _when, checked_vcenters, progress_bar, progress_step, with_vcenter_option
 from churnplan.core import store
 from churnplan.core.durations import parse_duration
 from churnplan.core.zones import check_zone
@@ -29,15 +29,20 @@ from churnplan.core.zones import check_zone
 console = Console(stderr=True)
 
 
-def _prepared(db: Path, start: str | None, end: str | None, timezone: str, progress) -> rpo.PreparedChurn:
-    """The store's churn by process server (the default plan's assignment and exclusions), read-only."""
+def _prepared(db: Path, start: str | None, end: str | None, timezone: str, progress,
+              vcenter: list[str] | None = None) -> rpo.PreparedChurn:
+    """The store's churn by process server (the default plan's assignment and exclusions), read-only; only the
+    VMs of `vcenter` when given."""
     from churnplan.analytics.plan import build_plan
 
-    config = PlanConfig(start=_when(start, "--start"), end=_when(end, "--end"), timezone=timezone)
+    with read_only_or_fail(db) as con:   # an unknown --vcenter is refused before any progress line
+        vcenters = checked_vcenters(con, db, vcenter) or None
+    config = PlanConfig(start=_when(start, "--start"), end=_when(end, "--end"), timezone=timezone,
+                        vcenters=vcenters or ())
     with progress_step(progress, f"reading {db}"):
         with read_only_or_fail(db) as con:
-            vms, disks = store.load_vms(con), store.load_disks(con)
-            samples = store.load_samples_polars(con, None, config.start, config.end)
+            vms, disks = store.load_vms(con, vcenters), store.load_disks(con, vcenters)
+            samples = store.load_samples_polars(con, None, config.start, config.end, vcenters)
     if len(samples) == 0:
         raise fail(f"{db}: no samples to forecast from (run `churnplan collect`, `churnplan import` or "
                    "`churnplan samples`)")
@@ -48,6 +53,7 @@ def _prepared(db: Path, start: str | None, end: str | None, timezone: str, progr
                            excluded=plan.disks[["vcenter", "vm_id", "instance", "excluded"]], timezone=timezone)
 
 
+@with_vcenter_option
 def forecast_cmd(
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file (opened read-only)."),
     out: Path = typer.Option(..., "--out", help="Directory for forecast.csv and forecast.json."),
@@ -60,6 +66,7 @@ def forecast_cmd(
     traces: int = typer.Option(fc.N_TRACES, "--traces", help="Monte-Carlo traces per scope."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the same seed gives the same forecast)."),
     vms: bool = typer.Option(False, "--vms", help="Also forecast every VM (slower)."),
+    vcenter: list[str] | None = None,
 ) -> None:
     """Forecast daily churn, required bandwidth per RPO and goal, and compliance, from the learned past."""
     try:
@@ -73,7 +80,7 @@ def forecast_cmd(
         raise fail(str(exc)) from exc
     rpos = tuple(sorted(set(fc.RPOS_MIN) | {rpo_min}))
     with progress_bar() as progress:
-        prepared = _prepared(db, start, end, timezone, progress)
+        prepared = _prepared(db, start, end, timezone, progress, vcenter)
         scopes = [rpo.ESTATE] + prepared.scopes() + (list(prepared.vms["vm_id"].astype(str)) if vms else [])
         with progress_step(progress, "forecasting") as task:
             result = fc.forecast(prepared, horizon_days, scopes, rpos, bandwidth_mbps=bandwidth, n_traces=traces,
@@ -83,7 +90,7 @@ def forecast_cmd(
     frame = fc.to_frame(result)
     frame.to_csv(out / "forecast.csv", index=False)
     settings = {"horizon_days": horizon_days, "rpos_min": list(rpos), "bandwidth_mbps": bandwidth,
-                "traces": traces, "seed": seed, "timezone": timezone}
+                "traces": traces, "seed": seed, "timezone": timezone, "vcenters": list(dict.fromkeys(vcenter or ()))}
     (out / "forecast.json").write_text(json.dumps(fc.to_json(result, settings), indent=2, default=str))
     _print_forecast(result, rpo_min)
     for name in ("forecast.csv", "forecast.json"):
@@ -108,6 +115,7 @@ def _print_forecast(result: list[fc.ScopeForecast], rpo_min: float) -> None:
                             f"{rpo_min:g} min (80 % interval {row.lower_80:.2f}-{row.upper_80:.2f} %)")
 
 
+@with_vcenter_option
 def backtest_cmd(
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file (opened read-only)."),
     out: Path = typer.Option(..., "--out", help="Directory for backtest.csv."),
@@ -117,6 +125,7 @@ def backtest_cmd(
     traces: int = typer.Option(fc.N_TRACES, "--traces", help="Monte-Carlo traces per scope."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     vms: bool = typer.Option(False, "--vms", help="Also backtest every VM (slower)."),
+    vcenter: list[str] | None = None,
 ) -> None:
     """Hold out the last days, learn from the rest, and score each method's bandwidth against what was needed."""
     try:
@@ -126,7 +135,7 @@ def backtest_cmd(
     except ValueError as exc:
         raise fail(str(exc)) from exc
     with progress_bar() as progress:
-        prepared = _prepared(db, None, None, timezone, progress)
+        prepared = _prepared(db, None, None, timezone, progress, vcenter)
         scopes = [rpo.ESTATE] + prepared.scopes() + (list(prepared.vms["vm_id"].astype(str)) if vms else [])
         with progress_step(progress, "backtesting") as task:
             try:
@@ -156,10 +165,11 @@ def print_summary(summary: pd.DataFrame, title: str) -> None:
 def growth_from_store(con, config: PlanConfig, interval: int | None) -> AutoGrowth:
     """--growth auto: the estate's daily churn (whole local days, one SQL sum per sample time) fitted for growth;
     the config's growth under 14 days."""
-    iv = interval or store.default_interval(con)
+    vcenters = config.vcenters or None
+    iv = interval or store.default_interval(con, vcenters)
     if not iv:
         return auto_growth(np.zeros(0), np.zeros(0), None, config.growth_pct)
-    series = store.estate_series(con, iv)
+    series = store.estate_series(con, iv, vcenters)
     t = queue.to_epoch(series["ts"])
     lo = -np.inf if config.start is None else pd.Timestamp(config.start, tz="UTC").value / 1e9 \
         if pd.Timestamp(config.start).tzinfo is None else pd.Timestamp(config.start).value / 1e9

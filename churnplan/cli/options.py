@@ -64,6 +64,35 @@ def _option(name: str, annotation: Any, default: Any, flag: str, help: str,
                              default=typer.Option(default, flag, help=help, callback=callback))
 
 
+VCENTER_HELP = "Only this vCenter's VMs (repeatable; default: every vCenter in the store)."
+
+
+def vcenter_option() -> Any:
+    """The shared --vcenter option (repeatable): one declaration for every command reading the store."""
+    return typer.Option(None, "--vcenter", help=VCENTER_HELP)
+
+
+def with_vcenter_option(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a command's own `vcenter` parameter the shared --vcenter option."""
+    sig = inspect.signature(func)
+    params = [p.replace(annotation=list[str] | None, default=vcenter_option()) if p.name == "vcenter" else p
+              for p in sig.parameters.values()]
+    func.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    return func
+
+
+def checked_vcenters(con: Any, db: Path, names: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """--vcenter names as given, each one the store holds; else exit 2 naming the vCenters it does hold."""
+    if not names:
+        return ()
+    held = store.vcenters(con)
+    unknown = [n for n in dict.fromkeys(names) if n not in held]
+    if unknown:
+        raise fail(f"--vcenter {', '.join(map(repr, unknown))}: {db} holds no such vCenter; it holds "
+                   + (", ".join(held) if held else "none"))
+    return tuple(dict.fromkeys(names))
+
+
 PLAN_OPTIONS = [
     _option("rpo", float, _DEFAULT.rpo_min, "--rpo", "Desired RPO in minutes.", v.positive("min")),
     _option("percentile", float, _DEFAULT.percentile, "--percentile", "Percentile of churn/IOPS used as the peak.",
@@ -108,6 +137,8 @@ PLAN_OPTIONS = [
     _option("region", str | None, None, "--region",
             "Region of a Retail Prices API export holding several (armRegionName, e.g. westeurope)."),
     _option("standard_disks", str, "hdd", "--standard-disks", "Replica disk type of standard targets: hdd or ssd."),
+    inspect.Parameter("vcenter", inspect.Parameter.KEYWORD_ONLY, annotation=list[str] | None,
+                      default=vcenter_option()),
 ]
 
 
@@ -237,7 +268,8 @@ def config_from_options(options: dict[str, Any]) -> PlanConfig:
             exclude_disks=tuple(o["exclude_disks"] or ()),
             start=_when(o["start"], "--start"), end=_when(o["end"], "--end"),
             architecture=Architecture(o["architecture"]),
-            ir_goal_hours=_ir_goal_hours(o["ir_goal"]), **_estimate_settings(o))
+            ir_goal_hours=_ir_goal_hours(o["ir_goal"]), vcenters=tuple(dict.fromkeys(o.get("vcenter") or ())),
+            **_estimate_settings(o))
     except ValueError as exc:
         raise fail(str(exc)) from exc
 
@@ -251,6 +283,11 @@ def read_and_plan(db: Path, config: PlanConfig, interval: int | None, progress: 
         con = store.connect(db, read_only=True, retries=10)
     except store.StoreError as exc:
         raise fail(str(exc)) from None
+    try:
+        checked_vcenters(con, db, config.vcenters)
+    except BaseException:
+        con.close()
+        raise
     with progress_step(progress, f"reading and planning {db}") as task:
         try:
             con.execute("SET enable_progress_bar = false")  # rich shows progress; DuckDB's bar would garble it

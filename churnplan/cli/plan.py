@@ -41,6 +41,9 @@ def plan_cmd(
         raise fail("--samples and --master choose what --engine spark reads; the duckdb engine reads --db")
     with progress_bar() as progress:
         if engine == "spark":
+            if options.get("vcenter"):
+                raise fail("--vcenter: the spark engine plans every vCenter of --samples; use the duckdb engine "
+                           "(the default) to plan some of them")
             if samples is None:
                 raise fail("--engine spark needs --samples DIR_OR_URI (write it with `churnplan export samples "
                            "--parquet` or `churnplan collect --spool`)")
@@ -77,7 +80,9 @@ def summary_rows(s: PlanSummary) -> list[tuple[str, str]]:
     """The console's rows: every headline figure with its coverage beside it."""
     cover = s.coverage or {}
     remediated = (cover.get("required_mbps_if_remediated_by_goal_pct") or {}).get("100")
-    rows = [
+    vcenters = s.config.get("vcenters") or []
+    rows = [("vCenters", ", ".join(vcenters) + " only (--vcenter)")] if vcenters else []
+    rows += [
         ("days profiled", f"{s.days_profiled:.1f} at {s.interval_s:.0f} s"),
         ("VMs (Yes / Yes* / No)", f"{s.vms} ({s.compatible_vms} / {s.compatible_with_premium_vms} / "
                                   f"{s.incompatible_vms})"),

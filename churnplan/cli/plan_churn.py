@@ -23,8 +23,8 @@ def read_plan_and_churn(db: Path, config: PlanConfig, interval: int | None, prog
     plan = read_and_plan(db, config, interval, progress)
     with progress_step(progress, "reading the protected VMs' churn"):
         with read_only_or_fail(db) as con:
-            vms = store.load_vms(con)
-            samples = store.load_samples_polars(con, interval, config.start, config.end)
+            vms = store.load_vms(con, config.vcenters or None)
+            samples = store.load_samples_polars(con, interval, config.start, config.end, config.vcenters or None)
         grid = sample_grid.from_frame(samples)
         excluded = plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
         prepared = rpo.prepare(grid, plan.vms, excluded, timezone=config.timezone)

@@ -9,7 +9,7 @@ disks' keys (a scan of the table per block: correct, slower). DuckDB's own memor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,13 +52,14 @@ class SampleReader:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, interval_s: int | None, start: datetime | None = None,
-                 end: datetime | None = None, rows_per_block: int = DEFAULT_ROWS_PER_BLOCK) -> None:
+                 end: datetime | None = None, rows_per_block: int = DEFAULT_ROWS_PER_BLOCK,
+                 vcenters: Sequence[str] | None = None) -> None:
         self._con = con
         if interval_s is None and (start is not None or end is not None):
             from churnplan.core.store import default_interval   # over all samples, not the window
-            interval_s = default_interval(con)
+            interval_s = default_interval(con, vcenters)
         self._params: list[Any] = [None if interval_s is None else int(interval_s), _naive_utc(start),
-                                   _naive_utc(end)]
+                                   _naive_utc(end), list(vcenters) if vcenters else None]   # $4: vCenters, NULL all
         self.rows_per_block = max(1, int(rows_per_block))
         self._stats()
 
@@ -72,6 +73,7 @@ class SampleReader:
                       max(epoch_us(ts) % (interval_s * 1000000)) AS r1
                FROM samples s WHERE ($1::INTEGER IS NULL OR s.interval_s = $1)
                  AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
+                 AND ($4::VARCHAR[] IS NULL OR list_contains($4::VARCHAR[], s.vcenter))
                GROUP BY ALL""", self._params).df()
         if self._params[0] is None and len(disks):   # the interval spanning the most time, then the shortest
             span = disks.groupby("interval_s").agg(t0=("t0", "min"), t1=("t1", "max"))
@@ -87,7 +89,8 @@ class SampleReader:
         on_grid = self._grid_times(step)
         self.times_us: np.ndarray = on_grid if on_grid is not None else np.sort(self._con.execute(
                 "SELECT DISTINCT epoch_us(ts) AS t FROM samples s WHERE s.interval_s = $1 "
-                "AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)", self._params)
+                "AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3) "
+                "AND ($4::VARCHAR[] IS NULL OR list_contains($4::VARCHAR[], s.vcenter))", self._params)
                 .fetchnumpy()["t"].astype(np.int64))
         self.times = self.times_us * _NS_PER_US / 1e9          # epoch seconds, as analytics.sample_grid codes them
 
@@ -173,8 +176,9 @@ class SampleReader:
             params = self._params + [int(disks["lo"].min()), int(disks["hi"].max())]
             t = self._con.sql(
                 """SELECT rowid AS r, epoch_us(ts) AS ts_us, write_kbps, read_kbps, write_iops, read_iops
-                   FROM samples s WHERE rowid BETWEEN $4 AND $5 AND s.interval_s = $1
-                     AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)""",
+                   FROM samples s WHERE rowid BETWEEN $5 AND $6 AND s.interval_s = $1
+                     AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
+                     AND ($4::VARCHAR[] IS NULL OR list_contains($4::VARCHAR[], s.vcenter))""",
                 params=params).to_arrow_table()
             rid = t.column("r").to_numpy()
             order = np.argsort(disks["lo"].to_numpy(), kind="stable")
@@ -191,7 +195,7 @@ class SampleReader:
                                s.read_iops
                         FROM samples s JOIN _block_disks k USING (vcenter, vm_id, instance)
                         WHERE s.interval_s = $1 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2)
-                          AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)""", params=self._params).to_arrow_table()
+                          AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)""", params=self._params[:3]).to_arrow_table()
             finally:
                 self._con.unregister("_block_disks")
             row = t.column("r").to_numpy().astype(np.int64)

@@ -20,6 +20,7 @@ from churnplan.analytics.plan import build_plan, check, plan_from_profiles
 from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
 from churnplan.analytics.stages.profiles import profile_blocks
 from churnplan.core import memory_cap, sample_reader, store
+from churnplan.engines.store_telemetry import statistics_from_store
 
 
 class NoSamples(ValueError):
@@ -35,16 +36,19 @@ def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval
     With no sample to plan from: NoSamples unless `empty_ok`, else build_plan's plan of no samples.
     """
     check(config)
-    vms, disks = store.load_vms(con), store.load_disks(con)
+    vcenters = config.vcenters or None   # --vcenter: only these vCenters' inventory and samples are read
+    vms, disks = store.load_vms(con, vcenters), store.load_disks(con, vcenters)
     memory_cap.cap_memory(con, memory_limit, threads)
-    reader = sample_reader.SampleReader(con, interval_s, config.start, config.end, rows_per_block)
+    reader = sample_reader.SampleReader(con, interval_s, config.start, config.end, rows_per_block, vcenters)
     if reader.samples == 0:
         if not empty_ok:
             raise NoSamples("no samples to plan from")
-        return build_plan(vms, disks, store.load_samples_polars(con, interval_s, config.start, config.end), config)
+        return build_plan(vms, disks, store.load_samples_polars(con, interval_s, config.start, config.end, vcenters),
+                          config)
     n_vms = len(reader.vm_keys())
+    telemetry = statistics_from_store(con, reader.interval_s, config.start, config.end, vcenters)
     return plan_from_profiles(profile_blocks(vms, disks, _grids(reader), n_vms, reader.times, reader.interval_s,
-                                             config), config)   # no reference kept here: the stages free it
+                                             config), config, telemetry=telemetry)   # the stages free the profiles
 
 
 def _grids(reader: sample_reader.SampleReader) -> Iterator[SampleGrid]:

@@ -181,9 +181,12 @@ def _ir_note(plan: Plan) -> str:
 
 def render_report(plan: Plan, tz: str = "UTC", store_path: str | Path | None = None,
                   title: str | None = None) -> str:
-    """The report as one HTML string."""
+    """The report as one HTML string; the title names the vCenters planned when --vcenter chose some."""
+    title = title or (Path(store_path).name if store_path else "churnplan store")
+    if plan.config.vcenters:
+        title += f" · vCenter {', '.join(plan.config.vcenters)} only"
     return _ENV.get_template(TEMPLATE).render(
-        title=title or (Path(store_path).name if store_path else "churnplan store"),
+        title=title,
         generated=datetime.now(UTC).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
         tz=tz, version=__version__, plotly_js=get_plotlyjs(), figures=_figures(plan), sections=sections(plan, tz),
         buy=buy.what_to_buy(plan), assumptions=buy.assumptions(plan, tz))

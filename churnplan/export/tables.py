@@ -119,6 +119,7 @@ def summary_table(plan: Plan) -> pd.DataFrame:
              ("Available bandwidth (Mbps)", cfg.bandwidth_mbps if cfg.bandwidth_mbps is not None else "not given"),
              ("Compression (bytes sent per byte written)", cfg.compression),
              ("Excluded disks (globs)", ", ".join(cfg.exclude_disks) or "none"),
+             ("vCenters planned", ", ".join(cfg.vcenters) + " only" if cfg.vcenters else "all in the store"),
              ("Architecture", cfg.architecture), ("Initial replication goal (h)", cfg.ir_goal_hours)]
     return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": object})
 

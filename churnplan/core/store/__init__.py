@@ -17,13 +17,14 @@ from churnplan.core.errors import StoreBusy, StoreDamaged, StoreError
 # --- collector spool and status ---
 from churnplan.core.store.collector import estate_timezone, record_estate_timezone, vcenter_watermarks
 from churnplan.core.store.inventory import (DISK_COLUMNS, VM_COLUMNS, add_named_vms, load_disks, load_vms,
-                                            upsert_disks, upsert_vcenter, upsert_vms, vm_identities, vm_names)
+                                            upsert_disks, upsert_vcenter, upsert_vms, vcenters, vm_identities, vm_names)
 from churnplan.core.store.runs import Run, RunStatus, mark_abandoned, recent_runs, run
 from churnplan.core.store.samples import (SAMPLE_COLUMNS, Counts, counts, default_interval, disk_series,
                                           disk_write_stats, estate_series, insert_samples, load_samples,
                                           load_samples_polars, sample_intervals, sample_times, scope_write_series,
                                           vms_by_interval, vms_with_samples, watermarks)
 from churnplan.core.store.settings import set_estate_timezone
+from churnplan.core.store.telemetry import telemetry_statistics, vm_intervals
 from churnplan.core.store.schema import DEFAULT_DB, SCHEMA_VERSION, ensure, expected_columns, open_connection
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "transaction", "upsert_disks", "upsert_vcenter", "upsert_vms", "vm_identities", "vm_names",
     "vms_with_samples", "watermarks",
     "estate_timezone", "record_estate_timezone", "vcenter_watermarks",   # collector spool and status
+    "telemetry_statistics", "vm_intervals",   # per-disk telemetry statistics
+    "vcenters",   # the --vcenter filter's choices
 ]
 
 

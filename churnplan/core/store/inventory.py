@@ -5,6 +5,8 @@ Every statement is fixed text with parameters; frames come in as registered view
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 import pandas as pd
 
@@ -93,18 +95,32 @@ def upsert_disks(con: duckdb.DuckDBPyConnection, disks: pd.DataFrame) -> int:
     return len(frame)
 
 
-def load_vms(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every stored VM, ordered by vcenter and name."""
+def vcenter_list(vcenters: Sequence[str] | None) -> list[str] | None:
+    """A vCenter filter as a VARCHAR[] parameter: None (or empty) selects every vCenter."""
+    return list(vcenters) if vcenters else None
+
+
+def load_vms(con: duckdb.DuckDBPyConnection, vcenters: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every stored VM (of `vcenters`, all when None), ordered by vcenter and name."""
     return con.execute(
         """SELECT vcenter, vm_id, uuid, name, host, cluster, guest_os, firmware, num_cpu, memory_mb, num_nics,
-                  power_state FROM vms ORDER BY vcenter, name""").df()
+                  power_state FROM vms WHERE $1::VARCHAR[] IS NULL OR list_contains($1::VARCHAR[], vcenter)
+           ORDER BY vcenter, name""", [vcenter_list(vcenters)]).df()
 
 
-def load_disks(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every stored disk, ordered by vcenter, VM and instance."""
+def load_disks(con: duckdb.DuckDBPyConnection, vcenters: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every stored disk (of `vcenters`, all when None), ordered by vcenter, VM and instance."""
     return con.execute(
         """SELECT vcenter, vm_id, instance, label, capacity_gb, provisioned_gb, used_gb, is_os_disk, disk_mode,
-                  controller FROM disks ORDER BY vcenter, vm_id, instance""").df()
+                  controller FROM disks WHERE $1::VARCHAR[] IS NULL OR list_contains($1::VARCHAR[], vcenter)
+           ORDER BY vcenter, vm_id, instance""", [vcenter_list(vcenters)]).df()
+
+
+def vcenters(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The vCenters (or import keys) the store holds inventory or samples of, sorted."""
+    return [r[0] for r in con.execute(
+        """SELECT vcenter FROM vcenters UNION SELECT vcenter FROM vms UNION SELECT vcenter FROM watermarks
+           ORDER BY vcenter""").fetchall()]
 
 
 def vm_identities(con: duckdb.DuckDBPyConnection, vcenter: str | None = None) -> pd.DataFrame:

@@ -7,6 +7,7 @@ and interval; it never moves past now (plus the clock skew core.plausibility all
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,7 +15,7 @@ import duckdb
 import pandas as pd
 import polars as pl
 
-from churnplan.core.store.inventory import frame_with
+from churnplan.core.store.inventory import frame_with, vcenter_list
 from churnplan.core.plausibility import Window
 from churnplan.core.store.runs import naive_utc
 
@@ -94,41 +95,48 @@ def sample_intervals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
            FROM samples GROUP BY interval_s ORDER BY interval_s""").df()
 
 
-def default_interval(con: duckdb.DuckDBPyConnection) -> int | None:
-    """The interval that spans the most time: the planning resolution unless one is asked for."""
+def default_interval(con: duckdb.DuckDBPyConnection, vcenters: Sequence[str] | None = None) -> int | None:
+    """The interval that spans the most time (in `vcenters`' samples, all when None): the planning resolution
+    unless one is asked for."""
     row = con.execute(
-        """SELECT interval_s FROM samples GROUP BY interval_s
-           ORDER BY max(ts) - min(ts) DESC, interval_s LIMIT 1""").fetchone()
+        """SELECT interval_s FROM samples WHERE $1::VARCHAR[] IS NULL OR list_contains($1::VARCHAR[], vcenter)
+           GROUP BY interval_s ORDER BY max(ts) - min(ts) DESC, interval_s LIMIT 1""",
+        [vcenter_list(vcenters)]).fetchone()
     return int(row[0]) if row else None
 
 
 def load_samples(con: duckdb.DuckDBPyConnection, interval_s: int | None = None,
-                 start: datetime | None = None, end: datetime | None = None) -> pd.DataFrame:
+                 start: datetime | None = None, end: datetime | None = None,
+                 vcenters: Sequence[str] | None = None) -> pd.DataFrame:
     """Samples at one interval (default: `default_interval`), within [start, end], ts as tz-aware UTC,
     ordered by ts, vcenter, vm_id, instance. Planning wants `load_samples_polars`, which skips the order
     and the per-row strings."""
     if interval_s is None:
-        interval_s = default_interval(con)
+        interval_s = default_interval(con, vcenters)
         if interval_s is None:
             return pd.DataFrame({c: pd.Series(dtype="object") for c in SAMPLE_COLUMNS})
-    fast = load_samples_polars(con, interval_s, start, end)
+    fast = load_samples_polars(con, interval_s, start, end, vcenters)
     return fast.sort(["ts", *_KEYS]).with_columns(pl.col(_KEYS).cast(pl.String)).to_pandas()
 
 
 def load_samples_polars(con: duckdb.DuckDBPyConnection, interval_s: int | None = None,
-                        start: datetime | None = None, end: datetime | None = None) -> pl.DataFrame:
+                        start: datetime | None = None, end: datetime | None = None,
+                        vcenters: Sequence[str] | None = None) -> pl.DataFrame:
     """Samples as `load_samples` selects them, fast and compact for planning: a polars frame in no particular
     order, vcenter/vm_id/instance as Enum (categories sorted), ts as tz-aware UTC Datetime.
 
-    Keys are coded in DuckDB against the distinct disks, so no string is materialised per sample.
+    Keys are coded in DuckDB against the distinct disks (of `vcenters`, all when None), so no string is
+    materialised per sample.
     """
     if interval_s is None:
-        interval_s = default_interval(con)
+        interval_s = default_interval(con, vcenters)
     params = [interval_s, naive_utc(start), naive_utc(end)]
     keys = con.execute(
         """SELECT DISTINCT vcenter, vm_id, instance FROM samples s
            WHERE s.interval_s = $1 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2)
-             AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)""", params).df()
+             AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
+             AND ($4::VARCHAR[] IS NULL OR list_contains($4::VARCHAR[], s.vcenter))""",
+        [*params, vcenter_list(vcenters)]).df()
     enums = {}
     for k in _KEYS:
         cats = sorted(set(keys[k]))
@@ -150,11 +158,14 @@ def load_samples_polars(con: duckdb.DuckDBPyConnection, interval_s: int | None =
     return out
 
 
-def estate_series(con: duckdb.DuckDBPyConnection, interval_s: int) -> pd.DataFrame:
-    """Estate total write and read KiB/s and write IOPS per sample end at one interval (ts tz-aware UTC)."""
+def estate_series(con: duckdb.DuckDBPyConnection, interval_s: int,
+                  vcenters: Sequence[str] | None = None) -> pd.DataFrame:
+    """Estate total write and read KiB/s and write IOPS per sample end at one interval, over `vcenters` (all when
+    None); ts tz-aware UTC."""
     df = con.execute(
         """SELECT ts, sum(write_kbps) AS write_kbps, sum(read_kbps) AS read_kbps, sum(write_iops) AS write_iops
-           FROM samples WHERE interval_s = ? GROUP BY ts ORDER BY ts""", [interval_s]).df()
+           FROM samples WHERE interval_s = $1 AND ($2::VARCHAR[] IS NULL OR list_contains($2::VARCHAR[], vcenter))
+           GROUP BY ts ORDER BY ts""", [interval_s, vcenter_list(vcenters)]).df()
     df["ts"] = pd.to_datetime(df["ts"]).dt.tz_localize("UTC")
     return df
 
