@@ -68,7 +68,7 @@ def data_case(db: str, repeats: int = 5) -> dict:
     data.estate_series(db, info["default_interval"], version)
     first_page_s = time.perf_counter() - t
     config = PlanConfig()
-    key = repr((config, ()))
+    key = repr(config)
     t = time.perf_counter()
     plan = data.plan(db, key, config, version)
     plan_s = time.perf_counter() - t

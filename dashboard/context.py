@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, SupportsFloat
 from zoneinfo import available_timezones
@@ -36,12 +36,16 @@ class Context:
     tz: str
     config: PlanConfig
     version: tuple[float, int]
-    vcenters: tuple[str, ...] = ()   # the vCenters planned; empty = every one in the store
 
     @property
     def config_key(self) -> str:
-        """What every plan-derived cache is kept under: the settings and the vCenters chosen."""
-        return repr((self.config, self.vcenters))
+        """What every plan-derived cache is kept under: the settings (the vCenters chosen among them)."""
+        return repr(self.config)
+
+    @property
+    def vcenters(self) -> tuple[str, ...]:
+        """The vCenters planned; empty = every one in the store."""
+        return tuple(self.config.vcenters)
 
     def plan(self):
         """The plan under the sidebar's settings; stops the page with a hint when there is nothing to plan."""
@@ -51,7 +55,7 @@ class Context:
             st.stop()
         if self.vcenters:
             st.caption(f"Planned: the VMs of {', '.join(self.vcenters)} only (vCenters in the sidebar).")
-        return data.plan(self.db, self.config_key, self.config, self.version, self.vcenters)
+        return data.plan(self.db, self.config_key, self.config, self.version)
 
 
 def _estate_zone(db: str) -> str | None:
@@ -130,5 +134,5 @@ def current() -> Context:
     """The context the sidebar set for this run."""
     db = st.session_state["db"]
     vcenters = chosen_vcenters(st.session_state.get("vcenters", []), st.session_state.get("vcenters_known", []))
-    return Context(db=db, tz=st.session_state.get("tz", "UTC"), config=plan_config(st.session_state),
-                   version=data.stamp(db), vcenters=vcenters)
+    return Context(db=db, tz=st.session_state.get("tz", "UTC"),
+                   config=replace(plan_config(st.session_state), vcenters=vcenters), version=data.stamp(db))

@@ -115,33 +115,13 @@ def samples(db: str, interval_s: int | None, version: tuple[float, int] | None =
 
 
 @st.cache_resource(show_spinner="Building the plan…", max_entries=4)
-def plan(db: str, config_key: str, _config: Any, version: tuple[float, int] | None = None,
-         vcenters: tuple[str, ...] = ()) -> Any:
-    """The plan for the store under `_config` (keyed by its repr), built once per store version, settings and
-    choice of vCenters (none = all); samples are read a block of VMs at a time (churnplan.engines.store), so a
-    large store plans in bounded memory."""
+def plan(db: str, config_key: str, _config: Any, version: tuple[float, int] | None = None) -> Any:
+    """The plan for the store under `_config` (keyed by its repr; its `vcenters`, when set, the only ones planned),
+    built once per store version and settings; samples are read a block of VMs at a time
+    (churnplan.engines.store), so a large store plans in bounded memory."""
     from churnplan.engines.store import plan_from_store
 
-    if not vcenters:
-        return read(db, lambda con: plan_from_store(con, _config))
-    return read(db, lambda con: vcenter_plan(con, _config, vcenters))
-
-
-def vcenter_plan(con: duckdb.DuckDBPyConnection, config: Any, vcenters: tuple[str, ...]) -> Any:
-    """The plan of the VMs of `vcenters` only: the engine's own vCenter filter where it has one, else
-    build_plan on those vCenters' inventory and samples (held in memory: fine for a part of an estate)."""
-    import inspect
-
-    from churnplan.analytics.plan import build_plan
-    from churnplan.engines.store import plan_from_store
-
-    if "vcenters" in inspect.signature(plan_from_store).parameters:
-        return plan_from_store(con, config, vcenters=list(vcenters))
-    vms, disks = store.load_vms(con), store.load_disks(con)
-    samples = store.load_samples_polars(con, None, config.start, config.end)
-    return build_plan(vms[vms["vcenter"].isin(vcenters)].reset_index(drop=True),
-                      disks[disks["vcenter"].isin(vcenters)].reset_index(drop=True),
-                      samples.filter(pl.col("vcenter").cast(pl.String).is_in(list(vcenters))), config)
+    return read(db, lambda con: plan_from_store(con, _config))
 
 
 def replicated(plan: Any) -> pd.DataFrame:
@@ -170,9 +150,12 @@ def scope_churn(db: str, tz: str, config_key: str, _plan: Any, version: tuple[fl
     (one column per server, in one scan of the store), so a slider move runs only the queue model."""
     vms = replicated(_plan)
     gone = _plan.disks[_plan.disks["excluded"].astype(bool)][["vcenter", "vm_id", "instance"]]
-    interval = overview(db, version)["default_interval"]
     scopes = vms.assign(scope=vms["process_server"].astype(str))
-    frame = read(db, lambda con: store.scope_write_series(con, interval, scopes, gone))
+    vcenters = _plan.config.vcenters or None   # the plan's vCenters: their samples alone make the time axis
+
+    interval: int = overview(db, version)["default_interval"] if vcenters is None else \
+        read(db, lambda con: store.default_interval(con, vcenters)) or 0   # a plan implies samples
+    frame = read(db, lambda con: store.scope_write_series(con, interval, scopes, gone, vcenters))
     return scope_matrix(frame, float(interval), tz)
 
 

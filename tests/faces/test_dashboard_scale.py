@@ -3,6 +3,7 @@ a store holding several vCenters shows them and plans the chosen ones (#13)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +144,7 @@ def test_several_vcenters_are_shown_and_the_chosen_ones_planned(two_vcenters, mo
 def test_a_vcenters_plan_is_the_plan_of_its_vms_alone(two_vcenters) -> None:
     db = str(two_vcenters)
     config = PlanConfig(bandwidth_mbps=10.0)
-    ours = data.plan(db, "b-only", config, data.stamp(db), (VC_B,))
+    ours = data.plan(db, "b-only", replace(config, vcenters=(VC_B,)), data.stamp(db))
     vms, disks, samples = tiny_estate.frames()
     alone = build_plan(vms.assign(vcenter=VC_B), disks.assign(vcenter=VC_B),
                        samples.assign(vcenter=VC_B, write_kbps=samples["write_kbps"] * 3.0), config)
@@ -158,3 +159,20 @@ def test_the_chosen_vcenters_all_or_none_mean_every_one() -> None:
     assert context.chosen_vcenters([], known) == ()
     assert context.chosen_vcenters([VC_B], known) == (VC_B,)
     assert context.chosen_vcenters([VC_B, "gone.example"], known) == (VC_B,)
+
+
+def test_what_if_of_a_vcenter_replays_that_vcenters_churn_alone(two_vcenters) -> None:
+    db = str(two_vcenters)
+    config = PlanConfig(bandwidth_mbps=10.0, vcenters=(VC_B,))
+    version = data.stamp(db)
+    plan = data.plan(db, "b-only", config, version)
+    per_scope = data.scope_churn(db, "UTC", "b-only", plan, version)
+    con = store.connect(db, read_only=True)
+    try:
+        samples = store.load_samples(con, 300, vcenters=[VC_B])
+    finally:
+        con.close()
+    alone = rpo.prepare(samples, plan.vms, plan.disks)
+    assert np.array_equal(per_scope.times, alone.times)
+    assert np.allclose(per_scope.scope_bytes(per_scope.columns(rpo.ESTATE)),
+                       alone.scope_bytes(alone.columns(rpo.ESTATE)), rtol=1e-12, atol=0)

@@ -196,23 +196,25 @@ def disk_write_stats(con: duckdb.DuckDBPyConnection, interval_s: int, limit: int
 
 _SCOPE_SERIES = """SELECT a.scope, epoch_us(s.ts) AS ts_us, sum(coalesce(s.write_kbps, 0)) AS write_kbps
     FROM samples s LEFT JOIN _scope_of_vm a USING (vcenter, vm_id)
-    WHERE s.interval_s = ? GROUP BY ALL"""
+    WHERE s.interval_s = $1 AND ($2::VARCHAR[] IS NULL OR list_contains($2::VARCHAR[], s.vcenter)) GROUP BY ALL"""
 _SCOPE_SERIES_LEAVING_OUT = """SELECT a.scope, epoch_us(s.ts) AS ts_us, sum(coalesce(s.write_kbps, 0)) AS write_kbps
     FROM samples s LEFT JOIN _scope_of_vm a USING (vcenter, vm_id)
     ANTI JOIN _excluded_disks e USING (vcenter, vm_id, instance)
-    WHERE s.interval_s = ? GROUP BY ALL"""
+    WHERE s.interval_s = $1 AND ($2::VARCHAR[] IS NULL OR list_contains($2::VARCHAR[], s.vcenter)) GROUP BY ALL"""
 
 
 def scope_write_series(con: duckdb.DuckDBPyConnection, interval_s: int, scopes: pd.DataFrame,
-                       excluded: pd.DataFrame) -> pd.DataFrame:
+                       excluded: pd.DataFrame, vcenters: Sequence[str] | None = None) -> pd.DataFrame:
     """Write KiB/s per scope and sample end at `interval_s` (ts as epoch µs), the disks in `excluded` (vcenter,
     vm_id, instance) left out: the samples of the VMs in `scopes` (vcenter, vm_id, scope) summed per scope, a
     NULL value as 0. The other VMs' disks give rows of scope NULL, so every time an included disk has a
-    sample is listed (the time axis of the per-VM series), in one scan of the samples."""
+    sample is listed (the time axis of the per-VM series), in one scan of the samples (of `vcenters`, all
+    when None)."""
     con.register("_scope_of_vm", frame_with(scopes, ["vcenter", "vm_id", "scope"]).astype(str))
     con.register("_excluded_disks", frame_with(excluded, _KEYS).astype(str))
     try:   # the anti-join costs a third of the scan: left out when no disk is excluded
-        return con.execute(_SCOPE_SERIES_LEAVING_OUT if len(excluded) else _SCOPE_SERIES, [interval_s]).df()
+        return con.execute(_SCOPE_SERIES_LEAVING_OUT if len(excluded) else _SCOPE_SERIES,
+                           [interval_s, vcenter_list(vcenters)]).df()
     finally:
         con.unregister("_scope_of_vm")
         con.unregister("_excluded_disks")
