@@ -63,7 +63,7 @@ def _estate_zone(db: str) -> str | None:
     if not Path(db).exists():
         return None
     try:
-        recorded = data.overview(db)["estate_timezone"]
+        recorded = data.read(db, store.estate_timezone)   # once a session: not worth the overview's scan
     except (data.StoreBusy, store.StoreError):
         return None
     return recorded if recorded in ZONES else None

@@ -176,3 +176,25 @@ def test_what_if_of_a_vcenter_replays_that_vcenters_churn_alone(two_vcenters) ->
     assert np.array_equal(per_scope.times, alone.times)
     assert np.allclose(per_scope.scope_bytes(per_scope.columns(rpo.ESTATE)),
                        alone.scope_bytes(alone.columns(rpo.ESTATE)), rtol=1e-12, atol=0)
+
+
+def test_first_page_draws_its_figures_before_it_asks_for_the_plan(tiny_store, tmp_path, monkeypatch) -> None:
+    """Everything but "What to buy" comes from store aggregates: with the plan unavailable, it is all drawn."""
+    import shutil
+
+    import churnplan.engines.store as engine
+
+    def no_plan(*args, **kwargs):
+        raise RuntimeError("the plan is still being built")
+
+    db = tmp_path / "fresh.duckdb"   # a store no cached plan is kept for
+    shutil.copy(tiny_store, db)
+    monkeypatch.setattr(engine, "plan_from_store", no_plan)
+    monkeypatch.setenv("CHURNPLAN_DB", str(db))
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(data.__file__).resolve().parent / "app.py"), default_timeout=120).run()
+    assert [e.message for e in at.exception] == ["the plan is still being built"]
+    assert metrics(at)["VMs"] == "3" and metrics(at)["Churn per day"] == "173 GiB"
+    assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) >= 2   # churn charts, VMs, sampling
+    assert [s.value for s in at.subheader][0] == "What to buy" and len(at.table) == 0
