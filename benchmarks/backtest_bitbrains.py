@@ -120,6 +120,18 @@ def main() -> None:
             print(f"  {'PASS' if ok else 'FAIL'}  {name}")
         print(f"  80 % interval coverage of the median forecast: "
               f"{float(summary.set_index('method').loc['forecast', 'coverage_80_pct']):.1f} %")
+        by_split(part)
+
+
+def by_split(part: pd.DataFrame) -> None:
+    """MAPE and quantile loss per method for each split (learn window -> held-out week): where each wins."""
+    split = part["case"].str.split("/", n=1).str[1]
+    table = {name: backtest.summarise(rows).set_index("method")[["mape_pct", "quantile_loss_pct"]]
+             for name, rows in part.groupby(split, sort=False)}
+    print("  per split (MAPE % / quantile loss %):")
+    for name, t in table.items():
+        print(f"    {name:22s} " + "  ".join(f"{m} {r.mape_pct:,.0f}/{r.quantile_loss_pct:,.1f}"
+                                             for m, r in t.iterrows()))
 
 
 if __name__ == "__main__":

@@ -108,13 +108,15 @@ class StageClock:
         return timed
 
 
-def load_all(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, object, float]:
-    """Inventory and every sample of the store at `path` (the in-memory path), with the seconds it took."""
+def load_all(path: str | Path, vcenters: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, object, float]:
+    """Inventory and every sample of the store at `path` (the in-memory path; of `vcenters`, all when None), with
+    the seconds it took."""
     from churnplan.core import store
     t = time.perf_counter()
     con = store.connect(path, read_only=True)
     try:
-        vms, disks, samples = store.load_vms(con), store.load_disks(con), store.load_samples_polars(con)
+        vms, disks = store.load_vms(con, vcenters), store.load_disks(con, vcenters)
+        samples = store.load_samples_polars(con, None, None, None, vcenters)
     finally:
         con.close()
     return vms, disks, samples, time.perf_counter() - t

@@ -56,16 +56,22 @@ def trace_curve(times: np.ndarray, interval_s: float, trace_bytes: np.ndarray) -
     return queue.arrival_curve(times, interval_s, trace_bytes)
 
 
-def least_mbps(times: np.ndarray, interval_s: float, bytes_2d: np.ndarray, rpo_min: float, goal_pct: float,
-               hi_mbps: np.ndarray, rel_tol: float = 1e-2) -> np.ndarray:
-    """bandwidth.least_mbps (bisection on the simulated compliance) for each trace, below its 100 % need.
+def least_mbps(times: np.ndarray, interval_s: float, bytes_2d: np.ndarray, rpo_min: float,
+               goals_pct: tuple[float, ...], hi_mbps: np.ndarray, rel_tol: float = 1e-2) -> dict[float, np.ndarray]:
+    """bandwidth.least_mbps (bisection on the simulated compliance) for each trace and goal below 100 %.
 
-    One bisection per trace (each simulation vectorised over the trace's samples)."""
-    out = np.zeros(bytes_2d.shape[0])
+    Per trace the goals are searched from the highest down, each below the need of the one before (a lower
+    goal never needs more) and sharing the simulations already run (one memo per trace)."""
+    goals = sorted((g for g in goals_pct if g < 100), reverse=True)
+    out = {g: np.zeros(bytes_2d.shape[0]) for g in goals}
     for i in range(bytes_2d.shape[0]):  # traces; each search runs the exact FIFO simulation
         curve = trace_curve(times, interval_s, bytes_2d[i])
-        out[i] = bandwidth.least_mbps(None, None, rpo_min, goal_pct, 1.0, rel_tol=rel_tol,  # type: ignore[arg-type]
-                                      hi_mbps=float(hi_mbps[i]), curve=curve)
+        memo: dict[float, float] = {}
+        hi = float(hi_mbps[i])
+        for g in goals:
+            hi = bandwidth.least_mbps(None, None, rpo_min, g, 1.0, rel_tol=rel_tol,  # type: ignore[arg-type]
+                                      hi_mbps=hi, curve=curve, memo=memo)
+            out[g][i] = hi
     return out
 
 

@@ -75,12 +75,10 @@ def trace_needs(traces: Traces, rpos: tuple[float, ...], goals: tuple[float, ...
     out = {}
     for r in rpos:
         always = need.required_mbps_100(traces.times, traces.interval_s, traces.bytes, r * 60.0)
+        k = min(goal_traces, always.size)
+        below = need.least_mbps(traces.times, traces.interval_s, traces.bytes[:k], r, goals, always[:k])
         for g in goals:
-            if g >= 100:
-                out[(r, g)] = always
-            else:
-                k = min(goal_traces, always.size)
-                out[(r, g)] = need.least_mbps(traces.times, traces.interval_s, traces.bytes[:k], r, g, always[:k])
+            out[(r, g)] = always if g >= 100 else below[g]
     return out
 
 

@@ -104,16 +104,29 @@ def _trend_applies(model: Model) -> bool:
                 and model.bursts.calm.sum() > 0)
 
 
+def _level_calm(model: Model) -> np.ndarray:
+    """Calm learned days, those before a level shift (see trend.level_shift) scaled to the level since it, so
+    resampled days carry today's level and not a mix of before and after."""
+    calm, shift = model.bursts.calm, model.growth.shift_days_ago
+    if shift is None or calm.shape[0] == 0:
+        return calm
+    since = model.days.day > model.days.day.max() - shift
+    daily = calm.sum(axis=1)
+    before, after = float(daily[~since].mean()) if (~since).any() else 0.0, float(daily[since].mean())
+    return np.where(since[:, None], calm, calm * (after / before)) if before > 0 else calm
+
+
 def _detrended(model: Model) -> np.ndarray:
-    """Calm learned days scaled to the window's mean level (so a trend is not counted twice: once in the
-    resampled day, once in the factor ahead)."""
+    """Calm learned days at today's level (_level_calm), scaled to the window's mean level (so a trend is not
+    counted twice: once in the resampled day, once in the factor ahead)."""
+    calm = _level_calm(model)
     if not _trend_applies(model):
-        return model.bursts.calm
+        return calm
     g = model.growth
-    mean_day = float(model.bursts.calm.sum(axis=1).mean()) / 2**30
+    mean_day = float(calm.sum(axis=1).mean()) / 2**30
     on_day = g.level_gib_day + g.slope_gib_day2 * (model.days.day - model.days.day.max())
     scale = mean_day / np.maximum(on_day, 0.25 * mean_day)
-    return np.asarray(model.bursts.calm * scale[:, None], dtype=float)
+    return np.asarray(calm * scale[:, None], dtype=float)
 
 
 def _trend_factor(model: Model, times: np.ndarray, n_traces: int, rng: np.random.Generator) -> np.ndarray:
@@ -121,9 +134,9 @@ def _trend_factor(model: Model, times: np.ndarray, n_traces: int, rng: np.random
 
     The slope is drawn from its fitted uncertainty; see _trend_applies for when there is none."""
     g = model.growth
-    mean_day = float(model.bursts.calm.sum(axis=1).mean()) / 2**30
     if not _trend_applies(model):
         return np.ones((1, times.size))
+    mean_day = float(_level_calm(model).sum(axis=1).mean()) / 2**30
     slope = rng.normal(g.slope_gib_day2, g.slope_se, size=(n_traces, 1))
     ahead = (times[None, :] - model.t_end) / 86_400 + 0.5
     factor = (g.level_gib_day + slope * ahead) / mean_day

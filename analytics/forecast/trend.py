@@ -2,11 +2,13 @@
 
 The fit is linear in GiB/day (a weekday effect each), so growth per month is the slope times 30.44 days
 relative to the fitted level on the last day learned; the interval comes from the slope's standard error.
+A level shift (a workload moved in or out, a job added) is not growth: where one shift explains the days
+clearly better than a line (BIC), growth is fitted from the days since the shift only.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,8 @@ from sklearn.linear_model import LinearRegression
 DAYS_PER_MONTH = 365.25 / 12
 MIN_DAYS = 14                  # less history than this and --growth auto falls back to the given growth
 AUTO_HORIZON_DAYS = 90         # --growth auto plans for the growth fitted over this many days ahead
+MIN_SEGMENT_DAYS = 3           # a level shift leaves at least this many days on each side
+SHIFT_BIC_MARGIN = 6.0         # a shift must beat the line by this much BIC ("strong" on Kass & Raftery's scale)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class GrowthFit:
     slope_se: float
     enough: bool               # rests on at least MIN_DAYS days
     confidence: float = 0.95
+    shift_days_ago: int | None = None  # a level shift this many days before the last day: fitted since then
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,8 +48,10 @@ class GrowthFit:
         """One line for summaries."""
         if self.days < 3:
             return f"too little history to fit growth ({self.days} days)"
+        since = "" if self.shift_days_ago is None else \
+            f" since a level shift {self.shift_days_ago} days before the last day (a shift is not growth)"
         text = (f"fitted growth {self.pct_per_month:+.1f} %/month ({self.confidence:.0%} interval "
-                f"{self.lo_pct:+.1f} .. {self.hi_pct:+.1f} %) from {self.days} days")
+                f"{self.lo_pct:+.1f} .. {self.hi_pct:+.1f} %) from {self.days} days{since}")
         return text if self.enough else f"{text}: under {MIN_DAYS} days, too little to rely on"
 
 
@@ -56,16 +63,55 @@ def _design(day: np.ndarray, weekday: np.ndarray) -> np.ndarray:
     return np.hstack(cols)
 
 
+def _sse(x: np.ndarray, y: np.ndarray) -> float:
+    """Residual sum of squares of the least-squares fit of `y` on `x` (with an intercept)."""
+    xc = np.hstack([np.ones((y.size, 1)), x])
+    resid = y - xc @ np.linalg.lstsq(xc, y, rcond=None)[0]
+    return float(resid @ resid)
+
+
+def level_shift(day: np.ndarray, y: np.ndarray, weekday: np.ndarray) -> int | None:
+    """Index of the first day after a level shift, when one shift (weekday effects kept) explains the days
+    clearly better than a line: BIC lower by SHIFT_BIC_MARGIN, the shift's day counting as one parameter
+    more. None when the line does as well (growth) or the days are too few to tell."""
+    n = y.size
+    if n < 2 * MIN_SEGMENT_DAYS + 2:
+        return None
+    x = _design(day, weekday)
+    if x.shape[1] + 3 >= n:
+        x = x[:, :1]
+    wd = x[:, 1:]
+    floor = 1e-12 * max(float(y @ y), 1e-300)
+    sse_line = max(_sse(x, y), floor)
+    k_all = np.arange(MIN_SEGMENT_DAYS, n - MIN_SEGMENT_DAYS + 1)
+    sse_shift = np.array([_sse(np.hstack([wd, (np.arange(n) >= k)[:, None]]), y)  # candidate days, not samples
+                          for k in k_all])
+    best = int(np.argmin(sse_shift))
+    bic_line = n * np.log(sse_line / n)
+    bic_shift = n * np.log(max(float(sse_shift[best]), floor) / n) + np.log(n)
+    return int(k_all[best]) if bic_shift + SHIFT_BIC_MARGIN < bic_line else None
+
+
 def fit_growth(day: np.ndarray, gib_per_day: np.ndarray, weekday: np.ndarray | None = None,
                confidence: float = 0.95) -> GrowthFit:
-    """Fit churn per day (GiB) against day number (and weekday); growth per month with a `confidence` interval."""
+    """Fit churn per day (GiB) against day number (and weekday); growth per month with a `confidence` interval.
+    After a level shift (see level_shift) only the days since the shift are fitted."""
     day = np.asarray(day, dtype=float)
     y = np.asarray(gib_per_day, dtype=float)
+    wd_all = np.zeros(y.size, dtype=int) if weekday is None else np.asarray(weekday, dtype=int)
+    k = level_shift(day, y, wd_all)
+    if k is None:
+        return _fit_line(day, y, wd_all, confidence)
+    fit = _fit_line(day[k:], y[k:], wd_all[k:], confidence)
+    return replace(fit, shift_days_ago=int(day[-1] - day[k]) + 1)
+
+
+def _fit_line(day: np.ndarray, y: np.ndarray, wd: np.ndarray, confidence: float) -> GrowthFit:
+    """The linear fit of fit_growth over the given days."""
     n = y.size
     if n < 3 or np.ptp(day) == 0:
         level = float(y.mean()) if n else 0.0
         return GrowthFit(0.0, 0.0, 0.0, n, level, 0.0, float("inf"), False, confidence)
-    wd = np.zeros(n, dtype=int) if weekday is None else np.asarray(weekday, dtype=int)
     x = _design(day, wd)
     if x.shape[1] + 1 >= n:  # too few days for the weekday effects: the day number alone
         x = x[:, :1]

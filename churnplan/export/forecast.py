@@ -3,6 +3,7 @@ need, as an HTML report section and a workbook sheet (each called from one line 
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -21,9 +22,27 @@ REPORT_GOALS = (100.0, 95.0)
 SHEET = "Forecast"
 
 
+_Memo = dict[tuple[str, float, int, int], fc.ScopeForecast | None]
+_MEMO: dict[int, tuple[weakref.ref[Plan], _Memo]] = {}
+
+
 def estate_forecast(plan: Plan, tz: str = "UTC", horizon_days: float = HORIZON_DAYS,
                     n_traces: int = REPORT_TRACES, seed: int = 0) -> fc.ScopeForecast | None:
-    """Forecast of the plan's estate series (all VMs, included disks); None with under MIN_DAYS whole days."""
+    """Forecast of the plan's estate series (all VMs, included disks); None with under MIN_DAYS whole days.
+    Made once per plan and settings while the plan lives: the workbook and the HTML report share it."""
+    key = (tz, float(horizon_days), int(n_traces), int(seed))
+    ref, memo = _MEMO.get(id(plan), (None, {}))
+    if ref is None or ref() is not plan:
+        plan_id = id(plan)
+        memo = {}
+        _MEMO[plan_id] = (weakref.ref(plan, lambda _: _MEMO.pop(plan_id, None)), memo)
+    if key not in memo:
+        memo[key] = _estate_forecast(plan, *key)
+    return memo[key]
+
+
+def _estate_forecast(plan: Plan, tz: str, horizon_days: float, n_traces: int, seed: int) -> fc.ScopeForecast | None:
+    """estate_forecast, made."""
     series = plan.estate_series
     if series.empty:
         return None

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churnplan.analytics import telemetry_quality as tq
+from churnplan.analytics.telemetry_statistics import DiskStatistics
 
 T0 = pd.Timestamp("2026-11-02T00:00:00Z")
 
@@ -100,3 +101,25 @@ def test_dropping_samples_never_raises_coverage_or_confidence(drop):
     before, after = tq.assess(full), tq.assess(full[keep])
     assert after.estate["coverage_pct"] <= before.estate["coverage_pct"]
     assert after.rating <= before.rating
+
+
+def test_the_assessment_derives_from_per_disk_statistics_worked_by_hand():
+    # Two disks at 300 s over a 12-slot window (first slot at T0): vm-1 fills it; vm-2 starts at slot 1, misses
+    # slots 4-5 and stops at slot 10, and never reports read counters.
+    us = 1_000_000
+    t0 = int(T0.timestamp()) * us
+    stats = pd.DataFrame({"vcenter": "vc1", "vm_id": ["vm-1", "vm-2"], "instance": "scsi0:0",
+                          "samples": [12, 8], "first_us": [t0, t0 + 300 * us], "last_us": [t0 + 11 * 300 * us,
+                                                                                     t0 + 10 * 300 * us],
+                          "inner_gaps": [0, 1], "longest_inner_gap": [0, 2], "write_iops_present": [12, 8],
+                          "read_kbps_present": [12, 0], "read_iops_present": [12, 0]})
+    q = tq.from_statistics(DiskStatistics(300.0, stats))
+    d = q.disks.set_index("vm_id")
+    assert d.loc["vm-2", "expected"] == 12 and d.loc["vm-2", "coverage_pct"] == pytest.approx(100 * 8 / 12)
+    assert d.loc["vm-2", "gaps"] == 3                              # the late start, slots 4-5, the early stop
+    assert d.loc["vm-2", "longest_gap_h"] == pytest.approx(2 * 300 / 3600)
+    assert d.loc["vm-2", "days_covered"] == pytest.approx(10 * 300 / 86400)
+    assert d.loc["vm-2", "missing_counters"] == "read KBps, read IOPS" and d.loc["vm-1", "missing_counters"] == ""
+    assert q.estate["coverage_pct"] == pytest.approx(100 * 20 / 24) and q.estate["days_covered"] == pytest.approx(
+        12 * 300 / 86400)
+    assert not q.vms["mixed_intervals"].any() and set(q.vms["intervals_s"]) == {"300"}

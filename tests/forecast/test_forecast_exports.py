@@ -52,3 +52,14 @@ def test_two_days_are_too_few_for_a_forecast(tmp_path):
     excel.write_workbook(tiny_plan, path)
     assert "Forecast" not in openpyxl.load_workbook(path).sheetnames
     assert "A forecast needs at least 7 whole days" in html.render_report(tiny_plan)
+
+
+def test_workbook_and_report_share_one_forecast_of_a_plan(tmp_path):
+    plan = build_plan(*tiny_estate.frames(days=8, interval_s=900), PlanConfig())
+    first = forecast_export.estate_forecast(plan, "UTC")
+    excel.write_workbook(plan, tmp_path / "plan.xlsx")
+    html.render_report(plan)
+    assert forecast_export.estate_forecast(plan, "UTC") is first      # made once, then reused
+    assert forecast_export.estate_forecast(plan, "Europe/Amsterdam") is not first   # other settings: made anew
+    other = build_plan(*tiny_estate.frames(days=8, interval_s=900), PlanConfig())
+    assert forecast_export.estate_forecast(other, "UTC") is not first  # another plan: its own

@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from churnplan.analytics.forecast import trend
 from churnplan.analytics.forecast.series import whole_days
+from churnplan.analytics.forecast.scope import forecast_series
 from churnplan.analytics.forecast.traces import learn
 
 import synthetic
@@ -37,6 +38,42 @@ def test_stationary_churn_has_a_growth_interval_holding_zero():
         fit = trend.fit_growth(days, gib, days % 7)
         covered += fit.lo_pct <= 0 <= fit.hi_pct
     assert covered >= 17  # a 95 % interval: 19 of 20 expected, 17 allows for chance
+
+
+def test_a_level_shift_is_not_growth_and_growth_is_fitted_since_it():
+    # 21 days at 60 GiB/day, a workload moves in on day 5: 120 GiB/day from then on, 3 % noise, weekends 30 %
+    # lower. A line through it reads about +60 %/month; the shift explains it: the 16 days since are flat.
+    days = np.arange(21)
+    rng = np.random.default_rng(3)
+    gib = np.where(days >= 5, 120.0, 60.0) * np.where(days % 7 >= 5, 0.7, 1.0) * rng.lognormal(0, 0.03, 21)
+    assert trend.level_shift(days.astype(float), gib, days % 7) == 5
+    fit = trend.fit_growth(days, gib, days % 7)
+    assert fit.shift_days_ago == 16 and fit.days == 16 and fit.enough
+    assert fit.lo_pct <= 0 <= fit.hi_pct
+    assert "level shift 16 days before the last day" in fit.note()
+
+
+def test_a_recent_shift_leaves_too_few_days_to_fit_growth_so_auto_falls_back():
+    days = np.arange(21)
+    gib = np.where(days >= 12, 150.0, 50.0) * np.random.default_rng(4).lognormal(0, 0.03, 21)
+    auto = trend.auto_growth(days, gib, days % 7, fallback_pct=30.0)
+    assert auto.fit.shift_days_ago == 9 and not auto.fitted and auto.growth_pct == 30.0
+
+
+def test_steady_growth_is_not_taken_for_a_shift():
+    for seed in range(10):
+        days = np.arange(28)
+        gib = (100 + 2 * days) * np.random.default_rng(seed).lognormal(0, 0.05, 28)
+        assert trend.level_shift(days.astype(float), gib, days % 7) is None
+
+
+def test_resampled_days_before_a_shift_carry_the_level_since_it():
+    # 14 days at 20 GiB/day then 14 at 60: the forecast's calm days are at 60, not the window's mean of 40.
+    s = synthetic.series(np.r_[np.full(14, 20.0), np.full(14, 60.0)], noise=0.02)
+    f = forecast_series(s, "estate", 7, rpos=(60.0,), goals=(100.0,), n_traces=20)
+    assert f.growth.shift_days_ago == 14
+    assert f.daily["median"].mean() == pytest.approx(60.0, rel=0.03)
+    assert f.daily["median"].to_numpy() == pytest.approx(60.0, rel=0.1)
 
 
 def test_growth_is_learned_from_a_sample_series_through_its_calm_days():

@@ -13,6 +13,7 @@ import pytest
 from churnplan.analytics import telemetry_quality as tq
 from churnplan.analytics import telemetry_statistics
 from churnplan.core import store
+from churnplan.core.store import telemetry as store_telemetry
 from churnplan.engines.store_telemetry import statistics_from_store
 
 T0 = pd.Timestamp("2026-11-02T00:00:00")
@@ -69,7 +70,10 @@ def messy_db(request, tmp_path_factory) -> str:
     return str(path)
 
 
-def test_the_store_statistics_are_those_of_every_sample(messy_db):
+@pytest.mark.parametrize("bits_per_pass", [1 << 29, 5_000], ids=["one pass", "passes by key hash"])
+def test_the_store_statistics_are_those_of_every_sample(messy_db, bits_per_pass, monkeypatch):
+    monkeypatch.setattr(store_telemetry, "SLOT_BITS_PER_PASS", bits_per_pass)
+    monkeypatch.setattr(store_telemetry, "SLOT_CHARS_PER_FETCH", bits_per_pass)
     con = store.connect(messy_db, read_only=True)
     every = _every_sample(con)
     from_store = statistics_from_store(con, 300, every_interval=True)
@@ -100,3 +104,17 @@ def test_off_grid_ends_round_half_to_even_and_count_their_gaps(tmp_db):
     stats = statistics_from_store(con, 300).disks.iloc[0]
     con.close()
     assert (stats["samples"], stats["inner_gaps"], stats["longest_inner_gap"]) == (5, 3, 3)
+
+
+def test_a_nan_stored_counts_as_a_missing_counter_like_null(tmp_db):
+    rows = [("vc", "vm-1", "scsi0:0", T0 + pd.Timedelta(seconds=300 * k), 300, 1.0, 1.0, 1.0, 1.0) for k in range(6)]
+    con = store.connect(tmp_db)
+    store.insert_samples(con, pd.DataFrame(rows, columns=store.SAMPLE_COLUMNS))
+    con.execute("UPDATE samples SET write_iops = 'NaN'::DOUBLE WHERE ts < ?", [T0 + pd.Timedelta(seconds=900)])
+    con.execute("UPDATE samples SET read_iops = NULL WHERE ts > ?", [T0 + pd.Timedelta(seconds=900)])
+    assert con.execute("SELECT count(*) FROM samples WHERE isnan(write_iops)").fetchone()[0] == 3
+    stats = statistics_from_store(con, 300)
+    every = _every_sample(con)
+    con.close()
+    assert stats.disks.iloc[0][["write_iops_present", "read_iops_present"]].tolist() == [3, 4]
+    _same(tq.assess(every, 300), tq.from_statistics(stats))
