@@ -176,6 +176,7 @@ def scope_matrix(frame: Any, interval_s: float, tz: str) -> Any:
     vms = pd.DataFrame({"vcenter": "", "vm_id": names, "name": names, "scope": names})
     return rpo.PreparedChurn(ts_us * 1_000 / 1e9, interval_s, vms, matrix, tz)   # epoch s as the sample reader
 
+
 @dataclass(frozen=True)
 class WhatIfAsk:
     """One what-if's settings (a throttle schedule, when given, wins over the bandwidth)."""
