@@ -112,7 +112,7 @@ st.plotly_chart(charts.lag_over_time(result.lag, ctx.tz, float(rpo_min), "Lag an
 st.plotly_chart(charts.daily_peaks(result.daily, float(rpo_min)))
 st.subheader("VMs missing the RPO")
 st.caption("Each VM's share when the VMs in scope share the link equally: one queue per VM over every VM's "
-           "series, so it is computed on request (a few seconds per hundred VMs) and kept for these settings.")
+           "series, so it is computed on request (a second or two per hundred VMs) and kept for these settings.")
 in_scope = data.replicated(plan)
 vm_count = len(in_scope) if scope == rpo.ESTATE else int((in_scope["process_server"].astype(str) == scope).sum())
 if st.session_state.get("wi_per_vm_for") != asked.key():
