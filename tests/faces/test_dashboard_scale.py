@@ -198,3 +198,22 @@ def test_first_page_draws_its_figures_before_it_asks_for_the_plan(tiny_store, tm
     assert metrics(at)["VMs"] == "3" and metrics(at)["Churn per day"] == "173 GiB"
     assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) >= 2   # churn charts, VMs, sampling
     assert [s.value for s in at.subheader][0] == "What to buy" and len(at.table) == 0
+
+
+def test_scope_series_sums_each_servers_included_disks(tiny_store) -> None:
+    # tiny disks k = 0..5 write 100 (k + 1) KiB/s x a daily shape: vm-1 holds k = 0, 1; vm-2 k = 2, 3; vm-3 k = 4, 5
+    scopes = pd.DataFrame({"vcenter": tiny_estate.VCENTER, "vm_id": ["vm-1", "vm-2"], "scope": ["PS-A", "PS-B"]})
+    excluded = pd.DataFrame({"vcenter": [tiny_estate.VCENTER], "vm_id": ["vm-1"], "instance": ["scsi0:1"]})
+    con = store.connect(tiny_store, read_only=True)
+    try:
+        frame = store.scope_write_series(con, 300, scopes, excluded)
+        per_time = store.sample_times(con)
+    finally:
+        con.close()
+    wide = frame.assign(scope=frame["scope"].fillna("none")).pivot(index="ts_us", columns="scope",
+                                                                   values="write_kbps")
+    shape = wide["PS-A"] / 100.0                                  # vm-1's OS disk alone: its data disk excluded
+    assert np.allclose(wide["PS-B"], 700.0 * shape)               # 300 + 400
+    assert np.allclose(wide["none"], 1100.0 * shape)              # vm-3 has no server: 500 + 600
+    assert len(wide) == len(per_time) == 2 * 288 and (per_time["samples"] == 6).all()
+    assert np.allclose(per_time["write_kbps"].to_numpy(), 2100.0 * shape.to_numpy())
