@@ -34,7 +34,7 @@ def plan_cmd(
     **options: Any,
 ) -> None:
     """Plan ASR replication: churn, compatibility, disks, process servers, bandwidth, RPO, IR and cost."""
-    config = config_from_options(options)
+    config = config_from_options(options, db)
     if engine not in ENGINES:
         raise fail(f"--engine {engine!r}: use {' or '.join(map(repr, ENGINES))}")
     if engine == "duckdb" and (samples is not None or master is not None):
