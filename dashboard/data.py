@@ -141,7 +141,8 @@ def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float
     from churnplan.engines.store import prepared_from_store
 
     excluded = _plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
-    return read(db, lambda con: prepared_from_store(con, replicated(_plan), excluded, tz))
+    vcenters = _plan.config.vcenters or None   # the plan's vCenters alone, as the plan read them
+    return read(db, lambda con: prepared_from_store(con, replicated(_plan), excluded, tz, vcenters=vcenters))
 
 
 @st.cache_resource(show_spinner="Summing the churn per process server…", max_entries=4)

@@ -176,6 +176,8 @@ def test_what_if_of_a_vcenter_replays_that_vcenters_churn_alone(two_vcenters) ->
     assert np.array_equal(per_scope.times, alone.times)
     assert np.allclose(per_scope.scope_bytes(per_scope.columns(rpo.ESTATE)),
                        alone.scope_bytes(alone.columns(rpo.ESTATE)), rtol=1e-12, atol=0)
+    every_vm = data.prepared(db, "UTC", "b-only", plan, version)
+    assert set(every_vm.vms["vcenter"]) == {VC_B} and np.array_equal(every_vm.times, alone.times)
 
 
 def test_first_page_draws_its_figures_before_it_asks_for_the_plan(tiny_store, tmp_path, monkeypatch) -> None:
