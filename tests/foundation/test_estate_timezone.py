@@ -46,6 +46,7 @@ def test_plan_counts_days_in_the_estate_zone_unless_told_otherwise(sample_store:
         assert result.exit_code == 0, result.output
         assert json.loads((out / "summary.json").read_text())["config"]["timezone"] == zone
     # an explicit --timezone UTC is the reader's choice, not "no choice": the report keeps it
-    result = runner.invoke(app, ["report", "--db", str(sample_store), "--out", str(tmp_path / "r"), "--timezone", "UTC"])
+    result = runner.invoke(app, ["report", "--db", str(sample_store), "--out", str(tmp_path / "r"),
+                                 "--timezone", "UTC"])
     assert result.exit_code == 0, result.output
     assert "(UTC)" in (tmp_path / "r" / "churnplan-report.html").read_text(encoding="utf-8")
