@@ -13,11 +13,11 @@ from churnplan.analytics.model import Plan
 from churnplan.analytics.sample_grid import SampleGrid
 from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.stages.assignment import Assignment, assign
-from churnplan.analytics.stages.azure_targets import azure_targets
+from churnplan.analytics.stages.azure_targets import AzureTargets, azure_targets
 from churnplan.analytics.stages.cache import size_caches
 from churnplan.analytics.stages.churn_by_scope import churn_by_scope
 from churnplan.analytics.stages.coverage import coverage
-from churnplan.analytics.stages.estimates import estimates
+from churnplan.analytics.stages.estimates import Estimates, estimates
 from churnplan.analytics.stages.links import links, planned_mbps
 from churnplan.analytics.stages.profiles import Profiles, profile
 from churnplan.analytics.stages.seeding import Seeding, estate_grid, seed_and_cost
@@ -68,8 +68,8 @@ def plan_from_profiles(profiles: Profiles, config: PlanConfig,
     placed = assign(targets(profiles), config.architecture)
     churns = churn_by_scope(profiles.vm_grid, placed, tz)
     estate_writes, times = estate_grid(profiles.vm_grid), profiles.times
-    azure = azure_targets(profiles.vm_grid, placed, config)
-    vm_grid, disk_grid = profiles.vm_grid, profiles.disk_grid   # coverage replays every VM when some are left out
+    azure = azure_targets(placed)
+    vm_grid = profiles.vm_grid   # coverage replays every VM when some are left out
     del profiles
     bands = bw.bandwidth_table(churns, config)
     estate_gib_day = float(placed.vms.loc[protected(placed.vms), "churn_gib_day"].sum())
@@ -79,14 +79,12 @@ def plan_from_profiles(profiles: Profiles, config: PlanConfig,
     estate = churns[Scope.ESTATE]
     cover = coverage(vm_grid, placed, config, bw.write_factor(config), bands.table, config.compliance_goals_pct)
     del vm_grid   # the per-VM series: not read again
-    est = estimates(telemetry if telemetry is not None else samples, disk_grid, placed, estate, config, planned)
+    est = estimates(telemetry if telemetry is not None else samples, placed, estate, config, planned)
     summary = summarise(config, tz, times, estate, placed, bands.table, planned, sim.estate,
                         bw.throttle_needed(estate, config), seeding, cover, azure, est)
     curve = compliance_curve(bands.curves[Scope.ESTATE], summary.required_mbps_100pct, config.rpo_min)
     servers = size_caches(placed.servers, churns, sim.outcomes, bands.table, config)
-    return replace(assemble(config, placed, servers, bands.table, sim, summary, seeding, curve),
-                   cost=est.cost.lines, vm_sizes=azure.vm_sizes, cores_by_family=azure.cores_by_family,
-                   storage_accounts=azure.accounts)
+    return with_estimates(assemble(config, placed, servers, bands.table, sim, summary, seeding, curve), est, azure)
 
 
 def assemble(config: PlanConfig, placed: Assignment, servers: pd.DataFrame, table: bw.BandwidthTable,
@@ -96,6 +94,12 @@ def assemble(config: PlanConfig, placed: Assignment, servers: pd.DataFrame, tabl
                 process_servers=servers, bandwidth=table, rpo=sim.rpo, summary=summary,
                 estate_series=seeding.estate_series, lag_series=sim.lag_series, daily_lag=sim.daily_lag,
                 initial_replication=seeding.initial_replication, cost=seeding.cost, compliance_curve=curve)
+
+
+def with_estimates(plan: Plan, est: Estimates, azure: AzureTargets) -> Plan:
+    """`plan` with the billed cost's lines and the Azure targets' tables (the figures its summary holds)."""
+    return replace(plan, cost=est.cost.lines, vm_sizes=azure.vm_sizes, cores_by_family=azure.cores_by_family,
+                   storage_accounts=azure.accounts)
 
 
 def _vm_frame(placed: Assignment, misses: pd.DataFrame, config: PlanConfig) -> pd.DataFrame:

@@ -69,9 +69,13 @@ def planning_interval(f: pl.DataFrame) -> float:
     return float(spans.sort(["span", "interval_s"], descending=[True, False])["interval_s"][0])
 
 
-def from_samples(samples: pd.DataFrame | pl.DataFrame, interval_s: float | None = None) -> DiskStatistics:
+def from_samples(samples: pd.DataFrame | pl.DataFrame, interval_s: float | None = None,
+                 t0_us: int | None = None) -> DiskStatistics:
     """The statistics of `samples` (churnplan.core.store SAMPLE_COLUMNS, pandas or polars; one or several
-    intervals) at `interval_s` (default: the interval spanning the most time); ValueError when none is at it."""
+    intervals) at `interval_s` (default: the interval spanning the most time); ValueError when none is at it.
+
+    `t0_us`: the selection's earliest sample end when `samples` are part of it (an engine computing each group of
+    VMs where its samples are), so slots count from the whole selection's start; default their own earliest."""
     f = frame(samples)
     if f.height == 0:
         return DiskStatistics(float(interval_s or 0), pd.DataFrame(columns=STAT_COLUMNS))
@@ -81,11 +85,11 @@ def from_samples(samples: pd.DataFrame | pl.DataFrame, interval_s: float | None 
     if p.height == 0:
         raise ValueError(f"samples hold no {iv:g} s interval; they hold "
                          f"{', '.join(str(x) for x in sorted(f['interval_s'].unique().to_list()))} s")
-    return DiskStatistics(iv, _disk_statistics(p, iv), intervals)
+    return DiskStatistics(iv, _disk_statistics(p, iv, t0_us), intervals)
 
 
-def _disk_statistics(p: pl.DataFrame, iv: float) -> pd.DataFrame:
-    """Per disk of `p` (one interval): STAT_COLUMNS.
+def _disk_statistics(p: pl.DataFrame, iv: float, t0_us: int | None = None) -> pd.DataFrame:
+    """Per disk of `p` (one interval): STAT_COLUMNS, slots counted from `t0_us` (default `p`'s earliest end).
 
     Each sample becomes one integer, disk row x window span + its offset, so one sort of integers orders every
     disk's samples in time (a lexsort when that would overflow); gaps are slot steps above one between
@@ -104,7 +108,7 @@ def _disk_statistics(p: pl.DataFrame, iv: float) -> pd.DataFrame:
         row = row.astype(np.int64)
     n = used.size
     ts = p["ts"].to_numpy().astype(np.int64)
-    t0 = int(ts.min())
+    t0 = int(ts.min()) if t0_us is None else int(t0_us)
     offset = ts - t0
     span = int(offset.max()) + 1
     if n * span < 1 << 62:

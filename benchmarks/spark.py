@@ -24,6 +24,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from plan import generate, load_all  # benchmarks/plan.py: the synthetic store and the in-memory load
@@ -85,11 +87,13 @@ def spark_engine(layout: Path, master: str) -> dict:
 
 
 def same_plan(a, b) -> tuple[list[str], float]:
-    """The non-float columns that differ (as the CSV files write them), and the largest relative float difference."""
+    """The non-float columns and summary figures that differ (as the CSV files write them), and the largest
+    relative float difference of any table or summary figure."""
     worst, differ = 0.0, []
-    for name in ("vms", "disks", "process_servers", "bandwidth", "rpo"):
-        x, y = getattr(a, name), getattr(b, name)
-        x, y = getattr(x, "frame", x), getattr(y, "frame", y)   # the bandwidth table wraps its frame
+    for name in (*a.tables(), "summary"):
+        x, y = (pd.json_normalize(p.summary.to_dict()) if name == "summary" else p.tables()[name] for p in (a, b))
+        if name == "summary":
+            x, y = x.drop(columns="generated_utc"), y.drop(columns="generated_utc")
         if list(x.columns) != list(y.columns) or len(x) != len(y):
             return [f"{name}: shape"], math.inf
         for c in x.columns:

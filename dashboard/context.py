@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, SupportsFloat
 from zoneinfo import available_timezones
@@ -39,7 +39,13 @@ class Context:
 
     @property
     def config_key(self) -> str:
+        """What every plan-derived cache is kept under: the settings (the vCenters chosen among them)."""
         return repr(self.config)
+
+    @property
+    def vcenters(self) -> tuple[str, ...]:
+        """The vCenters planned; empty = every one in the store."""
+        return tuple(self.config.vcenters)
 
     def plan(self):
         """The plan under the sidebar's settings; stops the page with a hint when there is nothing to plan."""
@@ -47,6 +53,8 @@ class Context:
             st.warning("The store holds no samples yet, so there is no plan. Run `churnplan collect` or "
                        "`churnplan demo`.")
             st.stop()
+        if self.vcenters:
+            st.caption(f"Planned: the VMs of {', '.join(self.vcenters)} only (vCenters in the sidebar).")
         return data.plan(self.db, self.config_key, self.config, self.version)
 
 
@@ -55,18 +63,35 @@ def _estate_zone(db: str) -> str | None:
     if not Path(db).exists():
         return None
     try:
-        recorded = data.overview(db)["estate_timezone"]
+        recorded = data.read(db, store.estate_timezone)   # once a session: not worth the overview's scan
     except (data.StoreBusy, store.StoreError):
         return None
     return recorded if recorded in ZONES else None
 
 
+def _vcenters(db: str) -> list[str]:
+    """The vCenters whose VMs the store holds, sorted (none when there is no store yet, or it is busy or damaged)."""
+    if not Path(db).exists():
+        return []
+    try:
+        vms, _ = data.inventory(db, data.stamp(db))
+    except (data.StoreBusy, store.StoreError):
+        return []
+    return sorted(vms["vcenter"].dropna().astype(str).unique())
+
+
 def sidebar(db: str) -> None:
-    """Draw the shared sidebar (time zone, plan settings) and remember the choices in session state."""
+    """Draw the shared sidebar (time zone, vCenters when there are several, plan settings) and remember the
+    choices in session state."""
     if "tz" not in st.session_state:   # the estate's recorded zone, else this machine's
         st.session_state["tz"] = _estate_zone(db) or local_zone()
     st.sidebar.selectbox("Display time zone", ZONES, key="tz",
                          help="Times are stored in UTC and shown in this zone.")
+    known = _vcenters(db)
+    if len(known) > 1:
+        st.sidebar.multiselect("vCenters", known, default=known, key="vcenters",
+                               help="Plan the VMs of these vCenters only (none chosen: all of them).")
+    st.session_state["vcenters_known"] = known
     with st.sidebar.expander("Plan settings"):
         st.number_input("RPO target (min)", 1.0, 1440.0, DEFAULTS.rpo_min, step=5.0, key="plan_rpo")
         st.number_input("Churn percentile", 50.0, 100.0, DEFAULTS.percentile, step=1.0, key="plan_percentile")
@@ -98,8 +123,16 @@ def _number(state: Settings, key: str, default: float) -> float:
     return float(value)
 
 
+def chosen_vcenters(chosen: object, known: list[str]) -> tuple[str, ...]:
+    """The vCenters to plan from the sidebar's choice: () (every one) when all or none are chosen, else the
+    chosen ones that the store holds, sorted."""
+    picked = sorted({str(v) for v in chosen} & set(known)) if isinstance(chosen, (list, tuple)) else []
+    return () if not picked or len(picked) == len(known) else tuple(picked)
+
+
 def current() -> Context:
     """The context the sidebar set for this run."""
     db = st.session_state["db"]
-    return Context(db=db, tz=st.session_state.get("tz", "UTC"), config=plan_config(st.session_state),
-                   version=data.stamp(db))
+    vcenters = chosen_vcenters(st.session_state.get("vcenters", []), st.session_state.get("vcenters_known", []))
+    return Context(db=db, tz=st.session_state.get("tz", "UTC"),
+                   config=replace(plan_config(st.session_state), vcenters=vcenters), version=data.stamp(db))

@@ -8,11 +8,13 @@ file's modification stamp so new data shows on the next rerun.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from collections.abc import Callable
 
 import duckdb
+import numpy as np
 import pandas as pd
 import polars as pl
 import streamlit as st
@@ -52,20 +54,36 @@ def inventory(db: str, version: tuple[float, int] | None = None) -> tuple[pd.Dat
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
+def sample_times(db: str, version: tuple[float, int] | None = None) -> pd.DataFrame:
+    """Per interval and sample end: sample count and estate write KiB/s (store.sample_times, one scan)."""
+    return read(db, store.sample_times)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
 def overview(db: str, version: tuple[float, int] | None = None) -> dict[str, Any]:
-    """Counts, sampling intervals and collection runs."""
+    """Counts, sampling intervals (as store.sample_intervals has them) and collection runs, from one scan of the
+    samples (sample_times) and the small tables: the first page's figures without the plan."""
     def _read(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        runs = store.recent_runs(con, 20)
-        return {"counts": store.counts(con), "intervals": store.sample_intervals(con),
-                "default_interval": store.default_interval(con), "runs": runs,
+        return {"counts": store.counts(con), "vms": store.vms_by_interval(con), "runs": store.recent_runs(con, 20),
                 "estate_timezone": store.estate_timezone(con)}
-    return read(db, _read)
+    info = read(db, _read)
+    times = sample_times(db, version)
+    intervals = (times.groupby("interval_s", as_index=False)
+                 .agg(samples=("samples", "sum"), first_ts=("ts", "min"), last_ts=("ts", "max")))
+    intervals = intervals.merge(info.pop("vms"), on="interval_s", how="left")
+    intervals["vms"] = intervals["vms"].astype("Int64")   # <NA>: samples without watermarks (not written by churnplan)
+    span = (intervals["last_ts"] - intervals["first_ts"]).rename("span")
+    main = intervals.assign(span=span).sort_values(["span", "interval_s"], ascending=[False, True])
+    return info | {"intervals": intervals, "default_interval": int(main["interval_s"].iloc[0]) if len(main) else None}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def estate_series(db: str, interval_s: int, version: tuple[float, int] | None = None) -> pd.DataFrame:
-    """Estate total write and read KB/s and write IOPS per sample time at one interval (ts UTC)."""
-    return read(db, lambda con: store.estate_series(con, interval_s))
+    """Estate total write KiB/s per sample time at one interval (ts UTC), from sample_times."""
+    times = sample_times(db, version)
+    at = times[times["interval_s"] == interval_s]
+    return pd.DataFrame({"ts": pd.to_datetime(at["ts"]).dt.tz_localize("UTC"),
+                         "write_kbps": at["write_kbps"]}).reset_index(drop=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -98,24 +116,103 @@ def samples(db: str, interval_s: int | None, version: tuple[float, int] | None =
 
 @st.cache_resource(show_spinner="Building the plan…", max_entries=4)
 def plan(db: str, config_key: str, _config: Any, version: tuple[float, int] | None = None) -> Any:
-    """The plan for the store under `_config` (keyed by its repr), built once per store version; samples are
-    read a block of VMs at a time (churnplan.engines.store), so a large store plans in bounded memory."""
+    """The plan for the store under `_config` (keyed by its repr; its `vcenters`, when set, the only ones planned),
+    built once per store version and settings; samples are read a block of VMs at a time
+    (churnplan.engines.store), so a large store plans in bounded memory."""
     from churnplan.engines.store import plan_from_store
 
     return read(db, lambda con: plan_from_store(con, _config))
 
 
-@st.cache_resource(show_spinner="Preparing churn for the what-if…", max_entries=4)
-def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float, int] | None = None) -> Any:
-    """analytics.rpo.prepare over the plan's protected VMs (by process server) and included disks, kept for
-    fast what-if reruns."""
+def replicated(plan: Any) -> pd.DataFrame:
+    """The plan's VMs that replicate, as analytics.rpo.prepare keeps them: protected and given a process server
+    (vcenter, vm_id, name, process_server)."""
     from churnplan.analytics.vocabulary import protected
+
+    vms = plan.vms[protected(plan.vms)]
+    vms = vms[vms["process_server"].fillna("").astype(str) != ""]
+    return vms[["vcenter", "vm_id", "name", "process_server"]].reset_index(drop=True)
+
+
+@st.cache_resource(show_spinner="Preparing churn for the per-VM table…", max_entries=2)
+def prepared(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float, int] | None = None) -> Any:
+    """analytics.rpo.prepare over the plan's protected VMs (by process server) and included disks: the time x VM
+    matrix the per-VM fair-share table and the forecast need, read once per store version and settings."""
     from churnplan.engines.store import prepared_from_store
 
-    vms = _plan.vms[protected(_plan.vms)]
     excluded = _plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
-    assignment = vms[["vcenter", "vm_id", "name", "process_server"]]
-    return read(db, lambda con: prepared_from_store(con, assignment, excluded, tz))
+    vcenters = _plan.config.vcenters or None   # the plan's vCenters alone, as the plan read them
+    return read(db, lambda con: prepared_from_store(con, replicated(_plan), excluded, tz, vcenters=vcenters))
+
+
+@st.cache_resource(show_spinner="Summing the churn per process server…", max_entries=4)
+def scope_churn(db: str, tz: str, config_key: str, _plan: Any, version: tuple[float, int] | None = None) -> Any:
+    """The churn the what-if replays, per scope: what `prepared` holds summed over each process server's VMs
+    (one column per server, in one scan of the store), so a slider move runs only the queue model."""
+    vms = replicated(_plan)
+    gone = _plan.disks[_plan.disks["excluded"].astype(bool)][["vcenter", "vm_id", "instance"]]
+    scopes = vms.assign(scope=vms["process_server"].astype(str))
+    vcenters = _plan.config.vcenters or None   # the plan's vCenters: their samples alone make the time axis
+
+    interval: int = overview(db, version)["default_interval"] if vcenters is None else \
+        read(db, lambda con: store.default_interval(con, vcenters)) or 0   # a plan implies samples
+    frame = read(db, lambda con: store.scope_write_series(con, interval, scopes, gone, vcenters))
+    return scope_matrix(frame, float(interval), tz)
+
+
+def scope_matrix(frame: Any, interval_s: float, tz: str) -> Any:
+    """A PreparedChurn with one column per scope from scope, ts_us, write_kbps rows (store.scope_write_series):
+    bytes per sample end as analytics.rpo.prepare counts them (KiB/s x 1024 x interval)."""
+    from churnplan.analytics import rpo
+    from churnplan.core.units import KIB
+
+    ts_us = np.unique(frame["ts_us"].to_numpy(np.int64))
+    names = sorted(frame["scope"].dropna().astype(str).unique())
+    matrix = np.zeros((ts_us.size, len(names)))
+    if names:
+        known = frame[frame["scope"].notna()]
+        col = pd.Index(names).get_indexer(known["scope"].astype(str))
+        row = np.searchsorted(ts_us, known["ts_us"].to_numpy(np.int64))
+        matrix[row, col] = known["write_kbps"].to_numpy(float) * (float(KIB) * interval_s)
+    vms = pd.DataFrame({"vcenter": "", "vm_id": names, "name": names, "scope": names})
+    return rpo.PreparedChurn(ts_us * 1_000 / 1e9, interval_s, vms, matrix, tz)   # epoch s as the sample reader
+
+
+@dataclass(frozen=True)
+class WhatIfAsk:
+    """One what-if's settings (a throttle schedule, when given, wins over the bandwidth)."""
+
+    bandwidth_mbps: float
+    throttle: Any
+    rpo_min: float
+    growth_pct: float
+    compression: float
+    scope: str
+
+    def key(self) -> str:
+        """Equal for equal settings: what a result computed for them is kept under."""
+        return repr(self)
+
+
+@st.cache_data(show_spinner="Sharing the link among the VMs…", max_entries=8)
+def vm_misses(db: str, tz: str, config_key: str, ask_key: str, _prepared: Any, _ask: WhatIfAsk,
+              version: tuple[float, int] | None = None) -> pd.DataFrame:
+    """Each VM's compliance and worst lag when the VMs in scope share the link equally (analytics.rpo's
+    fair-share mode on every VM's series), with its vCenter; kept per store version, settings and ask."""
+    from dataclasses import replace
+
+    from churnplan.analytics import rpo
+
+    vms = _prepared.vms
+    tagged = replace(_prepared, vms=vms.assign(vm_id=[f"\x1f{i}" for i in range(len(vms))]),
+                     _sums={})   # VMs told apart by position: a vm_id may repeat across vCenters
+    result = rpo.what_if(tagged, bandwidth_mbps=_ask.bandwidth_mbps, throttle=_ask.throttle, rpo_min=_ask.rpo_min,
+                         growth_pct=_ask.growth_pct, compression=_ask.compression, scope=_ask.scope, per_vm=True)
+    at = result.vm_misses["vm_id"].str.slice(1).astype(int).to_numpy()
+    return pd.DataFrame({"vcenter": vms["vcenter"].to_numpy()[at], "vm_id": vms["vm_id"].to_numpy()[at],
+                         "name": vms["name"].to_numpy()[at],
+                         "compliance_pct": result.vm_misses["compliance_pct"].to_numpy(),
+                         "max_lag_min": result.vm_misses["max_lag_min"].to_numpy()})
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

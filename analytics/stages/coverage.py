@@ -55,12 +55,23 @@ def coverage(vm_grid: SampleGrid, placed: Assignment, config: PlanConfig, factor
              protected_table: bw.BandwidthTable, goals: Sequence[float]) -> Coverage:
     """The plan's coverage; the remediated bandwidth replays every VM's churn on one estate queue."""
     v = placed.vms
+    every = None if protected(v).all() else rpo.prepare(vm_grid, assignment=v[VM_KEY + ["name"]],
+                                                         timezone=config.timezone)
+    return coverage_of(every, placed, config, factor, protected_table, goals)
+
+
+def coverage_of(every: rpo.PreparedChurn | None, placed: Assignment, config: PlanConfig, factor: float,
+                protected_table: bw.BandwidthTable, goals: Sequence[float]) -> Coverage:
+    """The plan's coverage from `every` VM's churn (in any columns: its estate sum is what is replayed; None is
+    allowed when every VM is protected, as the protected estate's table then holds the figures)."""
+    v = placed.vms
     keep = protected(v)
     left = v[~keep].sort_values("churn_gib_day", ascending=False)
     if left.empty:
         remediated = {f"{g:g}": protected_table.required(Scope.ESTATE, config.rpo_min, g) or 0.0 for g in goals}
+    elif every is None:
+        raise ValueError("coverage: VMs are left out, so every VM's churn is needed for the remediated link")
     else:
-        every = rpo.prepare(vm_grid, assignment=v[VM_KEY + ["name"]], timezone=config.timezone)
         row = bw.scope_bandwidth(every, Scope.ESTATE, [config.rpo_min], goals, factor)
         remediated = {f"{g:g}": m for _, g, m in row.required_mbps}
     return Coverage(

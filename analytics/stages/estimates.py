@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from churnplan.analytics import azure_vm_size, cost, outage, pricing, queue, recovery_points, telemetry_quality
+from churnplan.analytics import cost, outage, pricing, queue, recovery_points, telemetry_quality
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.rpo import PreparedChurn
 from churnplan.analytics.sample_grid import SampleGrid
 from churnplan.analytics.stages.assignment import Assignment
+from churnplan.analytics.stages.azure_targets import profiled_load
 from churnplan.analytics.telemetry_statistics import DiskStatistics
-from churnplan.analytics.vocabulary import of_protected_vms
+from churnplan.analytics.vocabulary import of_protected_vms, protected
 from churnplan.core.units import GIB, SECONDS_PER_DAY
 
 DISK_KEY = ["vcenter", "vm_id", "instance"]
@@ -61,16 +62,16 @@ def outage_catch_up(estate: PreparedChurn, config: PlanConfig, planned_mbps: flo
     return [r.summary() for r in runs], f"{config.outage_h:g} h outage on the planned link"
 
 
-def billed_cost(assignment: Assignment, estate: PreparedChurn, disk_grid: SampleGrid | None, config: PlanConfig,
-                book: pricing.PriceBook) -> tuple[cost.CostEstimate, float]:
-    """cost.estimate over the replicated disks, snapshots held over the retention window, one day of cache."""
+def billed_cost(assignment: Assignment, estate: PreparedChurn, config: PlanConfig, book: pricing.PriceBook
+                ) -> tuple[cost.CostEstimate, float]:
+    """cost.estimate over the replicated disks, snapshots held over the retention window, one day of cache.
+
+    `estate`: the protected VMs' bytes per sample time, in columns of any grouping (per VM, or per process server
+    as a distributed engine holds them): the window and the cache are sums, so the grouping does not change them.
+    """
     d = assignment.disks
     d = d[~d["excluded"] & of_protected_vms(d, assignment.vms)]
-    if disk_grid is not None:
-        load = azure_vm_size.peak_load(disk_grid, config.percentile, config.growth_pct)[DISK_KEY + ["peak_mbps_rw"]]
-        d = d.merge(load, on=DISK_KEY, how="left")
-    else:
-        d = d.assign(peak_mbps_rw=np.nan)
+    d = d.assign(peak_mbps_rw=profiled_load(d, DISK_KEY)["peak_mbps_rw"])
     replicas = cost.replica_disks_from_targets(d.rename(columns={"capacity_gib": "capacity_gb"}),
                                                config.standard_disks)
     vm_gib = estate.vm_bytes * (1.0 + config.growth_pct / 100.0)
@@ -79,14 +80,15 @@ def billed_cost(assignment: Assignment, estate: PreparedChurn, disk_grid: Sample
     mean, _ = recovery_points.window_gib(vm_gib, estate.interval_s, policy)
     days = estate.times.size * estate.interval_s / SECONDS_PER_DAY if estate.times.size else 1.0
     cache_gib = float(vm_gib.sum()) / max(days, 1e-9)
-    est = cost.estimate(replicas, np.zeros(len(estate.vms)), float(mean.sum()), cache_gib, book)
+    instances = np.zeros(int(protected(assignment.vms).sum()))   # every protected VM starts on day 0
+    est = cost.estimate(replicas, instances, float(mean.sum()), cache_gib, book)
     return est, float(mean.sum())
 
 
-def estimates(samples: Telemetry, disk_grid: SampleGrid | None,
-              assignment: Assignment, estate: PreparedChurn, config: PlanConfig, planned_mbps: float) -> Estimates:
-    """Every estimate of #13 for one plan."""
+def estimates(samples: Telemetry, assignment: Assignment, estate: PreparedChurn, config: PlanConfig,
+              planned_mbps: float) -> Estimates:
+    """Every estimate of #13 for one plan; `estate` as billed_cost takes it, its scopes the process servers."""
     book = config.price_book if config.price_book is not None else pricing.load_price_book(None)
-    est, snapshot = billed_cost(assignment, estate, disk_grid, config, book)
+    est, snapshot = billed_cost(assignment, estate, config, book)
     runs, note = outage_catch_up(estate, config, planned_mbps)
     return Estimates(quality(samples, estate.interval_s), runs, note, est, snapshot)

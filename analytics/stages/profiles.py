@@ -25,7 +25,6 @@ class Profiles:
     vms: pd.DataFrame       # inventory (memory_mib) with the churn profile of the VM's included disks
     vm_grid: SampleGrid     # per-VM sums over included disks, in the window: what the queues replicate
     times: np.ndarray       # epoch seconds of the window's sample times (all disks)
-    disk_grid: SampleGrid | None = None  # per-disk samples (rows may be reordered: fit for percentiles only)
 
 
 def epoch(x: datetime | None) -> float | None:
@@ -78,7 +77,7 @@ def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.D
     vm_grid = grid.without(disks[disks["excluded"]]).by_vm()
     d_prof = churn.profiles(grid, config.percentile, config.growth_pct, consume=not isinstance(samples, SampleGrid))
     v_prof = churn.profiles(vm_grid, config.percentile, config.growth_pct)
-    return with_profiles(vms, disks, d_prof, v_prof, vm_grid, grid.times, disk_grid=grid)
+    return with_profiles(vms, disks, d_prof, v_prof, vm_grid, grid.times)
 
 
 def inventory(vms: pd.DataFrame, disks: pd.DataFrame, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -91,13 +90,13 @@ def inventory(vms: pd.DataFrame, disks: pd.DataFrame, config: PlanConfig) -> tup
 
 
 def with_profiles(vms: pd.DataFrame, disks: pd.DataFrame, d_prof: pd.DataFrame, v_prof: pd.DataFrame,
-                  vm_grid: SampleGrid, times: np.ndarray, disk_grid: SampleGrid | None = None) -> Profiles:
+                  vm_grid: SampleGrid, times: np.ndarray) -> Profiles:
     """Profiles from the disk and VM profile rows: inventory rows without samples profile as 0; disks known only
     from samples get rows of unknown capacity."""
     d = _with_profile(_sampled_only(disks, d_prof, vms), d_prof, DISK_KEY)
     d = d.merge(vms[VM_KEY + ["name", "firmware"]].rename(columns={"name": "vm_name"}), on=VM_KEY, how="left")
     v = _with_profile(vms, v_prof, VM_KEY)
-    return Profiles(disks=d, vms=v, vm_grid=vm_grid, times=times, disk_grid=disk_grid)
+    return Profiles(disks=d, vms=v, vm_grid=vm_grid, times=times)
 
 
 def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[SampleGrid], n_vms: int,

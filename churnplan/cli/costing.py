@@ -42,7 +42,7 @@ def cost_cmd(
             raise ValueError(f"--standard-disks {standard!r}: use hdd or ssd")
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    config = config_from_options(options)
+    config = config_from_options(options, db)
     growth = 1.0 + config.growth_pct / 100.0
     with progress_bar() as progress:
         plan, prepared, _, grid = read_plan_and_churn(db, config, options["interval"], progress)

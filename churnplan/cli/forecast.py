@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.table import Table
 
 from churnplan.analytics import rpo
-from churnplan.analytics.vocabulary import protected as is_protected
 from churnplan.analytics.forecast import backtest as bt
 from churnplan.analytics.forecast import scope as fc
 from churnplan.analytics.forecast.series import regular_times, whole_days
@@ -29,28 +28,27 @@ from churnplan.core.zones import check_zone
 console = Console(stderr=True)
 
 
-def _prepared(db: Path, start: str | None, end: str | None, timezone: str, progress,
-              vcenter: list[str] | None = None) -> rpo.PreparedChurn:
-    """The store's churn by process server (the default plan's assignment and exclusions), read-only; only the
-    VMs of `vcenter` when given."""
-    from churnplan.analytics.plan import build_plan
+def _prepared(db: Path, start: str | None, end: str | None, timezone: str | None, progress,
+              vcenter: list[str] | None = None) -> tuple[rpo.PreparedChurn, str]:
+    """The store's churn by process server (the default plan's assignment and exclusions), read-only, in the
+    time zone given or else the estate's (UTC when none is recorded); only the VMs of `vcenter` when given.
+
+    Read and planned a block of VMs at a time (engines.store): memory holds the per-VM write series, not
+    every sample."""
+    from churnplan.engines.store import NoSamples, churn_by_process_server
 
     with read_only_or_fail(db) as con:   # an unknown --vcenter is refused before any progress line
         vcenters = checked_vcenters(con, db, vcenter) or None
-    config = PlanConfig(start=_when(start, "--start"), end=_when(end, "--end"), timezone=timezone,
-                        vcenters=vcenters or ())
-    with progress_step(progress, f"reading {db}"):
-        with read_only_or_fail(db) as con:
-            vms, disks = store.load_vms(con, vcenters), store.load_disks(con, vcenters)
-            samples = store.load_samples_polars(con, None, config.start, config.end, vcenters)
-    if len(samples) == 0:
-        raise fail(f"{db}: no samples to forecast from (run `churnplan collect`, `churnplan import` or "
-                   "`churnplan samples`)")
-    with progress_step(progress, "assigning process servers"):
-        plan = build_plan(vms, disks, samples, config)
-        protected = plan.vms[is_protected(plan.vms)]
-        return rpo.prepare(samples, assignment=protected[["vcenter", "vm_id", "name", "process_server"]],
-                           excluded=plan.disks[["vcenter", "vm_id", "instance", "excluded"]], timezone=timezone)
+        zone = timezone or store.estate_timezone(con) or "UTC"
+        config = PlanConfig(start=_when(start, "--start"), end=_when(end, "--end"), timezone=zone,
+                            vcenters=vcenters or ())
+        with progress_step(progress, f"reading {db}: each VM's churn and its process server"):
+            try:
+                prepared = churn_by_process_server(con, config)
+            except NoSamples:
+                raise fail(f"{db}: no samples to forecast from (run `churnplan collect`, `churnplan import` or "
+                           "`churnplan samples`)") from None
+    return prepared, zone
 
 
 @with_vcenter_option
@@ -62,7 +60,8 @@ def forecast_cmd(
     bandwidth: float | None = typer.Option(None, "--bandwidth", help="Bandwidth in Mbps: expected compliance."),
     start: str | None = typer.Option(None, "--start", help="First sample time to learn from (ISO, UTC)."),
     end: str | None = typer.Option(None, "--end", help="Last sample time to learn from (ISO, UTC)."),
-    timezone: str = typer.Option("UTC", "--timezone", help="Time zone of the daily rhythm and dates."),
+    timezone: str | None = typer.Option(None, "--timezone", help="Time zone of the daily rhythm and dates "
+                                        "(default: the estate's, recorded by import or `init --timezone`; else UTC)."),
     traces: int = typer.Option(fc.N_TRACES, "--traces", help="Monte-Carlo traces per scope."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the same seed gives the same forecast)."),
     vms: bool = typer.Option(False, "--vms", help="Also forecast every VM (slower)."),
@@ -70,7 +69,8 @@ def forecast_cmd(
 ) -> None:
     """Forecast daily churn, required bandwidth per RPO and goal, and compliance, from the learned past."""
     try:
-        check_zone(timezone)
+        if timezone:
+            check_zone(timezone)
         horizon_days = parse_duration(horizon, "--horizon", bare_unit="d") / 86_400
         if horizon_days < 1:
             raise ValueError(f"--horizon {horizon!r}: forecast at least one day")
@@ -80,7 +80,7 @@ def forecast_cmd(
         raise fail(str(exc)) from exc
     rpos = tuple(sorted(set(fc.RPOS_MIN) | {rpo_min}))
     with progress_bar() as progress:
-        prepared = _prepared(db, start, end, timezone, progress, vcenter)
+        prepared, zone = _prepared(db, start, end, timezone, progress, vcenter)
         scopes = [rpo.ESTATE] + prepared.scopes() + (list(prepared.vms["vm_id"].astype(str)) if vms else [])
         with progress_step(progress, "forecasting") as task:
             result = fc.forecast(prepared, horizon_days, scopes, rpos, bandwidth_mbps=bandwidth, n_traces=traces,
@@ -90,7 +90,7 @@ def forecast_cmd(
     frame = fc.to_frame(result)
     frame.to_csv(out / "forecast.csv", index=False)
     settings = {"horizon_days": horizon_days, "rpos_min": list(rpos), "bandwidth_mbps": bandwidth,
-                "traces": traces, "seed": seed, "timezone": timezone, "vcenters": list(dict.fromkeys(vcenter or ()))}
+                "traces": traces, "seed": seed, "timezone": zone, "vcenters": list(dict.fromkeys(vcenter or ()))}
     (out / "forecast.json").write_text(json.dumps(fc.to_json(result, settings), indent=2, default=str))
     _print_forecast(result, rpo_min)
     for name in ("forecast.csv", "forecast.json"):
@@ -121,7 +121,8 @@ def backtest_cmd(
     out: Path = typer.Option(..., "--out", help="Directory for backtest.csv."),
     test_days: float = typer.Option(7.0, "--test-days", help="Days held out at the end."),
     growth: float = typer.Option(30.0, "--growth", help="Growth % of the dp-p95 rule."),
-    timezone: str = typer.Option("UTC", "--timezone", help="Time zone of the daily rhythm."),
+    timezone: str | None = typer.Option(None, "--timezone", help="Time zone of the daily rhythm (default: the "
+                                        "estate's, recorded by import or `init --timezone`; else UTC)."),
     traces: int = typer.Option(fc.N_TRACES, "--traces", help="Monte-Carlo traces per scope."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     vms: bool = typer.Option(False, "--vms", help="Also backtest every VM (slower)."),
@@ -129,13 +130,14 @@ def backtest_cmd(
 ) -> None:
     """Hold out the last days, learn from the rest, and score each method's bandwidth against what was needed."""
     try:
-        check_zone(timezone)
+        if timezone:
+            check_zone(timezone)
         if test_days <= 0 or traces < 10:
             raise ValueError("--test-days must be > 0 and --traces at least 10")
     except ValueError as exc:
         raise fail(str(exc)) from exc
     with progress_bar() as progress:
-        prepared = _prepared(db, None, None, timezone, progress, vcenter)
+        prepared, _ = _prepared(db, None, None, timezone, progress, vcenter)
         scopes = [rpo.ESTATE] + prepared.scopes() + (list(prepared.vms["vm_id"].astype(str)) if vms else [])
         with progress_step(progress, "backtesting") as task:
             try:

@@ -110,8 +110,9 @@ PLAN_OPTIONS = [
             v.paired_rate("work_mbps")),
     _option("workdays", str, "Mon-Fri", "--workdays",
             "Days the throttle's work hours apply, e.g. Mon-Fri or Mon,Tue,Sat (other days are off-hours)."),
-    _option("timezone", str, _DEFAULT.timezone, "--timezone", "Time zone of the work hours and daily figures.",
-            v.zone()),
+    _option("timezone", str | None, None, "--timezone",
+            "Time zone of the work hours and daily figures (default: the estate's, recorded by import or "
+            "`init --timezone`; else UTC).", v.zone()),
     _option("exclude_disks", list[str] | None, None, "--exclude-disks",
             "Glob on 'vmname/instance' or the disk label (repeatable)."),
     _option("start", str | None, None, "--start", "First sample time to use (ISO, UTC).",
@@ -243,10 +244,24 @@ def _estimate_settings(o: dict[str, Any]) -> dict[str, Any]:
             "price_book": load_price_book(o["prices"], o.get("region")) if o.get("prices") else None}
 
 
-def config_from_options(options: dict[str, Any]) -> PlanConfig:
-    """A PlanConfig from the parsed PLAN_OPTIONS; bad values raise typer.Exit(2) with a plain message."""
+def estate_zone(db: Path) -> str | None:
+    """The estate's time zone recorded in the store (by import or `init --timezone`), if any; None also when
+    the store cannot be opened (the command's own read names that problem)."""
+    try:
+        con = store.connect(db, read_only=True, retries=10)
+    except store.StoreError:
+        return None
+    try:
+        return store.estate_timezone(con)
+    finally:
+        con.close()
 
-    o = options
+
+def config_from_options(options: dict[str, Any], db: Path | None = None) -> PlanConfig:
+    """A PlanConfig from the parsed PLAN_OPTIONS; bad values raise typer.Exit(2) with a plain message. Without
+    --timezone, the zone is the estate's recorded in `db`, else UTC."""
+
+    o = {**options, "timezone": options.get("timezone") or (estate_zone(db) if db else None) or _DEFAULT.timezone}
     try:
         throttle = None
         check_zone(o["timezone"])

@@ -43,7 +43,7 @@ def outage_cmd(
             raise ValueError(f"--outage-step {options['outage_step']!r}: must be more than 0")
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    config = config_from_options({**options, "outage": None})   # simulated below, per scope, not in the plan too
+    config = config_from_options({**options, "outage": None}, db)   # simulated below, per scope, not in the plan too
     with progress_bar() as progress:
         plan, prepared, _, _ = read_plan_and_churn(db, config, options["interval"], progress)
         mbps = config.bandwidth_mbps if config.bandwidth_mbps is not None else plan.summary.planned_mbps

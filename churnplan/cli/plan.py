@@ -34,16 +34,13 @@ def plan_cmd(
     **options: Any,
 ) -> None:
     """Plan ASR replication: churn, compatibility, disks, process servers, bandwidth, RPO, IR and cost."""
-    config = config_from_options(options)
+    config = config_from_options(options, db if engine != "spark" else None)   # a layout records no estate zone
     if engine not in ENGINES:
         raise fail(f"--engine {engine!r}: use {' or '.join(map(repr, ENGINES))}")
     if engine == "duckdb" and (samples is not None or master is not None):
         raise fail("--samples and --master choose what --engine spark reads; the duckdb engine reads --db")
     with progress_bar() as progress:
         if engine == "spark":
-            if options.get("vcenter"):
-                raise fail("--vcenter: the spark engine plans every vCenter of --samples; use the duckdb engine "
-                           "(the default) to plan some of them")
             if samples is None:
                 raise fail("--engine spark needs --samples DIR_OR_URI (write it with `churnplan export samples "
                            "--parquet` or `churnplan collect --spool`)")

@@ -18,7 +18,7 @@ from churnplan.analytics.model import Plan, PlanConfig
 from churnplan import dashboard as dashboard_package
 from churnplan.cli import validators as v
 from churnplan.core import store, zones
-from churnplan.cli.options import (config_from_options, fail, progress_bar, progress_step, read_and_plan,
+from churnplan.cli.options import (config_from_options, estate_zone, fail, progress_bar, progress_step, read_and_plan,
                                     with_plan_options)
 from churnplan.cli import serving as srv
 
@@ -48,18 +48,6 @@ def _zone(tz: str | None) -> str:
         return zones.check_zone(tz) if tz else zones.local_zone()
     except ValueError as exc:
         raise fail(f"--tz: {exc}") from exc
-
-
-def _estate_zone(db: Path) -> str | None:
-    """The estate's time zone recorded in the store (by import or `init --timezone`), if any."""
-    try:
-        con = store.connect(db, read_only=True, retries=10)
-    except store.StoreError:
-        return None   # read_and_plan names the problem
-    try:
-        return store.estate_timezone(con)
-    finally:
-        con.close()
 
 
 def run_dashboard(db: Path, port: int, serving: srv.Serving | None = None) -> int:
@@ -128,8 +116,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write the Excel workbook, the offline HTML report and the CSV recommendations."""
         config = config_from_options(options)
-        zone = _zone(tz or (options["timezone"] if options["timezone"] != PlanConfig().timezone else None)
-                     or _estate_zone(db))
+        zone = _zone(tz or options["timezone"] or estate_zone(db))
         config = replace(config, timezone=zone)  # daily lag counted in the days the report labels
         with progress_bar() as progress:
             plan = read_and_plan(db, config, options["interval"], progress)

@@ -33,7 +33,7 @@ def vm_sizes_cmd(
 ) -> None:
     """Azure VM size per protected VM (vCPUs, memory, NICs, data disks, IOPS and throughput at the plan's
     percentile and growth), vCPUs per family, and cache storage-account placement."""
-    config = config_from_options(options)
+    config = config_from_options(options, db)
     with progress_bar() as progress:
         plan, _, inventory, grid = read_plan_and_churn(db, config, options["interval"], progress)
     d = plan.disks.astype({"vcenter": str, "vm_id": str, "instance": str})

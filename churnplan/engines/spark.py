@@ -1,16 +1,16 @@
 """The Spark engine: the plan's per-disk, per-VM and per-server stages on a cluster, from the Parquet layout.
 
-Spark groups the samples by VM (disk and VM profiles) and by process server (series, required bandwidth,
-queue simulation, cache) and runs the default engine's analytics functions on each group
-(`spark_groups`); the estate's series is a plain Spark sum per sample time. The driver holds only
-inventory-sized tables and the estate's series: it assigns process servers from the per-VM table, simulates
-the estate's queue, and finishes the plan with the same stage functions as `build_plan`.
+Spark groups the samples by VM (disk and VM profiles, each disk's telemetry statistics) and by process server
+(series, required bandwidth, queue simulation, cache) and runs the default engine's analytics functions on each
+group (`spark_groups`); the estate's series is a plain Spark sum per sample time (`spark_estate`). The driver
+holds only inventory-sized tables and per-scope series: it assigns process servers and sizes Azure targets from
+the per-VM table, simulates the estate's queue, and finishes the plan (coverage, billed cost, recovery points,
+outage catch-up, telemetry confidence, summary) with the same stage functions as `build_plan`.
 """
 
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,34 +18,31 @@ import pandas as pd
 from churnplan.analytics import rpo
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.model import Plan
-from churnplan.analytics.plan import assemble, check
+from churnplan.analytics.plan import assemble, check, with_estimates
 from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid
 from churnplan.analytics.stages import bandwidth_table as bw
-from churnplan.analytics.stages.assignment import assign
+from churnplan.analytics.stages.assignment import Assignment, assign
+from churnplan.analytics.stages.azure_targets import azure_targets
 from churnplan.analytics.stages.cache import with_caches
+from churnplan.analytics.stages.coverage import coverage_of
+from churnplan.analytics.stages.estimates import estimates
 from churnplan.analytics.stages.links import links, planned_mbps
 from churnplan.analytics.stages.profiles import inventory, with_profiles
 from churnplan.analytics.stages.seeding import seed_and_cost
 from churnplan.analytics.stages.simulation import Simulation, compliance_curve, simulate
 from churnplan.analytics.stages.summary import summarise
 from churnplan.analytics.stages.targets import targets
+from churnplan.analytics.telemetry_statistics import DiskStatistics
 from churnplan.analytics.vocabulary import Scope, protected
 from churnplan.engines import spark_layout as layout_io
-from churnplan.engines.spark_groups import (DISK_NO, LEVEL, PAYLOAD, SERVER_NO, VM_ORDER, ServerJob, ServerOutcome,
-                                            profile_columns, server_payload, server_queue, vm_profiles)
-from churnplan.engines.spark_layout import TS_US, Layout, seconds
+from churnplan.engines.spark_groups import (DISK_NO, LEVEL, PAYLOAD, SERVER_NO, TELEMETRY, TELEMETRY_COLUMNS,
+                                            VM_ORDER, ServerJob, ServerOutcome, profile_columns, server_payload,
+                                            server_queue, vm_profiles)
+from churnplan.engines.spark_estate import (EstateSeries, estate_churn, estate_grid, estate_series, every_vm_churn,
+                                            once)
+from churnplan.engines.spark_layout import TS_US, Layout
 
 _SPARK_TYPES = {"f": "double", "i": "long", "u": "long", "b": "boolean"}
-
-
-@dataclass(frozen=True)
-class EstateSeries:
-    """The estate's sample times (included disks, every VM) and write KiB/s summed per time; first and last
-    sample of any disk."""
-
-    times: np.ndarray
-    write_kibps: np.ndarray
-    first_last: np.ndarray
 
 
 def _flagged(spark, samples, disks: pd.DataFrame):
@@ -59,42 +56,23 @@ def _flagged(spark, samples, disks: pd.DataFrame):
     return samples.join(F.broadcast(marks), DISK_KEY, "left").fillna(False, subset=["excluded"])
 
 
-def _profiles(flagged, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Disk and VM profiles, one applyInPandas group per VM (its disks' samples)."""
-    cols = profile_columns()
+def _profiles(flagged, config: PlanConfig, interval_s: int, t0_us: int
+              ) -> tuple[pd.DataFrame, pd.DataFrame, DiskStatistics]:
+    """Disk and VM profiles, and the disks' telemetry statistics, one applyInPandas group per VM (its disks'
+    samples; telemetry slots count from the selection's earliest sample end `t0_us`)."""
+    telemetry = [TELEMETRY + c for c in TELEMETRY_COLUMNS]
     schema = ", ".join([f"{LEVEL} string"] + [f"{k} string" for k in DISK_KEY]
-                       + [f"{c} {_SPARK_TYPES[kind]}" for c, kind in cols])
+                       + [f"{c} {_SPARK_TYPES[kind]}" for c, kind in profile_columns()]
+                       + [f"{c} long" for c in telemetry])
 
     def fn(rows: pd.DataFrame) -> pd.DataFrame:
-        return vm_profiles(rows, config.percentile, config.growth_pct)
+        return vm_profiles(rows, config.percentile, config.growth_pct, float(interval_s), t0_us)
 
     rows = flagged.groupBy(*VM_KEY).applyInPandas(fn, schema).toPandas()
     disk_rows = rows[rows[LEVEL] == "disk"].drop(columns=LEVEL).reset_index(drop=True)
-    vm_rows = rows[rows[LEVEL] == "vm"].drop(columns=[LEVEL, "instance"]).reset_index(drop=True)
-    return disk_rows, vm_rows
-
-
-def _estate_series(flagged) -> EstateSeries:
-    """One Spark aggregation per sample time: write KiB/s over included disks (a NULL or NaN value is a sample
-    of 0) and whether any included disk has a sample then; the first and last time of any disk."""
-    from pyspark.sql import functions as F
-
-    included = ~F.col("excluded")
-    value = F.when(included, F.coalesce(F.nanvl(F.col("write_kbps"), F.lit(0.0)), F.lit(0.0)))
-    per_ts = (flagged.groupBy(TS_US).agg(F.sum(value).alias("write_kibps"),
-                                         F.max(included.cast("int")).alias("included"))
-              .toPandas().sort_values(TS_US))
-    first_last = np.unique(seconds(per_ts[TS_US].to_numpy()[[0, -1]])) if len(per_ts) else np.zeros(0)
-    per_ts = per_ts[per_ts["included"] == 1]
-    return EstateSeries(seconds(per_ts[TS_US].to_numpy()), per_ts["write_kibps"].to_numpy(dtype=float), first_last)
-
-
-def _estate_grid(series: EstateSeries, interval_s: float) -> SampleGrid:
-    """The estate as a one-row grid (its summed series): what seeding reads from the default engine's VM grid."""
-    one = series.write_kibps[None, :]
-    zeros = np.zeros_like(one)
-    keys = pd.DataFrame({"vcenter": [""], "vm_id": [str(Scope.ESTATE)]})
-    return SampleGrid(keys, series.times, interval_s, one, zeros, zeros, zeros)
+    vm_rows = rows[rows[LEVEL] == "vm"].drop(columns=[LEVEL, "instance"] + telemetry).reset_index(drop=True)
+    stats = disk_rows[DISK_KEY + telemetry].rename(columns=lambda c: c.removeprefix(TELEMETRY))
+    return disk_rows.drop(columns=telemetry), vm_rows, DiskStatistics(float(interval_s), stats)
 
 
 def _disk_numbers(disk_prof: pd.DataFrame) -> pd.DataFrame:
@@ -127,25 +105,6 @@ def _server_outcomes(spark, flagged, disk_prof: pd.DataFrame, job: ServerJob,
     return outcomes
 
 
-def _estate_churn(series: EstateSeries, interval_s: float, timezone: str, order: list[str],
-                  outcomes: dict[str, ServerOutcome], job: ServerJob) -> rpo.PreparedChurn:
-    """The estate's queue input: every protected VM's bytes (when the fair share needs them), else their sum."""
-    t = series.times.size
-    if job.keep_vm_bytes and order:
-        vms = pd.concat([outcomes[s].vms for s in order], ignore_index=True)
-        matrix = np.concatenate([outcomes[s].vm_bytes for s in order], axis=1)
-        rank = job.vms.set_index(VM_KEY)[VM_ORDER]
-        at = np.argsort(rank.loc[pd.MultiIndex.from_frame(vms[VM_KEY])].to_numpy(), kind="stable")
-        return rpo.PreparedChurn(series.times, interval_s, vms.iloc[at].reset_index(drop=True),
-                                 np.ascontiguousarray(matrix[:, at]), timezone)
-    total = np.zeros(t)
-    for s in order:
-        total += outcomes[s].scope_bytes
-    one = pd.DataFrame({"vcenter": [""], "vm_id": [str(Scope.ESTATE)], "name": [str(Scope.ESTATE)],
-                        "scope": [str(Scope.ESTATE)]})
-    return rpo.PreparedChurn(series.times, interval_s, one, total[:, None], timezone)
-
-
 def _combined(parts: list[Simulation]) -> Simulation:
     """One Simulation from per-scope ones, in their order (the estate first, as build_plan orders scopes)."""
     outcomes = {scope: w for part in parts for scope, w in part.outcomes.items()}
@@ -160,6 +119,8 @@ def plan_samples(spark, source: str, config: PlanConfig, interval_s: int | None 
     where = Layout(str(source))
     vms_raw, disks_raw = layout_io.read_inventory(spark, where)
     samples = layout_io.read_samples(spark, where)
+    if config.vcenters:
+        vms_raw, disks_raw, samples = layout_io.of_vcenters(vms_raw, disks_raw, samples, config.vcenters, source)
     interval = interval_s or layout_io.default_interval(samples)
     if interval is None:
         raise layout_io.LayoutError(f"{source}: no samples to plan from")
@@ -167,37 +128,57 @@ def plan_samples(spark, source: str, config: PlanConfig, interval_s: int | None 
     tz = config.throttle.timezone if config.throttle is not None else config.timezone
     vms, disks = inventory(vms_raw, disks_raw, config)
     flagged = _flagged(spark, samples, disks)
-    disk_prof, vm_prof = _profiles(flagged, config)
-    series = _estate_series(flagged)
+    series = estate_series(flagged)
     if series.first_last.size == 0:
         raise layout_io.LayoutError(f"{source}: no samples at {interval} s in the window to plan from")
-    estate_grid = _estate_grid(series, float(interval))
-    placed = assign(targets(with_profiles(vms, disks, disk_prof, vm_prof, estate_grid, series.first_last)),
+    disk_prof, vm_prof, telemetry = _profiles(flagged, config, interval, series.first_us)
+    summed = flagged   # what the estate's sums read: each sample once (the groups keep the earliest file's)
+    if series.rows > int(telemetry.disks["samples"].sum()):   # samples repeated in later files
+        summed = once(flagged)
+        series = estate_series(summed)
+    grid = estate_grid(series, float(interval))
+    placed = assign(targets(with_profiles(vms, disks, disk_prof, vm_prof, grid, series.first_last)),
                     config.architecture)
+    job, order = _server_job(placed, series, float(interval), tz, config)
+    outcomes = _server_outcomes(spark, flagged, disk_prof, job, order)
+    every = every_vm_churn(spark, summed, series, vms, vm_prof, float(interval), tz)
+    return _finish(config, tz, placed, grid, series, estate_churn(series, float(interval), tz, order, outcomes, job),
+                   every, [outcomes[s] for s in order], job.estate_gib_day, telemetry)
 
+
+def _server_job(placed: Assignment, series: EstateSeries, interval_s: float, tz: str,
+                config: PlanConfig) -> tuple[ServerJob, list[str]]:
+    """What each process server's group needs (its VMs numbered in the estate's order), and the servers' order."""
     v = placed.vms
     prot = protected(v)
     assigned = v.loc[prot, VM_KEY + ["name", "process_server"]].reset_index(drop=True)
     order = [str(s) for s in placed.servers["server"]]
     assigned[VM_ORDER] = np.arange(len(assigned), dtype=np.int32)
     assigned[SERVER_NO] = pd.Index(order).get_indexer(assigned["process_server"].astype(str)).astype(np.int32)
-    estate_gib_day = float(v.loc[prot, "churn_gib_day"].sum())
     given = config.bandwidth_mbps is not None or config.throttle is not None
-    job = ServerJob(series.times, float(interval), tz, config, placed.servers, assigned, estate_gib_day,
-                    keep_vm_bytes=given)
-    outcomes = _server_outcomes(spark, flagged, disk_prof, job, order)
+    job = ServerJob(series.times, interval_s, tz, config, placed.servers, assigned,
+                    float(v.loc[prot, "churn_gib_day"].sum()), keep_vm_bytes=given)
+    return job, order
 
-    estate = _estate_churn(series, float(interval), tz, order, outcomes, job)
-    rpos = bw.rpo_targets(config)
-    estate_bw = bw.scope_bandwidth(estate, Scope.ESTATE, rpos, config.compliance_goals_pct, bw.write_factor(config))
-    table = bw.BandwidthTable.of([estate_bw] + [outcomes[s].bandwidth for s in order])
+
+def _finish(config: PlanConfig, tz: str, placed: Assignment, grid: SampleGrid, series: EstateSeries,
+            estate: rpo.PreparedChurn, every: rpo.PreparedChurn, servers: list[ServerOutcome],
+            estate_gib_day: float, telemetry: DiskStatistics) -> Plan:
+    """The estate's stages on the driver, from the per-server outcomes and the small estate-wide series: the same
+    stage functions, in the same order, as plan_from_profiles."""
+    rpos, factor = bw.rpo_targets(config), bw.write_factor(config)
+    estate_bw = bw.scope_bandwidth(estate, Scope.ESTATE, rpos, config.compliance_goals_pct, factor)
+    table = bw.BandwidthTable.of([estate_bw] + [s.bandwidth for s in servers])
     planned = planned_mbps(config, table)
     estate_link = links(config, placed.servers, table, estate_gib_day)[Scope.ESTATE]
     estate_sim = simulate({Scope.ESTATE: estate}, {Scope.ESTATE: estate_link}, rpos, config)
-    sim = _combined([estate_sim] + [outcomes[s].simulation for s in order])
-    needed = bw.throttle_needed(estate, config)
-    seeding = seed_and_cost(estate_grid, placed, planned, config, estate_gib_day)
-    summary = summarise(config, tz, series.first_last, estate, placed, table, planned, sim.estate, needed, seeding)
+    sim = _combined([estate_sim] + [s.simulation for s in servers])
+    seeding = seed_and_cost(grid, placed, planned, config, estate_gib_day)
+    cover = coverage_of(every, placed, config, factor, table, config.compliance_goals_pct)
+    azure = azure_targets(placed)
+    est = estimates(telemetry, placed, estate, config, planned)
+    summary = summarise(config, tz, series.first_last, estate, placed, table, planned, sim.estate,
+                        bw.throttle_needed(estate, config), seeding, cover, azure, est)
     curve = compliance_curve(estate_bw.curve, summary.required_mbps_100pct, config.rpo_min)
-    servers = with_caches(placed.servers, [outcomes[s].cache for s in order], table, config)
-    return assemble(config, placed, servers, table, sim, summary, seeding, curve)
+    caches = with_caches(placed.servers, [s.cache for s in servers], table, config)
+    return with_estimates(assemble(config, placed, caches, table, sim, summary, seeding, curve), est, azure)

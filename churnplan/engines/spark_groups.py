@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from churnplan.analytics import churn, rpo, sample_grid
+from churnplan.analytics import churn, rpo, sample_grid, telemetry_statistics
 from churnplan.analytics.queue import Curve
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.sample_grid import DISK_KEY
@@ -32,6 +32,8 @@ VM_ORDER = "vm_order"           # a VM's row among the protected VMs (its column
 DISK_NO = "disk_no"             # a disk's rank by instance name (within its VM: the order its sums add)
 SERVER_NO = "server_no"         # a process server's row in the assignment's servers
 PAYLOAD = "payload"             # a server's outcome, pickled
+TELEMETRY = "telemetry_"        # prefix of a disk row's telemetry statistics (telemetry_statistics.STAT_COLUMNS)
+TELEMETRY_COLUMNS = [c for c in telemetry_statistics.STAT_COLUMNS if c not in DISK_KEY]   # all integers
 _NO_CURVE = Curve(np.zeros(0), np.zeros(0))   # a server's arrival curve stays on its executor
 
 
@@ -63,18 +65,27 @@ def profile_columns() -> list[tuple[str, str]]:
     return [(c, prof[c].dtype.kind) for c in prof.columns if c not in DISK_KEY]
 
 
-def vm_profiles(rows: pd.DataFrame, percentile: float, growth_pct: float) -> pd.DataFrame:
-    """Profiles of one VM's disks (own samples) and of the VM (per-sample sum over its included disks).
+def vm_profiles(rows: pd.DataFrame, percentile: float, growth_pct: float, interval_s: float,
+                t0_us: int) -> pd.DataFrame:
+    """Profiles of one VM's disks (own samples) and of the VM (per-sample sum over its included disks); beside
+    each disk its telemetry statistics (telemetry_statistics.from_samples, slots counted from the whole
+    selection's earliest sample end `t0_us`), so the assessment needs no pass of its own over the samples.
 
     `rows`: the VM's samples with an `excluded` flag per row (the disk is left out of the VM's sums).
     """
-    grid = sample_grid.from_frame(sample_frame(rows))
+    frame = sample_frame(rows)
+    stats = telemetry_statistics.from_samples(frame, interval_s, t0_us).disks
+    grid = sample_grid.from_frame(frame)
     excluded = rows.loc[rows["excluded"].astype(bool), DISK_KEY].drop_duplicates()
     vm_grid = grid.without(excluded).by_vm()   # summed before the disk profiles reorder the grid
     disks = churn.profiles(grid, percentile, growth_pct, consume=True).assign(**{LEVEL: "disk"})
+    stats = stats.astype({k: str for k in DISK_KEY}).rename(columns={c: TELEMETRY + c for c in TELEMETRY_COLUMNS})
+    disks = disks.astype({k: str for k in DISK_KEY}).merge(stats, on=DISK_KEY, how="left")
     vm = churn.profiles(vm_grid, percentile, growth_pct).assign(**{LEVEL: "vm", "instance": ""})
     out = pd.concat([disks, vm], ignore_index=True)
-    return for_arrow(out[[LEVEL] + DISK_KEY + [c for c, _ in profile_columns()]])
+    telemetry = [TELEMETRY + c for c in TELEMETRY_COLUMNS]
+    out[telemetry] = out[telemetry].fillna(0).astype(np.int64)   # a VM row has none
+    return for_arrow(out[[LEVEL] + DISK_KEY + [c for c, _ in profile_columns()] + telemetry])
 
 
 # --- queues: one group per process server -----------------------------------------------------------------

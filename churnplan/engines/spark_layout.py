@@ -77,6 +77,23 @@ def read_samples(spark, layout: Layout):
                         *(F.col(v).cast("double").alias(v) for v in VALUE_COLUMNS), FILE_NS)
 
 
+def of_vcenters(vms: pd.DataFrame, disks: pd.DataFrame, samples, names: tuple[str, ...], source: str):
+    """Only the vCenters `names` (--vcenter): their inventory, and their samples (a filter on the layout's
+    vcenter= partitions, so the others are not read); a name the inventory lacks is a LayoutError naming those
+    it holds, as the default engine names the store's."""
+    from pyspark.sql import functions as F
+
+    held = sorted(set(vms["vcenter"].astype(str)))
+    unknown = [n for n in dict.fromkeys(names) if n not in held]
+    if unknown:
+        raise LayoutError(f"--vcenter {', '.join(map(repr, unknown))}: {source} holds no such vCenter; it holds "
+                          + (", ".join(held) if held else "none"))
+    keep = list(dict.fromkeys(names))
+    return (vms[vms["vcenter"].astype(str).isin(keep)].reset_index(drop=True),
+            disks[disks["vcenter"].astype(str).isin(keep)].reset_index(drop=True),
+            samples.where(F.col("vcenter").isin(keep)))
+
+
 def seconds(ts_us) -> np.ndarray:
     """Epoch seconds of microsecond end times, computed as sample_grid computes them (bit for bit)."""
     return (np.asarray(ts_us, dtype=np.int64) * 1000) / 1e9

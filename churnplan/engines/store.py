@@ -7,7 +7,8 @@ every sample of the estate; the figures are those of `build_plan` on the fully l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 
 import duckdb
 import numpy as np
@@ -18,6 +19,7 @@ from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.model import Plan
 from churnplan.analytics.plan import build_plan, check, plan_from_profiles
 from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
+from churnplan.analytics.vocabulary import protected as is_protected
 from churnplan.analytics.stages.profiles import profile_blocks
 from churnplan.core import memory_cap, sample_reader, store
 from churnplan.engines.store_telemetry import statistics_from_counts, statistics_from_store
@@ -59,16 +61,31 @@ def _grids(reader: sample_reader.SampleReader) -> Iterator[SampleGrid]:
         yield SampleGrid(b.keys, reader.times, reader.interval_s, b.write_kbps, b.write_iops, b.iops, b.rw_kbps)
 
 
+def churn_by_process_server(con: duckdb.DuckDBPyConnection, config: PlanConfig,
+                            interval_s: int | None = None) -> rpo.PreparedChurn:
+    """Each protected VM's write series grouped by the process server the default plan gives it (excluded
+    disks left out), as the forecast learns them: planned and read a block of VMs at a time. NoSamples when
+    the store holds none in the window."""
+    plan = plan_from_store(con, config, interval_s, empty_ok=False)
+    protected = plan.vms[is_protected(plan.vms)]
+    return prepared_from_store(con, protected[["vcenter", "vm_id", "name", "process_server"]],
+                               plan.disks[["vcenter", "vm_id", "instance", "excluded"]], config.timezone,
+                               interval_s, start=config.start, end=config.end, vcenters=config.vcenters or None)
+
+
 def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame, excluded: pd.DataFrame,
                         timezone: str = "UTC", interval_s: int | None = None,
                         rows_per_block: int = sample_reader.DEFAULT_ROWS_PER_BLOCK,
-                        memory_limit: str = "256MB") -> rpo.PreparedChurn:
+                        memory_limit: str = "256MB", start: datetime | None = None, end: datetime | None = None,
+                        vcenters: Sequence[str] | None = None) -> rpo.PreparedChurn:
     """rpo.prepare(every sample, assignment, excluded, timezone), reading the samples a block of VMs at a time:
-    only the per-VM write series of the included disks are kept (the what-if's time x VM matrix)."""
+    only the per-VM write series of the included disks are kept (the what-if's time x VM matrix). `start`,
+    `end` and `vcenters` select samples as plan_from_store does."""
     memory_cap.cap_memory(con, memory_limit)
-    reader = sample_reader.SampleReader(con, interval_s, rows_per_block=rows_per_block)
+    reader = sample_reader.SampleReader(con, interval_s, start, end, rows_per_block, vcenters)
     if reader.samples == 0:
-        return rpo.prepare(store.load_samples_polars(con, interval_s), assignment, excluded, timezone)
+        return rpo.prepare(store.load_samples_polars(con, interval_s, start, end, vcenters), assignment, excluded,
+                           timezone)
     gone = excluded[excluded["excluded"].astype(bool)] if "excluded" in excluded.columns else excluded
     write = np.full((len(reader.vm_keys()), reader.times.size), np.nan)
     keys, rows = [], 0

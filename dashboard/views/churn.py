@@ -31,8 +31,9 @@ display.table(top)
 
 st.subheader("One VM")
 vms, _ = data.inventory(ctx.db, ctx.version)
-labels = vms["name"] + "  (" + vms["vm_id"] + ")"
-default = labels.tolist().index(f"{top['vm'].iloc[0]}  ({top['vm_id'].iloc[0]})") if len(top) else 0
+labels = vms["name"] + "  (" + vms["vcenter"] + " / " + vms["vm_id"] + ")"
+first = f"{top['vm'].iloc[0]}  ({top['vcenter'].iloc[0]} / {top['vm_id'].iloc[0]})" if len(top) else None
+default = labels.tolist().index(first) if first in labels.tolist() else 0
 choice = st.selectbox("VM", range(len(vms)), index=default, format_func=lambda i: labels.iloc[i], key="churn_vm")
 vm = vms.iloc[choice]
 series = data.disk_series(ctx.db, vm["vcenter"], vm["vm_id"], interval, ctx.version).rename(

@@ -13,7 +13,7 @@ st.title("Compatibility")
 plan = ctx.plan()
 vms = tables.plain(plan.vms)
 ok = protected(plan.vms).to_numpy()
-first = [c for c in ("name", "compatibility", "reasons", "notes", "process_server") if c in vms]
+first = [c for c in ("name", "vcenter", "compatibility", "reasons", "notes", "process_server") if c in vms]
 order = first + [c for c in vms.columns if c not in first]
 cols = st.columns(3)
 cols[0].metric("Compatible", int(ok.sum()))
@@ -27,7 +27,7 @@ if (~ok).any():
     if "reasons" in disks:
         blocked = disks[disks["reasons"].astype(str) != ""]
         st.caption("Disks with a blocking reason")
-        shown = ("vm_name", "instance", "label", "capacity_gib", "reasons")
+        shown = ("vm_name", "vcenter", "instance", "label", "capacity_gib", "reasons")
         display.table(blocked, ctx.tz, column_order=[c for c in shown if c in disks])
 else:
     st.success("Every VM can be protected.")

@@ -1,4 +1,7 @@
-"""Estate overview: what the store holds, estate churn over time and by hour of the week."""
+"""Estate overview: what the store holds, estate churn over time and by hour of the week, and what to buy.
+
+Everything but "What to buy" comes from cheap store aggregates and is drawn first; the plan behind "What to
+buy" (the one expensive read, cached per store version and settings) fills its place at the top last."""
 
 from __future__ import annotations
 
@@ -33,10 +36,7 @@ cols[4].metric("Churn per day", f"{gib_to_tib(churn_gib_day):,.2f} TiB" if churn
 st.subheader("What to buy")
 st.caption("The plan under the sidebar's settings on one page: read it top to bottom (see README, "
            "'Reading the What to buy page').")
-plan = ctx.plan()
-st.table(buy.frame(buy.what_to_buy(plan)).set_index("what"))
-with st.expander("Units and assumptions"):
-    st.table(buy.frame(buy.assumptions(plan, ctx.tz))[["what", "answer"]].set_index("what"))
+what_to_buy = st.container()   # filled last: the figures below need no plan
 
 st.plotly_chart(charts.churn_over_time(series, ctx.tz, f"Estate write churn ({interval} s samples)"))
 st.plotly_chart(charts.churn_heatmap(series, ctx.tz))
@@ -44,7 +44,9 @@ st.plotly_chart(charts.churn_heatmap(series, ctx.tz))
 st.subheader("Virtual machines")
 per_vm = disks.groupby(["vcenter", "vm_id"]).agg(disks=("instance", "size"), capacity_gib=("capacity_gib", "sum"))
 table = vms.merge(per_vm, on=["vcenter", "vm_id"], how="left")
-display.table(table[["name", "cluster", "host", "guest_os", "firmware", "num_cpu", "memory_mib", "disks",
+if ctx.vcenters:
+    table = table[table["vcenter"].isin(ctx.vcenters)]
+display.table(table[["name", "vcenter", "cluster", "host", "guest_os", "firmware", "num_cpu", "memory_mib", "disks",
                       "capacity_gib", "power_state"]])
 
 st.subheader("Sampling")
@@ -52,3 +54,9 @@ display.table(info["intervals"], ctx.tz)
 if not info["runs"].empty:
     st.caption("Collection and import runs")
     display.table(info["runs"], ctx.tz)
+
+with what_to_buy:
+    plan = ctx.plan()
+    st.table(buy.frame(buy.what_to_buy(plan)).set_index("what"))
+    with st.expander("Units and assumptions"):
+        st.table(buy.frame(buy.assumptions(plan, ctx.tz))[["what", "answer"]].set_index("what"))

@@ -30,5 +30,5 @@ if "process_server" in plan.vms:
     choices = sorted(s for s in vms["process_server"].dropna().astype(str).unique() if s)
     server = st.selectbox("Server", choices, key="ps_server")
     display.table(vms[vms["process_server"].astype(str) == server], ctx.tz,
-                  column_order=[c for c in ("name", "vm_id", "churn_gib_day", "peak_churn_mibps", "size_gib", "disks",
-                                           "compatibility") if c in vms])
+                  column_order=[c for c in ("name", "vcenter", "vm_id", "churn_gib_day", "peak_churn_mibps", "size_gib",
+                                           "disks", "compatibility") if c in vms])

@@ -125,7 +125,11 @@ def test_what_if_slider_changes_compliance(sample_db, monkeypatch) -> None:
     after = float(metrics(at)["Time within RPO"].rstrip(" %"))
     assert not at.exception
     assert after < before
+    assert len(at.dataframe) == 0   # the per-VM table waits to be asked for
+    at.button(key="wi_per_vm").click().run()
+    assert not at.exception
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) > 0  # VMs missing the RPO
+    assert "vcenter" in at.dataframe[0].value.columns
 
 
 def test_what_if_throttle_schedule_and_rpo_target(sample_db, monkeypatch) -> None:

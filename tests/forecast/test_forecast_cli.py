@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -83,3 +84,37 @@ def test_growth_auto_fits_the_trend_from_two_weeks(store16, tmp_path):
     # the tiny estate writes the same sine every day: no growth, so the plan grows by 0 %
     assert auto["fitted"] and auto["fit_lo_pct"] <= 0 <= auto["fit_hi_pct"] + 1e-9
     assert summary["config"]["growth_pct"] == pytest.approx(auto["growth_pct"]) and auto["growth_pct"] < 1
+
+
+def test_forecast_learns_in_the_estate_zone_unless_told_otherwise(store16, tmp_path):
+    db = tmp_path / "zoned.duckdb"
+    db.write_bytes(store16.read_bytes())
+    assert CliRunner().invoke(app, ["init", "--db", str(db), "--timezone", "Asia/Tokyo"]).exit_code == 0
+    for args, zone in (([], "Asia/Tokyo"), (["--timezone", "Europe/Amsterdam"], "Europe/Amsterdam")):
+        out = tmp_path / zone.replace("/", "-")
+        res = CliRunner().invoke(app, ["forecast", "--db", str(db), "--out", str(out), "--horizon", "2d",
+                                       "--traces", "10", *args])
+        assert res.exit_code == 0, res.output
+        assert json.loads((out / "forecast.json").read_text())["settings"]["timezone"] == zone
+
+
+def test_the_churn_forecast_learns_is_read_by_blocks_as_loading_every_sample_would_read_it(store16):
+    from churnplan.analytics import rpo
+    from churnplan.analytics.config import PlanConfig
+    from churnplan.core import store
+    from churnplan.engines.store import plan_from_store, prepared_from_store
+
+    con = store.connect(store16, read_only=True)
+    first, last = (pd.Timestamp(x, tz="UTC") for x in con.execute("SELECT min(ts), max(ts) FROM samples").fetchone())
+    start, end = first + pd.Timedelta(days=2, minutes=7), last - pd.Timedelta(days=3.5)  # cuts both ends
+    plan = plan_from_store(con, PlanConfig(start=start.to_pydatetime(), end=end.to_pydatetime()))
+    vms = plan.vms[plan.vms["process_server"] != ""][["vcenter", "vm_id", "name", "process_server"]]
+    excluded = plan.disks[["vcenter", "vm_id", "instance", "excluded"]]
+    want = rpo.prepare(store.load_samples_polars(con, None, start.to_pydatetime(), end.to_pydatetime()),
+                       assignment=vms, excluded=excluded, timezone="Asia/Tokyo")
+    got = prepared_from_store(con, vms, excluded, "Asia/Tokyo", rows_per_block=500,
+                              start=start.to_pydatetime(), end=end.to_pydatetime())
+    con.close()
+    np.testing.assert_array_equal(got.times, want.times)
+    np.testing.assert_array_equal(got.vm_bytes, want.vm_bytes)
+    pd.testing.assert_frame_equal(got.vms, want.vms)

@@ -35,3 +35,18 @@ def test_the_sample_estate_records_its_zone_and_the_report_defaults_to_it(sample
     assert result.exit_code == 0, result.output
     page = (tmp_path / "churnplan-report.html").read_text(encoding="utf-8")
     assert "(Europe/Amsterdam)" in page
+
+
+def test_plan_counts_days_in_the_estate_zone_unless_told_otherwise(sample_store: Path, tmp_path: Path) -> None:
+    import json
+
+    for args, zone in (([], "Europe/Amsterdam"), (["--timezone", "UTC"], "UTC")):
+        out = tmp_path / zone.replace("/", "-")
+        result = runner.invoke(app, ["plan", "--db", str(sample_store), "--out", str(out), *args])
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "summary.json").read_text())["config"]["timezone"] == zone
+    # an explicit --timezone UTC is the reader's choice, not "no choice": the report keeps it
+    result = runner.invoke(app, ["report", "--db", str(sample_store), "--out", str(tmp_path / "r"),
+                                 "--timezone", "UTC"])
+    assert result.exit_code == 0, result.output
+    assert "(UTC)" in (tmp_path / "r" / "churnplan-report.html").read_text(encoding="utf-8")

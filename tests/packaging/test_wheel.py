@@ -25,9 +25,9 @@ NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-inf
                                     ".hypothesis", "*.duckdb", "*.duckdb.wal", "report")
 
 
-def run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run(cmd: list[str], cwd: Path, timeout: float = 300, **extra_env: str) -> subprocess.CompletedProcess[str]:
     """Run with the caller's environment less anything that would put the checkout on the path."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")} | extra_env
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, (f"{' '.join(cmd)} exited {done.returncode}:\n"
                                   f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
@@ -64,7 +64,9 @@ def test_version_comes_from_one_place(dist: dict[str, Path], installed: Path, tm
 
 
 def test_shell_completion_is_on(installed: Path, tmp_path: Path) -> None:
-    script = run([str(installed / "churnplan"), "--show-completion", "bash"], cwd=tmp_path).stdout
+    # the shell named, not detected from the parent processes (a test run detached from its shell has none)
+    script = run([str(installed / "churnplan"), "--show-completion", "bash"], cwd=tmp_path,
+                 _TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION="1").stdout
     assert "_CHURNPLAN_COMPLETE=complete_bash" in script
 
 

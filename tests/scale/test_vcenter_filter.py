@@ -138,12 +138,6 @@ def test_an_unknown_vcenter_is_one_line_naming_those_the_store_holds(stores, tmp
     assert len(lines) == 1 and "'vc-zz'" in lines[0] and "vc-a, vc-b" in lines[0], r.output
 
 
-def test_the_spark_engine_refuses_a_vcenter_filter(stores, tmp_path):
-    r = _cli("plan", "--engine", "spark", "--samples", str(tmp_path), "--out", str(tmp_path / "o"),
-             "--vcenter", "vc-a")
-    assert r.exit_code == 2 and "--vcenter" in r.output and "Traceback" not in r.output
-
-
 def test_the_report_names_the_vcenter_it_plans(stores, tmp_path):
     both, _ = stores
     r = _cli("report", "--db", str(both), "--out", str(tmp_path), "--vcenter", "vc-a", "--tz", "UTC")

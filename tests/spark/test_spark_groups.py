@@ -7,13 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnplan.analytics import churn, rpo, sample_grid
+from churnplan.analytics import churn, rpo, sample_grid, telemetry_statistics
 from churnplan.analytics.config import PlanConfig
+from churnplan.analytics.sample_grid import DISK_KEY
 from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.stages.links import Link
 from churnplan.analytics.stages.simulation import simulate
-from churnplan.engines.spark_groups import (DISK_NO, LEVEL, SERVER_NO, VM_ORDER, ServerJob, for_arrow,
-                                            sample_frame, server_churn, server_queue, vm_profiles)
+from churnplan.engines.spark_groups import (DISK_NO, LEVEL, SERVER_NO, TELEMETRY, TELEMETRY_COLUMNS, VM_ORDER,
+                                            ServerJob, for_arrow, sample_frame, server_churn, server_queue,
+                                            vm_profiles)
 from churnplan.engines.spark_layout import FILE_NS, TS_US
 
 T0_US = 1_700_000_000_000_000
@@ -40,7 +42,7 @@ def test_vm_group_profiles_equal_the_default_engines_profiles():
     rows = pd.concat([_rows("vm-1", "d0", [100.0, 300.0, 200.0, 400.0]),
                       _rows("vm-1", "d1", [50.0, 10.0, 70.0], first=1),
                       _rows("vm-1", "d2", [1000.0, 1000.0, 1000.0, 1000.0]).assign(excluded=True)])
-    out = vm_profiles(rows, percentile=75.0, growth_pct=10.0)
+    out = vm_profiles(rows, percentile=75.0, growth_pct=10.0, interval_s=300.0, t0_us=T0_US)
     grid = sample_grid.from_frame(sample_frame(rows))
     disks = churn.profiles(grid, 75.0, 10.0)
     vm = churn.profiles(grid.without(pd.DataFrame({"vcenter": ["vc"], "vm_id": ["vm-1"], "instance": ["d2"]}))
@@ -52,6 +54,32 @@ def test_vm_group_profiles_equal_the_default_engines_profiles():
     assert got_vm["peak_write_kibps"].iloc[0] == pytest.approx(380.0 * 1.1)
     assert got_vm["peak_write_kibps"].iloc[0] == vm["peak_write_kibps"].iloc[0]
     assert list(got_vm["instance"]) == [""]
+
+
+def test_vm_groups_telemetry_statistics_are_those_of_every_sample_together():
+    # vm-2 starts the selection 800 s after T0; vm-1's d0 has samples at 900, 1,340 (jittered) and 2,400 s:
+    # slots 0.33, 1.8 and 5.33 from vm-2's start round to 0, 2 and 5 (two gaps, the longest 2 slots), where
+    # counting from d0's own start (0, 1.47, 5) would give one gap of 3. d0 lacks read IOPS; d1 has slots at
+    # 1,200 and 1,800 s (one gap of 1) and repeats its first sample in a later file (counted once).
+    d0 = _rows("vm-1", "d0", [1.0] * 3, first=3).assign(read_iops=np.nan)
+    d0[TS_US] += np.array([0, 140, 900]) * 1_000_000
+    d1 = _rows("vm-1", "d1", [2.0, 2.0, 2.0], first=4).drop(index=[1])
+    again = _rows("vm-1", "d1", [5.0], first=4, file_ns=9)
+    vm2 = _rows("vm-2", "d0", [3.0] * 4, first=3)
+    vm2[TS_US] -= 100 * 1_000_000
+    every = pd.concat([d0, d1, again, vm2], ignore_index=True)
+    t0_us = int(vm2[TS_US].min())
+    want = telemetry_statistics.from_samples(sample_frame(every), 300.0).disks.astype({k: str for k in DISK_KEY})
+    got = []
+    for _, rows in every.groupby("vm_id"):
+        out = vm_profiles(rows, 95.0, 0.0, 300.0, t0_us)
+        got.append(out.loc[out[LEVEL] == "disk", DISK_KEY + [TELEMETRY + c for c in TELEMETRY_COLUMNS]])
+    got = pd.concat(got).rename(columns=lambda c: c.removeprefix(TELEMETRY)).sort_values(DISK_KEY)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True)[want.columns], want, check_dtype=False)
+    by_disk = want.set_index(["vm_id", "instance"])
+    assert list(by_disk.loc[("vm-1", "d0"), ["samples", "inner_gaps", "longest_inner_gap", "read_iops_present"]]) \
+        == [3, 2, 2, 0]
+    assert list(by_disk.loc[("vm-1", "d1"), ["samples", "inner_gaps", "longest_inner_gap"]]) == [2, 1, 1]
 
 
 def test_rows_travel_to_arrow_as_plain_objects():

@@ -21,7 +21,8 @@ from churnplan.core.store.inventory import (DISK_COLUMNS, VM_COLUMNS, add_named_
 from churnplan.core.store.runs import Run, RunStatus, mark_abandoned, recent_runs, run
 from churnplan.core.store.samples import (SAMPLE_COLUMNS, Counts, counts, default_interval, disk_series,
                                           disk_write_stats, estate_series, insert_samples, load_samples,
-                                          load_samples_polars, sample_intervals, vms_with_samples, watermarks)
+                                          load_samples_polars, sample_intervals, sample_times, scope_write_series,
+                                          vms_by_interval, vms_with_samples, watermarks)
 from churnplan.core.store.settings import set_estate_timezone
 from churnplan.core.store.telemetry import telemetry_statistics, telemetry_statistics_from_counts, vm_intervals
 from churnplan.core.store.schema import DEFAULT_DB, SCHEMA_VERSION, ensure, expected_columns, open_connection
@@ -32,6 +33,7 @@ __all__ = [
     "disk_series", "disk_write_stats", "estate_series", "set_estate_timezone",
     "expected_columns", "insert_samples", "load_disks",
     "load_samples", "load_samples_polars", "load_vms", "mark_abandoned", "recent_runs", "run", "sample_intervals",
+    "sample_times", "scope_write_series", "vms_by_interval",
     "transaction", "upsert_disks", "upsert_vcenter", "upsert_vms", "vm_identities", "vm_names",
     "vms_with_samples", "watermarks",
     "estate_timezone", "record_estate_timezone", "vcenter_watermarks",   # collector spool and status

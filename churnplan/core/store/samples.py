@@ -192,3 +192,42 @@ def disk_write_stats(con: duckdb.DuckDBPyConnection, interval_s: int, limit: int
            LEFT JOIN disks d USING (vcenter, vm_id, instance)
            WHERE s.interval_s = ?
            GROUP BY ALL ORDER BY mean_write_kbps DESC LIMIT ?""", [interval_s, limit]).df()
+
+
+_SCOPE_SERIES = """SELECT a.scope, epoch_us(s.ts) AS ts_us, sum(coalesce(s.write_kbps, 0)) AS write_kbps
+    FROM samples s LEFT JOIN _scope_of_vm a USING (vcenter, vm_id)
+    WHERE s.interval_s = $1 AND ($2::VARCHAR[] IS NULL OR list_contains($2::VARCHAR[], s.vcenter)) GROUP BY ALL"""
+_SCOPE_SERIES_LEAVING_OUT = """SELECT a.scope, epoch_us(s.ts) AS ts_us, sum(coalesce(s.write_kbps, 0)) AS write_kbps
+    FROM samples s LEFT JOIN _scope_of_vm a USING (vcenter, vm_id)
+    ANTI JOIN _excluded_disks e USING (vcenter, vm_id, instance)
+    WHERE s.interval_s = $1 AND ($2::VARCHAR[] IS NULL OR list_contains($2::VARCHAR[], s.vcenter)) GROUP BY ALL"""
+
+
+def scope_write_series(con: duckdb.DuckDBPyConnection, interval_s: int, scopes: pd.DataFrame,
+                       excluded: pd.DataFrame, vcenters: Sequence[str] | None = None) -> pd.DataFrame:
+    """Write KiB/s per scope and sample end at `interval_s` (ts as epoch µs), the disks in `excluded` (vcenter,
+    vm_id, instance) left out: the samples of the VMs in `scopes` (vcenter, vm_id, scope) summed per scope, a
+    NULL value as 0. The other VMs' disks give rows of scope NULL, so every time an included disk has a
+    sample is listed (the time axis of the per-VM series), in one scan of the samples (of `vcenters`, all
+    when None)."""
+    con.register("_scope_of_vm", frame_with(scopes, ["vcenter", "vm_id", "scope"]).astype(str))
+    con.register("_excluded_disks", frame_with(excluded, _KEYS).astype(str))
+    try:   # the anti-join costs a third of the scan: left out when no disk is excluded
+        return con.execute(_SCOPE_SERIES_LEAVING_OUT if len(excluded) else _SCOPE_SERIES,
+                           [interval_s, vcenter_list(vcenters)]).df()
+    finally:
+        con.unregister("_scope_of_vm")
+        con.unregister("_excluded_disks")
+
+
+def sample_times(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per interval and sample end (ts naive UTC): how many samples, and their total write KiB/s. One scan gives the
+    dashboard's first page what it shows of the samples: counts, time spans, the main interval, the churn chart."""
+    return con.execute(
+        """SELECT interval_s, ts, count(*) AS samples, sum(write_kbps) AS write_kbps
+           FROM samples GROUP BY interval_s, ts ORDER BY interval_s, ts""").df()
+
+
+def vms_by_interval(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """How many VMs hold samples at each interval, from the watermarks (one row per VM and interval stored)."""
+    return con.execute("SELECT interval_s, count(*) AS vms FROM watermarks GROUP BY interval_s").df()
