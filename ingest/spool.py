@@ -6,6 +6,7 @@ Layout under the spool folder, hive-style so Spark, DuckDB and pyarrow read it a
     vms/vcenter=<v>/part-<ns>-<uuid>.parquet                      inventory as discovered
     disks/vcenter=<v>/part-<ns>-<uuid>.parquet
     vcenters/vcenter=<v>/part-<ns>-<uuid>.parquet                 version, statistics level
+    estate.json                                                   {"timezone": "<IANA zone>"}: the estate's zone
     _drained/<consumer>.log                                       files a consumer (a store) has taken in
     _status/<collector>.json                                      what a running collector is doing
 
@@ -18,6 +19,7 @@ rename, fsync of the folder. Folders starting with `_` or `.` are ignored by Spa
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import time
@@ -29,7 +31,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from churnplan.core.errors import IngestError
 from churnplan.core.store import DISK_COLUMNS, SAMPLE_COLUMNS, VM_COLUMNS
+from churnplan.core.zones import check_zone
 
 VCENTER_COLUMNS = ["vcenter", "version", "stats_level"]
 # Kind -> its columns (vcenter first, carried by the folder name). Drained in this order within one write time.
@@ -46,6 +50,7 @@ _ARROW_TYPES = {
 _ESCAPED = set('"#%\'*/:=?\\\x7f{[]^')
 _NAME = re.compile(r"^part-(\d{19})-[0-9a-f]{32}\.parquet$")
 STALE_TEMP_S = 3600
+ESTATE_FILE = "estate.json"
 
 
 def escape_value(value: str) -> str:
@@ -135,7 +140,31 @@ class Spool:
                 written.append(self._write(folder, self._table(kind, part)))
         return written
 
+    def record_estate_zone(self, zone: str) -> None:
+        """Write the estate's time zone into the layout (estate.json), so the store or cluster that reads the
+        spool counts days and work hours in the zone its site recorded."""
+        write_atomically(self.root / ESTATE_FILE,
+                         lambda temp: temp.write_text(json.dumps({"timezone": check_zone(zone)}), encoding="utf-8"))
+
     # --- reading ---------------------------------------------------------------------------------------------
+    def estate_zone(self) -> str | None:
+        """The estate's time zone the layout records (estate.json), or None; an unreadable file or an unknown
+        zone is an IngestError naming the file and field."""
+        path = self.root / ESTATE_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise IngestError(path, None, None, f"not the layout's estate file: {exc}") from None
+        zone = data.get("timezone") if isinstance(data, dict) else None
+        if zone is None:
+            return None
+        try:
+            return check_zone(str(zone))
+        except ValueError as exc:
+            raise IngestError(path, None, "timezone", str(exc)) from None
+
     def files(self, kind: str | None = None, vcenter: str | None = None) -> list[SpoolFile]:
         """Complete files in write order (temporary files of writes in progress are not listed)."""
         found = []

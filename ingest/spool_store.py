@@ -71,7 +71,8 @@ def _apply(con: duckdb.DuckDBPyConnection, spool: Spool, kind: str, files: list[
 
 def drain(spool: Spool, con: duckdb.DuckDBPyConnection, consumer: str | None, delete: bool = False,
           on_batch: Callable[[int, int], None] | None = None) -> DrainResult:
-    """Take every file `consumer` has not yet taken into the store, in write order, a batch per transaction.
+    """Take every file `consumer` has not yet taken into the store, in write order, a batch per transaction;
+    the layout's estate time zone is recorded where the store has none.
 
     Each batch commits before its files are marked drained, so a crash anywhere re-drains at most one batch.
     With `consumer` None every file is taken and no ledger is written (an import that leaves the spool as it
@@ -79,6 +80,9 @@ def drain(spool: Spool, con: duckdb.DuckDBPyConnection, consumer: str | None, de
     """
     pending = spool.pending(consumer) if consumer else spool.files()
     result = DrainResult()
+    zone = spool.estate_zone()
+    if zone:   # the site's zone, unless the store already records one (init --timezone or an earlier import)
+        store.set_estate_timezone(con, zone, overwrite=False)
     for first in range(0, len(pending), BATCH_FILES):
         batch = pending[first:first + BATCH_FILES]
         with store.transaction(con):
@@ -95,11 +99,15 @@ def drain(spool: Spool, con: duckdb.DuckDBPyConnection, consumer: str | None, de
 
 def export(con: duckdb.DuckDBPyConnection, spool: Spool,
            on_partition: Callable[[int, int], None] | None = None) -> dict[str, int]:
-    """Write the store's inventory and samples into `spool` in the spool layout; returns rows per kind.
+    """Write the store's inventory and samples (and its estate time zone) into `spool` in the spool layout;
+    returns rows per kind.
 
     One file per (vcenter, UTC day): the loop is over partitions, each moved as one Arrow batch.
     """
     counts = {"vcenters": 0, "vms": 0, "disks": 0, "samples": 0}
+    zone = store.estate_timezone(con)
+    if zone:
+        spool.record_estate_zone(zone)
     vcenters = con.execute("SELECT vcenter, version, stats_level FROM vcenters ORDER BY vcenter").df()
     spool.write("vcenters", vcenters)
     counts["vcenters"] = len(vcenters)

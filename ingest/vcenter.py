@@ -273,6 +273,8 @@ class Collector:
         """Collect; each vCenter's collection_runs record ends 'ok', 'failed' or 'interrupted' whatever happens."""
         self._started = self.clock()
         self.spool.remove_stale_temporaries()
+        if self.o.timezone:   # the layout carries the site's zone to whoever reads it (import parquet, Spark)
+            self.spool.record_estate_zone(self.o.timezone)
         self.status.save()
         self._resume()
         status, detail = "failed", None

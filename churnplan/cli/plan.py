@@ -34,7 +34,9 @@ def plan_cmd(
     **options: Any,
 ) -> None:
     """Plan ASR replication: churn, compatibility, disks, process servers, bandwidth, RPO, IR and cost."""
-    config = config_from_options(options, db if engine != "spark" else None)   # a layout records no estate zone
+    if engine == "spark" and not options.get("timezone") and samples:
+        options = {**options, "timezone": _layout_zone(samples)}
+    config = config_from_options(options, db if engine != "spark" else None)
     if engine not in ENGINES:
         raise fail(f"--engine {engine!r}: use {' or '.join(map(repr, ENGINES))}")
     if engine == "duckdb" and (samples is not None or master is not None):
@@ -51,6 +53,20 @@ def plan_cmd(
     _print_summary(plan.summary)
     for p in paths:
         console.print(f"wrote {p}")
+
+
+def _layout_zone(samples: str) -> str | None:
+    """The estate time zone a local Parquet layout records (estate.json, written by `collect --spool
+    --timezone` and `export samples`); None for a URI (give --timezone) or a layout without one."""
+    from churnplan.ingest.errors import IngestError
+    from churnplan.ingest.spool import Spool
+
+    if "://" in samples:
+        return None
+    try:
+        return Spool(Path(samples)).estate_zone()
+    except IngestError as exc:
+        raise fail(str(exc)) from None
 
 
 def _servers_row(s: PlanSummary) -> tuple[str, str]:

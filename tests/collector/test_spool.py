@@ -170,6 +170,39 @@ def test_export_then_import_gives_an_identical_store_and_reimport_adds_nothing(s
         con.close()
     assert runs == [("parquet", "ok", n), ("parquet", "ok", 0)]
     assert not (out / "_drained").exists()  # an import leaves the spool as it found it
+    # the estate's time zone travels with the layout
+    assert Spool(out).estate_zone() == "Europe/Amsterdam"
+    con = store.connect(fresh, read_only=True)
+    assert store.estate_timezone(con) == "Europe/Amsterdam"
+    con.close()
+
+
+def test_a_store_that_records_its_own_zone_keeps_it_when_a_layout_comes_in(tmp_path):
+    spool = Spool(tmp_path / "site")
+    spool.write("samples", _samples("vc", ["2026-03-01T10:00:00Z"]))
+    spool.record_estate_zone("Asia/Tokyo")
+    db = tmp_path / "central.duckdb"
+    assert _cli("init", "--db", str(db), "--timezone", "Europe/Lisbon").exit_code == 0
+    assert _cli("import", "parquet", str(tmp_path / "site"), "--db", str(db)).exit_code == 0
+    con = store.connect(db, read_only=True)
+    assert store.estate_timezone(con) == "Europe/Lisbon"
+    con.close()
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"timezone": "Mars/Olympus"}', "estate.json, field timezone: "),
+    ("{not json", "estate.json: not the layout's estate file"),
+])
+def test_a_bad_estate_file_is_named_and_the_store_is_left_as_it_was(tmp_path, text, message):
+    spool = Spool(tmp_path / "site")
+    spool.write("samples", _samples("vc", ["2026-03-01T10:00:00Z"]))
+    (tmp_path / "site" / "estate.json").write_text(text)
+    db = tmp_path / "central.duckdb"
+    result = _cli("import", "parquet", str(tmp_path / "site"), "--db", str(db))
+    assert result.exit_code == 2 and message in result.text and "Traceback" not in result.output
+    con = store.connect(db, read_only=True)
+    assert con.execute("SELECT count(*) FROM samples").fetchone()[0] == 0 and store.estate_timezone(con) is None
+    con.close()
 
 
 def test_export_refuses_a_folder_that_already_holds_a_spool(tmp_path, sample_store_master):

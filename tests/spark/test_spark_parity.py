@@ -15,7 +15,6 @@ import pytest
 from typer.testing import CliRunner
 
 from churnplan.cli import app
-from churnplan.core import store
 
 from plan_parity import NOT_ON_SPARK, plan_differences
 from vcsim_support import run_collect
@@ -60,22 +59,18 @@ def gappy(sample_store_master: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def _both(db: Path, layout: Path, out: Path, *options: str) -> tuple[Path, Path]:
-    """Plans of the store (default engine) and of the layout (Spark) with `options`. The default engine plans in
-    the estate's time zone the store records; a layout records none, so Spark is given it with --timezone."""
+    """Plans of the store (default engine) and of the layout (Spark) with `options`. Each plans in the estate's
+    time zone: the store's, and the layout's estate.json that `export samples` wrote from it."""
     default, spark = out / "default", out / "spark"
-    con = store.connect(db, read_only=True)
-    zone = store.estate_timezone(con)
-    con.close()
-    given = ("--timezone", zone) if zone and "--timezone" not in options else ()
     _cli("plan", "--db", str(db), "--out", str(default), *options)
-    _cli("plan", "--engine", "spark", "--samples", str(layout), "--master", "local[2]", "--out", str(spark), *options,
-         *given)
+    _cli("plan", "--engine", "spark", "--samples", str(layout), "--master", "local[2]", "--out", str(spark), *options)
     return default, spark
 
 
 def test_the_sample_estate_plans_the_same_on_spark(spark, sample_store_master, sample_layout, tmp_path):
     default, on_spark = _both(sample_store_master, sample_layout, tmp_path)
     assert plan_differences(default, on_spark, NOT_ON_SPARK) == []
+    assert json.loads((on_spark / "summary.json").read_text())["config"]["timezone"] == "Europe/Amsterdam"
 
 
 def test_a_given_link_excluded_disks_a_window_and_cost_options_plan_the_same_on_spark(spark, sample_store_master,
