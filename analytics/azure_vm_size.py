@@ -70,16 +70,19 @@ def pick_sizes(needs: pd.DataFrame, families: Sequence[str] = DEFAULT_FAMILIES) 
     out["quota_family"] = np.where(any_fit, pick["quota_family"], "")
     out["size_vcpus"] = np.where(any_fit, pick["vcpus"], np.nan)
     out["size_memory_gib"] = np.where(any_fit, pick["memory_gib"], np.nan)
-    reasons = []
-    for i in range(len(out)):  # text per VM, from the vectorised results
-        parts = [f"no size in {', '.join(families)} has {needs[n].iloc[i]:g} {label}"
+    values = {n: needs[n].to_numpy(float) for n, _, _ in _CHECKS}
+    unknown = {n: np.isnan(v) for n, v in values.items()}
+    has_reason = ~any_fit | np.logical_or.reduce([short[n] | unknown[n] for n, _, _ in _CHECKS])
+    reasons = [""] * len(out)
+    for i in np.nonzero(has_reason)[0]:  # text for the VMs that have one, from the vectorised results
+        parts = [f"no size in {', '.join(families)} has {values[n][i]:g} {label}"
                  for n, _, label in _CHECKS if short[n][i]]
         if not any_fit[i] and not parts:
             parts.append("no size meets every need together" + (" with premium storage" if premium[i, 0] else ""))
-        unknown = [label for n, _, label in _CHECKS if pd.isna(needs[n].iloc[i])]
-        if unknown:
-            parts.append(f"not checked (unknown): {', '.join(unknown)}")
-        reasons.append("; ".join(parts))
+        gaps = [label for n, _, label in _CHECKS if unknown[n][i]]
+        if gaps:
+            parts.append(f"not checked (unknown): {', '.join(gaps)}")
+        reasons[i] = "; ".join(parts)
     out["reason"] = reasons
     return out
 

@@ -78,6 +78,7 @@ def plan_from_profiles(profiles: Profiles, config: PlanConfig,
     seeding = seed_and_cost(estate_writes, placed, planned, config, estate_gib_day)
     estate = churns[Scope.ESTATE]
     cover = coverage(vm_grid, placed, config, bw.write_factor(config), bands.table, config.compliance_goals_pct)
+    del vm_grid   # the per-VM series: not read again
     est = estimates(telemetry if telemetry is not None else samples, placed, estate, config, planned)
     summary = summarise(config, tz, times, estate, placed, bands.table, planned, sim.estate,
                         bw.throttle_needed(estate, config), seeding, cover, azure, est)

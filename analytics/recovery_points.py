@@ -71,16 +71,35 @@ def retained_ages_h(policy: RetentionPolicy) -> np.ndarray:
     return np.unique(np.round(np.concatenate(ages), 9))
 
 
+_WINDOW_COLUMNS = 256   # columns (VMs) per pass of window_gib: its temporaries stay small whatever the estate
+
+
 def window_gib(churn_gib: np.ndarray, interval_s: float, policy: RetentionPolicy) -> tuple[np.ndarray, np.ndarray]:
     """(mean, max) GiB written within the retention window, one entry per column of `churn_gib` (GiB per
     sample, rows in time order; a 1-D series is one column). A series shorter than the window is scaled up
-    from its average rate. The window is rounded to whole samples."""
+    from its average rate. The window is rounded to whole samples.
+
+    Columns are independent: they are done a few hundred at a time (never one alone when there are more, so
+    each column's sums add up in the same order however many columns there are).
+    """
     x = np.asarray(churn_gib, dtype=float)
-    x = np.nan_to_num(x[:, None] if x.ndim == 1 else x)
-    n = x.shape[0]
+    x = x[:, None] if x.ndim == 1 else x
+    n, m = x.shape
+    mean, peak = np.zeros(m), np.zeros(m)
     window = policy.retention_h * 3600.0 / interval_s
-    if n == 0 or window <= 0:
-        return np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    if n == 0 or m == 0 or window <= 0:
+        return mean, peak
+    starts = list(range(0, m, _WINDOW_COLUMNS))
+    if len(starts) > 1 and m - starts[-1] == 1:   # a last column alone would be summed in another order
+        starts.pop()
+    for lo, hi in zip(starts, starts[1:] + [m], strict=True):
+        mean[lo:hi], peak[lo:hi] = _window_gib(np.nan_to_num(x[:, lo:hi]), window)
+    return mean, peak
+
+
+def _window_gib(x: np.ndarray, window: float) -> tuple[np.ndarray, np.ndarray]:
+    """window_gib of the columns of `x` (no NaN, at least one row)."""
+    n = x.shape[0]
     k = int(round(window))
     if k > n:
         mean = peak = x.sum(axis=0) * (window / n)

@@ -74,7 +74,8 @@ def billed_cost(assignment: Assignment, estate: PreparedChurn, config: PlanConfi
     d = d.assign(peak_mbps_rw=profiled_load(d, DISK_KEY)["peak_mbps_rw"])
     replicas = cost.replica_disks_from_targets(d.rename(columns={"capacity_gib": "capacity_gb"}),
                                                config.standard_disks)
-    vm_gib = estate.vm_bytes * (1.0 + config.growth_pct / 100.0) / GIB
+    vm_gib = estate.vm_bytes * (1.0 + config.growth_pct / 100.0)
+    vm_gib /= GIB   # in place: one time x VM temporary, not two
     policy = recovery_points.RetentionPolicy(config.retention_h, config.app_consistent_h)
     mean, _ = recovery_points.window_gib(vm_gib, estate.interval_s, policy)
     days = estate.times.size * estate.interval_s / SECONDS_PER_DAY if estate.times.size else 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -103,8 +104,10 @@ def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[Samp
     """`profile`, from per-disk grids of whole VMs at a time (sorted by key, all on the axis `times`), so only
     one block's samples are held: the same figures as `profile` on the grid of all blocks together.
 
-    `n_vms` bounds the VMs of all blocks. The per-VM grid keeps write KiB/s only (what the queues and the
-    estate series read); its other metrics are NaN views that hold no memory.
+    A block's disk profiles are worked out in a second thread while this one sums and profiles its VMs (numpy
+    releases the GIL; the grid is only read, so both may). `n_vms` bounds the VMs of all blocks. The per-VM grid
+    keeps write KiB/s only (what the queues and the estate series read); its other metrics are NaN views that
+    hold no memory.
     """
     vms, disks = inventory(vms, disks, config)
     lo, hi = epoch(config.start), epoch(config.end)
@@ -115,15 +118,17 @@ def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[Samp
     excluded = disks[disks["excluded"]]
     write = np.full((n_vms, times.size), np.nan)
     keys, d_profs, v_profs, rows = [], [], [], 0
-    for block in blocks:
-        grid = block.window(lo, hi)
-        vm_block = grid.without(excluded).by_vm()
-        d_profs.append(churn.profiles(grid, config.percentile, config.growth_pct, consume=True))
-        v_profs.append(churn.profiles(vm_block, config.percentile, config.growth_pct))
-        write[rows:rows + len(vm_block.keys)] = vm_block.write_kbps
-        rows += len(vm_block.keys)
-        keys.append(vm_block.keys)
-        del grid, vm_block, block
+    with ThreadPoolExecutor(max_workers=1) as pool:   # a block's disk profiles beside its VM sums and profiles
+        for block in blocks:
+            grid = block.window(lo, hi)
+            disk_profiles = pool.submit(churn.profiles, grid, config.percentile, config.growth_pct)
+            vm_block = grid.without(excluded).by_vm()
+            v_profs.append(churn.profiles(vm_block, config.percentile, config.growth_pct))
+            write[rows:rows + len(vm_block.keys)] = vm_block.write_kbps
+            rows += len(vm_block.keys)
+            keys.append(vm_block.keys)
+            d_profs.append(disk_profiles.result())
+            del grid, vm_block, block
     nan = np.broadcast_to(np.float64(np.nan), (rows, times.size))
     vm_keys = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame(columns=VM_KEY)
     vm_grid = SampleGrid(vm_keys, times, interval_s, write[:rows], nan, nan, nan)

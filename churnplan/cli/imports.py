@@ -16,7 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from churnplan.cli import validators as v
-from churnplan.core import store
+from churnplan.core import sample_layout, store
 from churnplan.cli.errors import connect_or_fail, fail
 from churnplan.core.memory_cap import cap_memory
 from churnplan.ingest import bitbrains, powercli, rvtools
@@ -48,7 +48,7 @@ def _import_each(db: Path, batches: list[list[Path]],
     """Import batches of files one transaction each, showing progress; stop at the first bad file."""
     con = connect_or_fail(db)
     cap_memory(con, IMPORT_MEMORY_LIMIT)   # staging tables spill beside the store: memory does not grow with the file
-    done = 0
+    done, samples_before = 0, store.counts(con).samples
     try:
         with _progress() as bar:
             for batch in batches:
@@ -62,6 +62,9 @@ def _import_each(db: Path, batches: list[list[Path]],
                 bar.remove_task(task)
                 done += 1
                 report(label, result)
+            if store.counts(con).samples != samples_before:   # new samples: keep the table in planning order
+                bar.add_task("ordering the samples by VM, disk and time for planning", total=None)
+                sample_layout.cluster_samples(con)
     except IngestError as exc:
         if done:
             console.print(f"{done} file(s) before it were imported and stay in the store.")

@@ -24,18 +24,32 @@ from churnplan.core.memory_cap import checked_size
 DISK_KEY = ["vcenter", "vm_id", "instance"]
 VM_KEY = ["vcenter", "vm_id"]
 DEFAULT_ROWS_PER_BLOCK = 2_000_000
+_COUNTED = ["write_iops", "read_kbps", "read_iops"]   # values the telemetry assessment counts as present
 _NS_PER_US = 1_000
 
 
 @dataclass(frozen=True)
 class SampleBlock:
-    """The samples of whole VMs: per disk (rows, sorted by DISK_KEY) and time (the reader's axis), NaN = none."""
+    """The samples of whole VMs: per disk (rows, sorted by DISK_KEY) and time (the reader's axis), NaN = none.
+    The matrices may be read-only views of the rows DuckDB returned."""
 
     keys: pd.DataFrame         # vcenter, vm_id, instance
     write_kbps: np.ndarray     # shape (len(keys), len(times))
     write_iops: np.ndarray
     iops: np.ndarray           # write + read IOPS
     rw_kbps: np.ndarray        # write + read KBps
+
+
+# Per disk: count, rowid span, a0 = the least ts - rowid x interval (microseconds) and `steps`: the greatest is
+# the same (one interval per rowid step). Not over an hour, where the product could overflow in a huge store.
+_STEP = "CASE WHEN interval_s <= 3600 THEN epoch_us(ts) - rowid * (interval_s * 1000000) END"
+_STATS_SELECT = f"""SELECT interval_s, vcenter, vm_id, instance, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi,
+    coalesce(min({_STEP}), 0) AS a0, coalesce(min({_STEP}) = max({_STEP}), false) AS steps"""
+_TIME_SPANS = """, min(epoch_us(ts)) AS t0, max(epoch_us(ts)) AS t1,
+    min(epoch_us(ts) % (interval_s * 1000000)) AS r0, max(epoch_us(ts) % (interval_s * 1000000)) AS r1"""
+_STATS_WHERE = """ FROM samples s WHERE ($1::INTEGER IS NULL OR s.interval_s = $1)
+    AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
+    AND ($4::VARCHAR[] IS NULL OR list_contains($4::VARCHAR[], s.vcenter)) GROUP BY ALL"""
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:
@@ -61,20 +75,22 @@ class SampleReader:
         self._params: list[Any] = [None if interval_s is None else int(interval_s), _naive_utc(start),
                                    _naive_utc(end), list(vcenters) if vcenters else None]   # $4: vCenters, NULL all
         self.rows_per_block = max(1, int(rows_per_block))
+        self._present: list[pd.DataFrame] = []   # per block read sequentially: its disks' present-value counts
         self._stats()
 
     def _stats(self) -> None:
-        """One scan: each disk's sample count, rowid span and time span; the time axis from those spans when
-        every disk's samples lie on one interval grid without gaps, else from a scan for the distinct times."""
-        disks = self._con.execute(
-            """SELECT interval_s, vcenter, vm_id, instance, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi,
-                      min(epoch_us(ts)) AS t0, max(epoch_us(ts)) AS t1,
-                      min(epoch_us(ts) % (interval_s * 1000000)) AS r0,
-                      max(epoch_us(ts) % (interval_s * 1000000)) AS r1
-               FROM samples s WHERE ($1::INTEGER IS NULL OR s.interval_s = $1)
-                 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
-                 AND ($4::VARCHAR[] IS NULL OR list_contains($4::VARCHAR[], s.vcenter))
-               GROUP BY ALL""", self._params).df()
+        """Each disk's sample count, rowid span and time span (`steps`: its time is a0 + rowid x interval, one
+        sample per rowid step); the time axis from those spans when every disk's samples lie on one interval
+        grid without gaps, else from a scan for the distinct times. A clustered store needs one lean scan (the
+        time spans follow from a0 and the rowids); any other a second one for the time spans themselves."""
+        disks = self._con.execute(_STATS_SELECT + _STATS_WHERE, self._params).df()
+        step = disks["interval_s"].to_numpy(np.int64) * 1_000_000
+        if len(disks) and (disks["steps"] & (disks["hi"] - disks["lo"] + 1 == disks["n"])).all():
+            t0 = disks["a0"].to_numpy(np.int64) + disks["lo"].to_numpy(np.int64) * step
+            t1 = disks["a0"].to_numpy(np.int64) + disks["hi"].to_numpy(np.int64) * step
+            disks = disks.assign(t0=t0, t1=t1, r0=np.fmod(t0, step), r1=np.fmod(t1, step))   # DuckDB's % is fmod
+        else:
+            disks = self._con.execute(_STATS_SELECT + _TIME_SPANS + _STATS_WHERE, self._params).df()
         if self._params[0] is None and len(disks):   # the interval spanning the most time, then the shortest
             span = disks.groupby("interval_s").agg(t0=("t0", "min"), t1=("t1", "max"))
             span = (span["t1"] - span["t0"]).reset_index(name="span")
@@ -85,6 +101,7 @@ class SampleReader:
         self.disks = _sorted_keys(disks).reset_index(drop=True)
         self.samples = int(self.disks["n"].sum()) if len(self.disks) else 0
         self.clustered = self._is_clustered()
+        self.sequential = self.clustered and bool(self.disks["steps"].all()) and self._in_order()
         step = int(round(self.interval_s * 1e6)) if self.samples else 1
         on_grid = self._grid_times(step)
         self.times_us: np.ndarray = on_grid if on_grid is not None else np.sort(self._con.execute(
@@ -124,6 +141,11 @@ class SampleReader:
         in_order = bool((vm["lo"].to_numpy()[1:] > vm["hi"].to_numpy()[:-1]).all())
         return in_order and bool(((vm["hi"] - vm["lo"] + 1) == vm["n"]).all())
 
+    def _in_order(self) -> bool:
+        """Query results come in the table's row order (DuckDB's preserve_insertion_order, on by default)."""
+        row = self._con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()
+        return bool(row and row[0][0])
+
     def vm_keys(self) -> pd.DataFrame:
         """VMs with samples, sorted (vcenter, vm_id): the row order of the per-VM grids of all blocks together."""
         return self.disks[VM_KEY].drop_duplicates().reset_index(drop=True)
@@ -134,6 +156,7 @@ class SampleReader:
         The next block is read (DuckDB, off the GIL) while the caller works on this one: two blocks in memory.
         """
         parts = list(self._parts())
+        self._present = []
         with ThreadPoolExecutor(max_workers=1) as pool:
             ahead = pool.submit(self._read, parts[0]) if parts else None
             for i in range(len(parts)):
@@ -143,6 +166,16 @@ class SampleReader:
                 yield block
                 del block
         self.release()
+
+    def telemetry_counts(self) -> pd.DataFrame | None:
+        """After a sequential read of every block: per disk the counts churnplan.core.store.telemetry aggregates
+        (samples, first and last sample, time residues, values neither NULL nor NaN), so it need not scan again;
+        None when the blocks were read another way."""
+        if not self.sequential or sum(len(p) for p in self._present) != len(self.disks):
+            return None
+        d = self.disks.rename(columns={"n": "samples", "t0": "first_us", "t1": "last_us"})
+        counts = pd.concat(self._present, ignore_index=True)
+        return d[DISK_KEY + ["samples", "first_us", "last_us", "r0", "r1"]].merge(counts, on=DISK_KEY, how="left")
 
     def release(self) -> None:
         """Hand DuckDB's cached table pages back (it keeps up to its memory limit cached after a scan)."""
@@ -172,6 +205,8 @@ class SampleReader:
 
     def _read(self, disks: pd.DataFrame) -> SampleBlock:
         """The samples of `disks` (whole VMs, sorted) as matrices on the reader's time axis."""
+        if self.sequential:
+            return self._read_sequential(disks)
         if self.clustered:
             params = self._params + [int(disks["lo"].min()), int(disks["hi"].max())]
             t = self._con.sql(
@@ -217,6 +252,50 @@ class SampleReader:
         return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
 
 
+    def _read_sequential(self, disks: pd.DataFrame) -> SampleBlock:
+        """The block when each disk's rows are one rowid range stepping one interval per row (`sequential`):
+        the rows arrive disk after disk in rowid order, so each row's disk and time follow from the stats and
+        only the values are read (no rowid, no timestamp)."""
+        lo, n = disks["lo"].to_numpy(np.int64), disks["n"].to_numpy(np.int64)
+        params = self._params + [int(lo.min()), int(disks["hi"].max())]
+        t = self._con.sql(
+            """SELECT write_kbps, read_kbps, write_iops, read_iops
+               FROM samples s WHERE rowid BETWEEN $5 AND $6 AND s.interval_s = $1
+                 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
+                 AND ($4::VARCHAR[] IS NULL OR list_contains($4::VARCHAR[], s.vcenter))""",
+            params=params).to_arrow_table(batch_size=max(1, int(n.sum())))   # one chunk: its columns, uncopied
+        if t.num_rows != int(n.sum()):
+            raise RuntimeError(f"samples changed while planning: read {t.num_rows} rows, expected {int(n.sum())}")
+        n_t, order = self.times_us.size, np.argsort(lo, kind="stable")
+        row = np.repeat(order, n[order])   # each row's disk (rows come disk after disk in rowid order)
+        values, present = {}, {}
+        for c in ("write_kbps", *_COUNTED):   # NULL/NaN read as 0, as _values does, and counted as missing
+            v = t.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            missing = np.isnan(v)
+            values[c] = np.where(missing, 0.0, v) if missing.any() else v
+            if c in _COUNTED:
+                present[f"{c}_present"] = n - (np.bincount(row[missing], minlength=len(disks)) if missing.any() else 0)
+        self._present.append(disks[DISK_KEY].assign(**present))
+        w, r, wi, ri = values["write_kbps"], values["read_kbps"], values["write_iops"], values["read_iops"]
+        del t, values
+        mats = []
+        if (n == n_t).all():   # every disk has every time: its rows, in time order, are its matrix row
+            back = None if (order == np.arange(order.size)).all() else np.argsort(order)  # rowid -> key order
+            for v in (w, wi, wi + ri, w + r):
+                m = v.reshape(len(disks), n_t)
+                mats.append(m if back is None else m[back])
+            return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
+        step = int(round(self.interval_s * 1e6))
+        first = np.cumsum(n[order]) - n[order]
+        rowid = np.repeat(lo[order] - first, n[order]) + np.arange(row.size)
+        ts_us = disks["a0"].to_numpy(np.int64)[row] + rowid * step
+        cell = row * n_t + np.searchsorted(self.times_us, ts_us)
+        for v in (w, wi, wi + ri, w + r):
+            m = np.full(len(disks) * n_t, np.nan)
+            m[cell] = v
+            mats.append(m.reshape(len(disks), n_t))
+        return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
+
     def _as_read(self, t, rid: np.ndarray, disks: pd.DataFrame, order: np.ndarray) -> SampleBlock | None:
         """The block without a scatter when its rows arrived in rowid order, every disk with a sample at
         every time in time order (a clustered, complete store): each metric is the rows reshaped."""
@@ -241,9 +320,7 @@ class SampleReader:
 
 def _values(column) -> np.ndarray:
     """A value column as float64, NULL/NaN as 0 (a sample of nothing written), as analytics.sample_grid reads it."""
-    v = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-    if not v.flags.writeable:   # a zero-copy view of Arrow memory; profiles partition the grids in place
-        v = v.copy()
+    v = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)   # may be a read-only view
     return np.where(np.isnan(v), 0.0, v) if np.isnan(v).any() else v
 
 

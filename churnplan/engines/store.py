@@ -22,7 +22,7 @@ from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
 from churnplan.analytics.vocabulary import protected as is_protected
 from churnplan.analytics.stages.profiles import profile_blocks
 from churnplan.core import memory_cap, sample_reader, store
-from churnplan.engines.store_telemetry import statistics_from_store
+from churnplan.engines.store_telemetry import statistics_from_counts, statistics_from_store
 
 
 class NoSamples(ValueError):
@@ -48,9 +48,11 @@ def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval
         return build_plan(vms, disks, store.load_samples_polars(con, interval_s, config.start, config.end, vcenters),
                           config)
     n_vms = len(reader.vm_keys())
-    telemetry = statistics_from_store(con, reader.interval_s, config.start, config.end, vcenters)
-    return plan_from_profiles(profile_blocks(vms, disks, _grids(reader), n_vms, reader.times, reader.interval_s,
-                                             config), config, telemetry=telemetry)   # the stages free the profiles
+    profiles = [profile_blocks(vms, disks, _grids(reader), n_vms, reader.times, reader.interval_s, config)]
+    counts = reader.telemetry_counts()   # gathered while reading the blocks, when they were read by rowid alone
+    telemetry = (statistics_from_store(con, reader.interval_s, config.start, config.end, vcenters) if counts is None
+                 else statistics_from_counts(con, counts, reader.interval_s, config.start, config.end, vcenters))
+    return plan_from_profiles(profiles.pop(), config, telemetry=telemetry)   # no reference kept: the stages free it
 
 
 def _grids(reader: sample_reader.SampleReader) -> Iterator[SampleGrid]:

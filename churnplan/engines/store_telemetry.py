@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import duckdb
+import pandas as pd
 
 from churnplan.analytics.telemetry_statistics import DiskStatistics
 from churnplan.core import store
@@ -20,3 +21,11 @@ def statistics_from_store(con: duckdb.DuckDBPyConnection, interval_s: float, sta
     plan loading one interval sees them)."""
     disks = store.telemetry_statistics(con, interval_s, start, end, vcenters)
     return DiskStatistics(float(interval_s), disks, store.vm_intervals(con, vcenters) if every_interval else None)
+
+
+def statistics_from_counts(con: duckdb.DuckDBPyConnection, counts: pd.DataFrame, interval_s: float,
+                           start: datetime | None = None, end: datetime | None = None,
+                           vcenters: Sequence[str] | None = None) -> DiskStatistics:
+    """statistics_from_store when the per-disk counts were aggregated already (by the block reader)."""
+    return DiskStatistics(float(interval_s),
+                          store.telemetry_statistics_from_counts(con, counts, interval_s, start, end, vcenters), None)

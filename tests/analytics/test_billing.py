@@ -96,6 +96,16 @@ def test_snapshot_storage_per_vm_and_the_10_tb_limit():
     assert list(recovery_points.over_snapshot_limit(peak)) == [False, True]
 
 
+
+def test_snapshot_windows_of_many_vms_are_each_vms_own_whatever_the_estate_around_it():
+    rng = np.random.default_rng(5)
+    vms = rng.lognormal(0.0, 2.0, (200, 601))   # 601: computed in slices, the last one not alone
+    whole = recovery_points.window_gib(vms, 3600, RetentionPolicy(24))
+    parts = [recovery_points.window_gib(vms[:, lo:hi], 3600, RetentionPolicy(24)) for lo, hi in ((0, 300), (300, 601))]
+    for k in (0, 1):   # mean, then max: bit for bit
+        assert np.array_equal(whole[k], np.concatenate([p[k] for p in parts]))
+    assert [a.size for a in recovery_points.window_gib(np.zeros((48, 0)), 3600, RetentionPolicy(24))] == [0, 0]
+
 # --- price books --------------------------------------------------------------------------------------------
 
 def test_the_shipped_example_is_dated_and_marked_as_an_example():

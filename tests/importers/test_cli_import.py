@@ -88,3 +88,13 @@ def test_rvtools_bad_input_exits_2(tmp_db: Path):
     result = _run("import", "rvtools", RVTOOLS_CSV[1], "--db", tmp_db)
     assert result.exit_code == 2
     assert "no vInfo sheet" in _text(result) and "Traceback" not in result.output
+
+
+def test_an_import_leaves_the_samples_in_planning_order(tmp_db: Path):
+    from churnplan.core import sample_reader
+    result = _run("import", "powercli", US_FILE, DE_FILE, "--db", tmp_db, "--timezone", "Europe/Berlin")
+    assert result.exit_code == 0, result.output
+    con = store.connect(tmp_db, read_only=True)
+    intervals = [int(i) for (i,) in con.execute("SELECT DISTINCT interval_s FROM samples").fetchall()]
+    assert len(intervals) == 2 and all(sample_reader.SampleReader(con, i).clustered for i in intervals)
+    con.close()

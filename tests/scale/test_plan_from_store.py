@@ -15,7 +15,7 @@ from churnplan.core import memory_cap, sample_layout, sample_reader, store
 from churnplan.engines.store import plan_from_store
 
 FRAMES = ["vms", "disks", "process_servers", "rpo", "estate_series", "lag_series", "daily_lag",
-          "initial_replication", "cost", "compliance_curve"]
+          "initial_replication", "cost", "compliance_curve", "vm_sizes", "cores_by_family", "storage_accounts"]
 
 
 def _same_plan(a, b) -> None:
@@ -150,3 +150,44 @@ def test_vms_stored_out_of_key_order_are_read_by_their_keys(tmp_db):
     assert [b.keys["vm_id"].tolist() for b in blocks] == [["vm-1", "vm-2"], ["vm-3"]]
     np.testing.assert_array_equal(blocks[0].write_kbps, [[0.0, 1.0, 2.0], [20.0, 21.0, 22.0]])
     np.testing.assert_array_equal(blocks[1].write_kbps, [[10.0, 11.0, 12.0]])
+
+
+def test_a_clustered_store_is_read_by_rowid_alone_and_gives_the_same_blocks(tmp_db):
+    t = pd.Timestamp("2026-11-09 00:05")
+    step = pd.Timedelta(seconds=300)
+    rows = [("vc", "vm-2", "scsi0:0", t + k * step, 300, 10.0 + k, 1.0, 2.0, 3.0) for k in (1, 2)]   # joins late
+    rows += [("vc", "vm-1", "scsi0:1", t + k * step, 300, None, 4.0, 1.0, None) for k in range(3)]
+    rows += [("vc", "vm-1", "scsi0:0", t + k * step, 300, 5.0 * k, 0.0, 1.0, 0.0) for k in range(3)]
+    rows += [("vc", "vm-1", "scsi0:0", t + step, 20, 99.0, 0.0, 0.0, 0.0)]                          # not read
+    _tiny_store(tmp_db, rows)
+    con = store.connect(tmp_db)
+    as_imported = sample_reader.SampleReader(con, 300, rows_per_block=1)
+    before = list(as_imported.blocks())
+    sample_layout.cluster_samples(con)
+    reader = sample_reader.SampleReader(con, 300, rows_per_block=1)
+    after = list(reader.blocks())
+    counted = store.telemetry_statistics_from_counts(con, reader.telemetry_counts(), 300)   # NULLs not present
+    pd.testing.assert_frame_equal(counted, store.telemetry_statistics(con, 300), check_exact=True)
+    assert counted["read_iops_present"].tolist() == [3, 0, 2]
+    con.close()
+    assert not as_imported.sequential and reader.sequential
+    assert [b.keys["vm_id"].tolist() for b in after] == [["vm-1", "vm-1"], ["vm-2"]]
+    np.testing.assert_array_equal(after[1].write_kbps, [[np.nan, 11.0, 12.0]])
+    for x, y in zip(before, after, strict=True):
+        pd.testing.assert_frame_equal(x.keys, y.keys)
+        for m in ("write_kbps", "write_iops", "iops", "rw_kbps"):
+            np.testing.assert_array_equal(getattr(x, m), getattr(y, m))
+
+
+def test_a_disk_with_a_gap_is_not_read_by_rowid_alone(tmp_db):
+    t = pd.Timestamp("2026-11-09 00:05")
+    _tiny_store(tmp_db, [("vc", "vm-1", "scsi0:0", t + pd.Timedelta(seconds=s), 300, 1.0, 0.0, 1.0, 0.0)
+                         for s in (0, 300, 900)])
+    con = store.connect(tmp_db)
+    sample_layout.cluster_samples(con)
+    reader = sample_reader.SampleReader(con, 300)
+    block = next(iter(reader.blocks()))
+    con.close()
+    assert reader.clustered and not reader.sequential
+    assert reader.times.tolist() == [t.timestamp() + s for s in (0, 300, 900)]   # the times there are
+    np.testing.assert_array_equal(block.write_kbps, [[1.0, 1.0, 1.0]])

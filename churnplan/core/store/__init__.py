@@ -24,7 +24,7 @@ from churnplan.core.store.samples import (SAMPLE_COLUMNS, Counts, counts, defaul
                                           load_samples_polars, sample_intervals, sample_times, scope_write_series,
                                           vms_by_interval, vms_with_samples, watermarks)
 from churnplan.core.store.settings import set_estate_timezone
-from churnplan.core.store.telemetry import telemetry_statistics, vm_intervals
+from churnplan.core.store.telemetry import telemetry_statistics, telemetry_statistics_from_counts, vm_intervals
 from churnplan.core.store.schema import DEFAULT_DB, SCHEMA_VERSION, ensure, expected_columns, open_connection
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
     "transaction", "upsert_disks", "upsert_vcenter", "upsert_vms", "vm_identities", "vm_names",
     "vms_with_samples", "watermarks",
     "estate_timezone", "record_estate_timezone", "vcenter_watermarks",   # collector spool and status
-    "telemetry_statistics", "vm_intervals",   # per-disk telemetry statistics
+    "telemetry_statistics", "telemetry_statistics_from_counts", "vm_intervals",   # per-disk telemetry statistics
     "vcenters",   # the --vcenter filter's choices
 ]
 

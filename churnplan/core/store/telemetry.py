@@ -57,7 +57,18 @@ def telemetry_statistics(con: duckdb.DuckDBPyConnection, interval_s: float, star
     samples, first_us, last_us, inner_gaps, longest_inner_gap and the *_present counts (int64 columns)."""
     iv_us = int(round(float(interval_s) * 1_000_000))
     params = [int(interval_s), naive_utc(start), naive_utc(end), vcenter_list(vcenters), iv_us]
-    d = con.execute(_DISK_COUNTS, params).df()
+    return telemetry_statistics_from_counts(con, con.execute(_DISK_COUNTS, params).df(), interval_s, start, end,
+                                            vcenters)
+
+
+def telemetry_statistics_from_counts(con: duckdb.DuckDBPyConnection, d: pd.DataFrame, interval_s: float,
+                                     start: datetime | None = None, end: datetime | None = None,
+                                     vcenters: Sequence[str] | None = None) -> pd.DataFrame:
+    """telemetry_statistics from its per-disk counts already aggregated (the columns of _DISK_COUNTS, e.g. by a
+    reader that scanned the same selection): only disks whose samples leave slots empty are read again."""
+    iv_us = int(round(float(interval_s) * 1_000_000))
+    params = [int(interval_s), naive_utc(start), naive_utc(end), vcenter_list(vcenters), iv_us]
+    d = d.copy()
     if d.empty:
         return pd.DataFrame({c: pd.Series(dtype=object if c in KEY else "int64") for c in _COLUMNS})
     t0, t1 = int(d["first_us"].min()), int(d["last_us"].max())
