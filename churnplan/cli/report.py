@@ -85,10 +85,10 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _serving(address: str, tls_cert: Path | None, tls_key: Path | None, password_hash_file: Path | None,
-             login: str) -> srv.Serving:
+def _serving(options: dict[str, Any]) -> srv.Serving:
+    """The serving options (srv.with_serving_options) resolved, or one line saying what is wrong."""
     try:
-        return srv.resolve(address, tls_cert, tls_key, password_hash_file, login)
+        return srv.resolve(**options)
     except srv.ServingError as exc:
         raise fail(str(exc)) from exc
 
@@ -125,17 +125,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{kind}: {path}")
 
     @app.command()
+    @srv.with_serving_options
     def dashboard(
         db: Path = db_option,
         port: int = typer.Option(8501, "--port", help="Port to listen on.", callback=v.port()),
-        address: str = srv.ADDRESS,
-        tls_cert: Path | None = srv.TLS_CERT,
-        tls_key: Path | None = srv.TLS_KEY,
-        password_hash_file: Path | None = srv.PASSWORD_HASH_FILE,
-        login: str = srv.LOGIN,
+        **serving_options: Any,
     ) -> None:
         """Serve the interactive dashboard (reads the store read-only); on 127.0.0.1 unless --address."""
-        serving = _serving(address, tls_cert, tls_key, password_hash_file, login)
+        serving = _serving(serving_options)
         _check_store(db)
         raise typer.Exit(run_dashboard(db, port, serving))
 
@@ -164,27 +161,24 @@ def register(app: typer.Typer) -> None:
         console.print(f"wrote {out}; serve with --password-hash-file {out}")
 
     @app.command()
+    @srv.with_serving_options
     def demo(
         db: Path = typer.Option(Path(store.DEFAULT_DB), "--db", help="Store to fill with the sample estate."),
         out: Path = typer.Option(Path("report"), "--out", help="Directory for the reports.", callback=v.output_dir()),
         no_dashboard: bool = typer.Option(False, "--no-dashboard", help="Stop after writing the reports."),
         port: int = typer.Option(8501, "--port", help="Dashboard port.", callback=v.port()),
-        address: str = srv.ADDRESS,
-        tls_cert: Path | None = srv.TLS_CERT,
-        tls_key: Path | None = srv.TLS_KEY,
-        password_hash_file: Path | None = srv.PASSWORD_HASH_FILE,
-        login: str = srv.LOGIN,
         bandwidth: float | None = typer.Option(
             None, "--bandwidth", help="Bandwidth (Mbps) for the what-if; default: the plan's own rule (the bandwidth "
                                       "meeting the RPO 100 % of the time), as plan and report use.",
             callback=v.positive("Mbps")),
         tz: str | None = typer.Option(None, "--tz", help="Time zone for displayed times."),
+        **serving_options: Any,
     ) -> None:
         """Sample estate -> store -> plan -> reports -> dashboard, in one go."""
         from churnplan.ingest import sample_estate as samples
 
         zone = _zone(tz or samples.SITE_TZ)   # the sample estate's zone, as the store records it
-        serving = None if no_dashboard else _serving(address, tls_cert, tls_key, password_hash_file, login)
+        serving = None if no_dashboard else _serving(serving_options)
         with progress_bar() as progress:
             with progress_step(progress, f"loading the sample estate into {db}") as task:
                 try:

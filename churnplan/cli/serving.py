@@ -6,8 +6,10 @@ login (a password hash, or Streamlit's OIDC login) and a TLS certificate and key
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,3 +124,18 @@ PASSWORD_HASH_FILE = typer.Option(
          "or set CHURNPLAN_DASHBOARD_PASSWORD_HASH.")
 LOGIN = typer.Option("password", "--login", help="Login kind: password (a hash) or oidc (Streamlit's st.login, "
                                                  "configured in .streamlit/secrets.toml).")
+_KW = inspect.Parameter.KEYWORD_ONLY
+SERVING_OPTIONS = [inspect.Parameter("address", _KW, annotation=str, default=ADDRESS),
+                   inspect.Parameter("tls_cert", _KW, annotation=Path | None, default=TLS_CERT),
+                   inspect.Parameter("tls_key", _KW, annotation=Path | None, default=TLS_KEY),
+                   inspect.Parameter("password_hash_file", _KW, annotation=Path | None, default=PASSWORD_HASH_FILE),
+                   inspect.Parameter("login", _KW, annotation=str, default=LOGIN)]
+
+
+def with_serving_options(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the serving options (--address, --tls-cert, --tls-key, --password-hash-file, --login),
+    passed in its **keywords: one declaration for `dashboard` and `demo`."""
+    sig = inspect.signature(func)
+    own = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    func.__signature__ = sig.replace(parameters=own + SERVING_OPTIONS)  # type: ignore[attr-defined]
+    return func
