@@ -19,11 +19,11 @@ from churnplan.analytics.forecast.series import regular_times, whole_days
 from churnplan.analytics.forecast.trend import AutoGrowth, auto_growth
 from churnplan.analytics.model import PlanConfig
 from churnplan.analytics import queue
+from churnplan.cli import validators as v
 from churnplan.cli.errors import fail, read_only_or_fail
 from churnplan.cli.options import _when, checked_vcenters, progress_bar, progress_step, with_vcenter_option
 from churnplan.core import store
 from churnplan.core.durations import parse_duration
-from churnplan.core.zones import check_zone
 
 console = Console(stderr=True)
 
@@ -51,6 +51,11 @@ def _prepared(db: Path, start: str | None, end: str | None, timezone: str | None
     return prepared, zone
 
 
+def _scopes(prepared: rpo.PreparedChurn, vms: bool) -> list[str]:
+    """The estate, each process server and (with --vms) every VM."""
+    return [rpo.ESTATE] + prepared.scopes() + (list(prepared.vms["vm_id"].astype(str)) if vms else [])
+
+
 @with_vcenter_option
 def forecast_cmd(
     db: Path = typer.Option(store.DEFAULT_DB, "--db", help="DuckDB store file (opened read-only)."),
@@ -61,7 +66,8 @@ def forecast_cmd(
     start: str | None = typer.Option(None, "--start", help="First sample time to learn from (ISO, UTC)."),
     end: str | None = typer.Option(None, "--end", help="Last sample time to learn from (ISO, UTC)."),
     timezone: str | None = typer.Option(None, "--timezone", help="Time zone of the daily rhythm and dates "
-                                        "(default: the estate's, recorded by import or `init --timezone`; else UTC)."),
+                                        "(default: the estate's, recorded by import or `init --timezone`; else UTC).",
+                                        callback=v.zone()),
     traces: int = typer.Option(fc.N_TRACES, "--traces", help="Monte-Carlo traces per scope."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the same seed gives the same forecast)."),
     vms: bool = typer.Option(False, "--vms", help="Also forecast every VM (slower)."),
@@ -69,8 +75,6 @@ def forecast_cmd(
 ) -> None:
     """Forecast daily churn, required bandwidth per RPO and goal, and compliance, from the learned past."""
     try:
-        if timezone:
-            check_zone(timezone)
         horizon_days = parse_duration(horizon, "--horizon", bare_unit="d") / 86_400
         if horizon_days < 1:
             raise ValueError(f"--horizon {horizon!r}: forecast at least one day")
@@ -81,7 +85,7 @@ def forecast_cmd(
     rpos = tuple(sorted(set(fc.RPOS_MIN) | {rpo_min}))
     with progress_bar() as progress:
         prepared, zone = _prepared(db, start, end, timezone, progress, vcenter)
-        scopes = [rpo.ESTATE] + prepared.scopes() + (list(prepared.vms["vm_id"].astype(str)) if vms else [])
+        scopes = _scopes(prepared, vms)
         with progress_step(progress, "forecasting") as task:
             result = fc.forecast(prepared, horizon_days, scopes, rpos, bandwidth_mbps=bandwidth, n_traces=traces,
                                  seed=seed, progress=lambda s: progress.update(task, description=f"forecasting {s}"))
@@ -122,7 +126,8 @@ def backtest_cmd(
     test_days: float = typer.Option(7.0, "--test-days", help="Days held out at the end."),
     growth: float = typer.Option(30.0, "--growth", help="Growth % of the dp-p95 rule."),
     timezone: str | None = typer.Option(None, "--timezone", help="Time zone of the daily rhythm (default: the "
-                                        "estate's, recorded by import or `init --timezone`; else UTC)."),
+                                        "estate's, recorded by import or `init --timezone`; else UTC).",
+                                        callback=v.zone()),
     traces: int = typer.Option(fc.N_TRACES, "--traces", help="Monte-Carlo traces per scope."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     vms: bool = typer.Option(False, "--vms", help="Also backtest every VM (slower)."),
@@ -130,15 +135,13 @@ def backtest_cmd(
 ) -> None:
     """Hold out the last days, learn from the rest, and score each method's bandwidth against what was needed."""
     try:
-        if timezone:
-            check_zone(timezone)
         if test_days <= 0 or traces < 10:
             raise ValueError("--test-days must be > 0 and --traces at least 10")
     except ValueError as exc:
         raise fail(str(exc)) from exc
     with progress_bar() as progress:
         prepared, _ = _prepared(db, None, None, timezone, progress, vcenter)
-        scopes = [rpo.ESTATE] + prepared.scopes() + (list(prepared.vms["vm_id"].astype(str)) if vms else [])
+        scopes = _scopes(prepared, vms)
         with progress_step(progress, "backtesting") as task:
             try:
                 frame = bt.backtest(prepared, test_days, scopes, growth_pct=growth, n_traces=traces, seed=seed,

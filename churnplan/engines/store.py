@@ -19,7 +19,6 @@ from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.model import Plan
 from churnplan.analytics.plan import build_plan, check, plan_from_profiles
 from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
-from churnplan.analytics.vocabulary import protected as is_protected
 from churnplan.analytics.stages.profiles import profile_blocks
 from churnplan.core import memory_cap, sample_reader, store
 from churnplan.engines.store_telemetry import statistics_from_counts, statistics_from_store
@@ -67,10 +66,9 @@ def churn_by_process_server(con: duckdb.DuckDBPyConnection, config: PlanConfig,
     disks left out), as the forecast learns them: planned and read a block of VMs at a time. NoSamples when
     the store holds none in the window."""
     plan = plan_from_store(con, config, interval_s, empty_ok=False)
-    protected = plan.vms[is_protected(plan.vms)]
-    return prepared_from_store(con, protected[["vcenter", "vm_id", "name", "process_server"]],
-                               plan.disks[["vcenter", "vm_id", "instance", "excluded"]], config.timezone,
-                               interval_s, start=config.start, end=config.end, vcenters=config.vcenters or None)
+    return prepared_from_store(con, plan.vms, plan.disks[["vcenter", "vm_id", "instance", "excluded"]],
+                               config.timezone, interval_s, start=config.start, end=config.end,
+                               vcenters=config.vcenters or None)   # rpo.prepare keeps the protected VMs
 
 
 def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame, excluded: pd.DataFrame,
