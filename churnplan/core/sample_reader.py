@@ -286,6 +286,11 @@ class SampleReader:
         values, present = {}, {}
         for c in ("write_kbps", *_COUNTED):   # NULL/NaN read as 0, as _values does, and counted as missing
             v = t.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            if not np.isnan(np.add.reduce(v)):   # one pass, no mask: a NaN (or NULL) anywhere makes the sum NaN
+                values[c] = v
+                if c in _COUNTED:
+                    present[f"{c}_present"] = n
+                continue
             missing = np.isnan(v)
             values[c] = np.where(missing, 0.0, v) if missing.any() else v
             if c in _COUNTED:
