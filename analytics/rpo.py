@@ -117,7 +117,7 @@ def prepare_by_scope(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignme
     vms = vms.reset_index(drop=True)
     estate = PreparedChurn(per_vm.times[present], per_vm.interval_s, vms, _bytes_matrix(per_vm, row_of_vm, present),
                            timezone)
-    out = {ESTATE: estate}
+    out: dict[str, PreparedChurn] = {ESTATE: estate}
     for scope in scopes:
         if scope == ESTATE:
             continue

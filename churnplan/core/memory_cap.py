@@ -44,4 +44,5 @@ def reuse_freed_memory() -> bool:
         return False
     if mallopt is None:
         return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, _HEAP_REUSE_BYTES)) and bool(mallopt(_M_TRIM_THRESHOLD, 2 * _HEAP_REUSE_BYTES))
+    heap = bool(mallopt(_M_MMAP_THRESHOLD, _HEAP_REUSE_BYTES))
+    return heap and bool(mallopt(_M_TRIM_THRESHOLD, 2 * _HEAP_REUSE_BYTES))
