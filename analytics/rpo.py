@@ -183,12 +183,13 @@ def simulate(prepared: PreparedChurn, cols: np.ndarray, capacity: queue.Capacity
 
 def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
             throttle: ThrottleSchedule | None = None, rpo_min: float = 15, growth_pct: float = 0,
-            compression: float = 1.0, scope: str = ESTATE, per_vm: bool = True) -> WhatIf:
+            compression: float = 1.0, scope: str = ESTATE, per_vm: bool = True, series: bool = True) -> WhatIf:
     """Simulate `scope` draining at `bandwidth_mbps` (or `throttle`, which wins) against an RPO of `rpo_min`.
 
     Compliance is the exact time-weighted share of [first sample start, last sample end + RPO] with
     lag <= RPO (the tail gives the last writes their full RPO). Daily figures use local dates of the
-    throttle's time zone, else the prepared one.
+    throttle's time zone, else the prepared one. `series` False: only the figures (compliance, largest lag
+    and backlog), the lag series and the daily table left empty.
     """
     if rpo_min <= 0:
         raise ValueError(f"rpo_min must be > 0, got {rpo_min}")
@@ -197,23 +198,34 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
     factor = compression * (1.0 + growth_pct / 100.0)
     tz = throttle.timezone if throttle is not None else prepared.timezone
     if prepared.times.size == 0:
-        empty = pd.DataFrame({"ts": pd.Series(dtype="datetime64[ns, UTC]"), "lag_min": [], "backlog_mib": []})
-        return WhatIf(scope, rpo_min, 100.0, 0.0, empty,
-                      pd.DataFrame(columns=["date", "peak_lag_min", "violations_min"]),
-                      pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"]))
+        return WhatIf(scope, rpo_min, 100.0, 0.0, _no_lag(), _no_daily(), _no_misses())
     svc, comp, window = simulate(prepared, cols, capacity, rpo_min, factor, edges_tz=tz)
     x = prepared.times
     backlog = svc.backlog
+    if not series:
+        return WhatIf(scope, rpo_min, comp.pct, comp.max_lag_s / 60.0, _no_lag(), _no_daily(), _no_misses(),
+                      bytes_to_mib(float(backlog.max(initial=0.0))))
     lag = pd.DataFrame({"ts": queue.from_epoch(x), "lag_min": queue.lag_at(svc, x) / 60.0,
                         "backlog_mib": bytes_to_mib(np.interp(x, svc.t, backlog))})
     bad = pd.Series(comp.piece_bad_s / 60.0).groupby(queue.local_dates(comp.piece_start, tz)).sum()
     peak = pd.Series(comp.peak_lag_s / 60.0).groupby(queue.local_dates(comp.peak_t, tz)).max()
     daily = pd.DataFrame({"peak_lag_min": peak, "violations_min": bad}).fillna(0.0)
     daily = daily.rename_axis("date").reset_index()
-    misses = _vm_misses(prepared, cols, svc, factor, rpo_min, window) if per_vm else \
-        pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"])
+    misses = _vm_misses(prepared, cols, svc, factor, rpo_min, window) if per_vm else _no_misses()
     return WhatIf(scope, rpo_min, comp.pct, comp.max_lag_s / 60.0, lag, daily, misses,
                   bytes_to_mib(float(backlog.max(initial=0.0))))
+
+
+def _no_lag() -> pd.DataFrame:
+    return pd.DataFrame({"ts": pd.Series(dtype="datetime64[ns, UTC]"), "lag_min": [], "backlog_mib": []})
+
+
+def _no_daily() -> pd.DataFrame:
+    return pd.DataFrame(columns=["date", "peak_lag_min", "violations_min"])
+
+
+def _no_misses() -> pd.DataFrame:
+    return pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"])
 
 
 def _vm_misses(prepared: PreparedChurn, cols: np.ndarray, fifo: queue.Service, factor: float,
