@@ -67,14 +67,14 @@ def forget_extents(con: duckdb.DuckDBPyConnection) -> None:
 def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     """Rows, greatest rowid, first and last time of the samples table: cheap (no value column is read), and any
     insert, delete or rewrite that moves rows changes one of them."""
-    row = con.execute("SELECT count(*), max(rowid), min(ts), max(ts) FROM samples").fetchone()
-    return "|".join(str(v) for v in row) if row else ""
+    rows = con.execute("SELECT count(*), max(rowid), min(ts), max(ts) FROM samples").fetchall()   # the result done
+    return "|".join(str(v) for v in rows[0]) if rows else ""
 
 
 def recorded_extents(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     """The recorded extents when they still describe the samples table (same fingerprint), else None."""
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [EXTENTS_KEY]).fetchone()
-    if row is None or row[0] != fingerprint(con):
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [EXTENTS_KEY]).fetchall()
+    if not rows or rows[0][0] != fingerprint(con):
         return None
     try:
         return con.execute("SELECT * FROM sample_extents").df()
