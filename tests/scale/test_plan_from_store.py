@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import platform
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +118,8 @@ def test_a_memory_cap_must_look_like_a_size(tmp_db):
     memory_cap.cap_memory(con, "256MB", threads=1)
     assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
     con.close()
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert memory_cap.reuse_freed_memory() is glibc   # mallopt where there is one, nothing elsewhere
 
 
 def test_the_what_if_matrix_read_by_blocks_is_the_one_prepared_from_every_sample(sample_store_master):
