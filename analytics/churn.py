@@ -95,7 +95,7 @@ def _top_order_stats(m: np.ndarray, c: int, lo: int) -> tuple[np.ndarray, np.nda
     if not ok.all():
         mask[~ok] = False
         found = np.where(ok, found, 0)
-    values = m[mask]                              # row by row, each row's candidates in column order
+    values = np.compress(mask.reshape(-1), m.reshape(-1))   # m[mask] (row by row, in column order), faster
     del mask
     # Each ok row's candidates, right-aligned in a row of `width_c` padded on the left with -inf: the `top`
     # largest then start at the same column j in every row.
