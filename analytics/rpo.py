@@ -165,13 +165,20 @@ def scope_curve(prepared: PreparedChurn, cols: np.ndarray, factor: float) -> que
 
 
 def run(curve: queue.Curve, capacity: queue.Capacity, rpo_min: float, lags: bool = True,
-        edges_tz: str | None = None) -> tuple[queue.Service, queue.Compliance, tuple[float, float]]:
-    """FIFO service of `curve` and its compliance over [first sample start, last sample end + RPO]."""
+        edges_tz: str | None = None, start: queue.FifoStart | None = None
+        ) -> tuple[queue.Service, queue.Compliance, tuple[float, float]]:
+    """FIFO service of `curve` and its compliance over [first sample start, last sample end + RPO] (`start`:
+    run_start(curve, rpo_min), shared by runs of one curve at several constant rates)."""
     rpo_s = rpo_min * 60.0
     window = (float(curve.t[0]), float(curve.t[-1]) + rpo_s)
-    svc = queue.serve_fifo(curve, capacity, window[1])
+    svc = queue.serve_fifo(curve, capacity, window[1], start)
     edges = queue.day_edges(*window, edges_tz) if edges_tz else None
     return svc, queue.compliance(svc, rpo_s, window, edges, lags=lags), window
+
+
+def run_start(curve: queue.Curve, rpo_min: float) -> queue.FifoStart:
+    """What every constant-rate `run` of `curve` against `rpo_min` starts from."""
+    return queue.fifo_start(curve, float(curve.t[-1]) + rpo_min * 60.0)
 
 
 def simulate(prepared: PreparedChurn, cols: np.ndarray, capacity: queue.Capacity, rpo_min: float,
