@@ -48,11 +48,14 @@ def load(folder: Path, first: int | None = None) -> pd.DataFrame:
     return wide.reindex(pd.date_range(wide.index[0], wide.index[-1], freq=f"{bitbrains.INTERVAL_S}s"))
 
 
-def estates(wide: pd.DataFrame, n: int, size: int) -> tuple[pd.Timestamp, list[list[str]]]:
-    """First UTC midnight and the first `n` consecutive `size`-VM estates of well-covered VMs."""
+def estates(wide: pd.DataFrame, n: int, size: int, shuffle: int | None = None) -> tuple[pd.Timestamp, list[list[str]]]:
+    """First UTC midnight and the first `n` consecutive `size`-VM estates of well-covered VMs (in trace order,
+    or in a random order drawn with seed `shuffle`: how much the scores owe to which VMs share an estate)."""
     day0 = wide.index[0].ceil("D")
     month = wide[(wide.index > day0) & (wide.index <= day0 + pd.Timedelta(days=MONTH_DAYS))]
     good = [c for c in wide.columns if month[c].notna().mean() >= COVERAGE]
+    if shuffle is not None:
+        good = [str(v) for v in np.random.default_rng(shuffle).permutation(good)]
     return day0, [good[i * size:(i + 1) * size] for i in range(min(n, len(good) // size))]
 
 
@@ -67,10 +70,11 @@ def case(wide: pd.DataFrame, vms: list[str], day0: pd.Timestamp, split: tuple[in
 
 
 def run(folder: Path, n_estates: int, n_splits: int, goals: tuple[float, ...], traces: int,
-        seed: int = 0, quiet: bool = False, first_traces: int | None = None) -> pd.DataFrame:
+        seed: int = 0, quiet: bool = False, first_traces: int | None = None,
+        shuffle: int | None = None) -> pd.DataFrame:
     """All cases' backtest rows (backtest.COLUMNS plus case, estate, learn_days)."""
     wide = load(folder, first_traces)
-    day0, groups = estates(wide, n_estates, 12)
+    day0, groups = estates(wide, n_estates, 12, shuffle)
     rows = []
     for e, vms in enumerate(groups):
         for split in SPLITS[:n_splits]:
@@ -105,11 +109,13 @@ def main() -> None:
     ap.add_argument("--splits", type=int, default=3)
     ap.add_argument("--goals", type=float, nargs="+", default=[100.0])
     ap.add_argument("--traces", type=int, default=200)
+    ap.add_argument("--shuffle", type=int, metavar="SEED",
+                    help="Draw the estates' VMs in a random order (this seed) instead of trace order.")
     ap.add_argument("--csv", type=Path, help="Also write every row here.")
     args = ap.parse_args()
     if not args.dataset.is_dir():
         sys.exit(f"no Bitbrains traces at {args.dataset}")
-    frame = run(args.dataset, args.estates, args.splits, tuple(args.goals), args.traces)
+    frame = run(args.dataset, args.estates, args.splits, tuple(args.goals), args.traces, shuffle=args.shuffle)
     if args.csv:
         frame.to_csv(args.csv, index=False)
     for goal, part in frame.groupby("compliance_goal_pct", sort=False):
@@ -121,6 +127,31 @@ def main() -> None:
         print(f"  80 % interval coverage of the median forecast: "
               f"{float(summary.set_index('method').loc['forecast', 'coverage_80_pct']):.1f} %")
         by_split(part)
+        print("  with hindsight, the best any fixed multiple of each method could score (see hindsight):")
+        print(hindsight(part).to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+
+
+def hindsight(part: pd.DataFrame) -> pd.DataFrame:
+    """Per method, the best score of any fixed multiple of its predictions, the multiple chosen knowing the
+    answers: the least quantile loss of a multiple that meets the goal in at least 90 % of rows (what a
+    calibrated P90 built on it could reach), the least MAPE of one meeting it in at least 50 % (a calibrated
+    median), and the least MAPE of any multiple with the share of rows it meets. A bar below these figures
+    cannot be met by a calibrated figure resting on that method."""
+    k = np.exp(np.linspace(np.log(0.02), np.log(50), 600))[:, None]
+    out = []
+    for method in [m for m in backtest.METHODS if m in set(part["method"])]:
+        rows = part[(part["method"] == method) & (part["actual_mbps"] > 0)]
+        a = rows["actual_mbps"].to_numpy()[None, :]
+        p = k * rows["predicted_mbps"].to_numpy()[None, :]
+        met = (p >= a).mean(axis=1)
+        ql = 100.0 * backtest.quantile_loss(p, a).mean(axis=1)
+        mape = 100.0 * (np.abs(p - a) / a).mean(axis=1)
+        p90, p50, free = np.where(met >= 0.9)[0], np.where(met >= 0.5)[0], int(np.argmin(mape))
+        i, j = p90[np.argmin(ql[p90])], p50[np.argmin(mape[p50])]
+        out.append({"method": method, "ql_meeting_90_pct": ql[i], "x_ql": float(k[i, 0]),
+                    "mape_meeting_50_pct": mape[j], "x_mape": float(k[j, 0]),
+                    "least_mape_pct": mape[free], "its_met_pct": 100.0 * met[free]})
+    return pd.DataFrame(out)
 
 
 def by_split(part: pd.DataFrame) -> None:

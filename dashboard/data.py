@@ -78,8 +78,13 @@ def overview(db: str, version: tuple[float, int] | None = None) -> dict[str, Any
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def estate_series(db: str, interval_s: int, version: tuple[float, int] | None = None) -> pd.DataFrame:
-    """Estate total write KiB/s per sample time at one interval (ts UTC), from sample_times."""
+def estate_series(db: str, interval_s: int, version: tuple[float, int] | None = None,
+                  vcenters: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Estate total write KiB/s per sample time at one interval (ts UTC): from sample_times, or for the chosen
+    `vcenters` (all when empty) from a scan of theirs."""
+    if vcenters:
+        frame = read(db, lambda con: store.estate_series(con, interval_s, vcenters))
+        return frame[["ts", "write_kbps"]]
     times = sample_times(db, version)
     at = times[times["interval_s"] == interval_s]
     return pd.DataFrame({"ts": pd.to_datetime(at["ts"]).dt.tz_localize("UTC"),

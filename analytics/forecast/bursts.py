@@ -1,6 +1,7 @@
 """Bursts: runs of samples well above the level. Learned are their sizes (excess byte profiles), how often
-they come (a recency-weighted Poisson rate with its Gamma uncertainty), and which recur weekly at the same
-hour of the week (a weekly batch), so forecasts put them back where and as often as they were seen."""
+they come (a recency-weighted rate, its Gamma spread covering both its uncertainty and busy spells), and
+which recur weekly at the same hour of the week (a weekly batch), so forecasts put them back where and as often
+as they were seen."""
 
 from __future__ import annotations
 
@@ -55,6 +56,17 @@ def find_bursts(days: Days, level: np.ndarray, slots_per_hour: int) -> Bursts:
     calm = np.where(hot, level, x)
     weekly = _weekly_clusters(days, start_day, start_slot, slots_per_hour)
     return Bursts(start_day, start_slot, lengths, offset, profile, weekly, calm)
+
+
+def dispersion_shape(start_day: np.ndarray, n_days: int) -> float:
+    """Gamma shape k of the burst rate read from the bursts counted on each of `n_days` learned days: the
+    method of moments of a negative binomial (variance = mean + mean^2 / k); infinite where the counts spread
+    no more than a Poisson count would (a steady rate)."""
+    counts = np.bincount(start_day, minlength=n_days)
+    if counts.size < 2:
+        return float("inf")
+    mean, var = float(counts.mean()), float(counts.var(ddof=1))
+    return mean * mean / (var - mean) if var > mean > 0 else float("inf")
 
 
 def _weekly_clusters(days: Days, start_day: np.ndarray, start_slot: np.ndarray, slots_per_hour: int) -> np.ndarray:

@@ -71,8 +71,8 @@ def simulate(model: Model, horizon_days: float, n_traces: int, rng: np.random.Ge
     Each trace: the rhythm's level for each horizon sample, plus the calm deviation of a resampled learned
     day (recency-weighted), times a growth factor drawn from the fitted trend's uncertainty; plus weekly
     bursts put back at their hour of the week as often as they were seen, and random bursts at a rate drawn
-    from the Gamma posterior of the recency-weighted rate, each a resampled burst profile whose size is
-    jittered by the kernel-density bandwidth of the log burst sizes.
+    for each horizon week (see _poisson_events), each a resampled burst profile whose size is jittered by
+    the kernel-density bandwidth of the log burst sizes if asked.
     """
     iv = model.interval_s
     n = int(round(horizon_days * 86_400 / iv))
@@ -209,12 +209,21 @@ def _resampled_day_events(b: burst_model.Bursts, rand: np.ndarray, donor: np.nda
 def _poisson_events(b: burst_model.Bursts, rand: np.ndarray, rng: np.random.Generator, n_traces: int,
                     burst_w: np.ndarray, day_w: np.ndarray, horizon_days: float, n_hdays: int,
                     day_start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Random bursts in Poisson counts at a Gamma-distributed, recency-weighted rate per day."""
-    rate = rng.gamma(burst_w[rand].sum() + 0.5, 1.0 / day_w.sum(), size=n_traces)
-    counts = rng.poisson(rate * horizon_days)
-    ti = np.repeat(np.arange(n_traces), counts)
+    """Random bursts in Poisson counts at a rate drawn afresh for each trace and horizon week.
+
+    The rate's Gamma has the recency-weighted rate as its mean and as its shape the smaller of the rate's
+    posterior shape and the over-dispersion of the learned days' burst counts (burst_model.dispersion_shape):
+    bursts come in busy spells, so a week may bring several times the average or next to none."""
+    posterior = burst_w[rand].sum() + 0.5
+    shape = min(posterior, burst_model.dispersion_shape(b.start_day[rand], day_w.size))
+    n_weeks = -(-n_hdays // 7)
+    week_days = np.minimum(7, n_hdays - 7 * np.arange(n_weeks))            # horizon days in each week
+    rate = rng.gamma(shape, posterior / day_w.sum() / shape, size=(n_traces, n_weeks))
+    counts = rng.poisson(rate * horizon_days * week_days / n_hdays).reshape(-1)
+    cell = np.repeat(np.arange(n_traces * n_weeks), counts)                # (trace, week) of each burst
+    ti, week = np.divmod(cell, n_weeks)
     pick = rng.choice(rand, size=ti.size, p=burst_w[rand] / burst_w[rand].sum())
-    day = rng.integers(0, n_hdays, size=ti.size)
+    day = 7 * week + rng.integers(0, week_days[week])
     return ti, pick, day_start[day] + b.start_slot[pick]
 
 

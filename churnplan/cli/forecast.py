@@ -94,11 +94,22 @@ def forecast_cmd(
     frame = fc.to_frame(result)
     frame.to_csv(out / "forecast.csv", index=False)
     settings = {"horizon_days": horizon_days, "rpos_min": list(rpos), "bandwidth_mbps": bandwidth,
-                "traces": traces, "seed": seed, "timezone": zone, "vcenters": list(dict.fromkeys(vcenter or ()))}
+                "traces": traces, "seed": seed, "timezone": zone, "vcenters": list(dict.fromkeys(vcenter or ())),
+                **_learned(prepared)}
     (out / "forecast.json").write_text(json.dumps(fc.to_json(result, settings), indent=2, default=str))
     _print_forecast(result, rpo_min)
     for name in ("forecast.csv", "forecast.json"):
         console.print(f"wrote {out / name}")
+
+
+def _learned(prepared: rpo.PreparedChurn) -> dict[str, object]:
+    """What the forecast rests on: the first and last sample end learned (UTC) and the days between them."""
+    if prepared.times.size == 0:
+        return {"learned_first_utc": None, "learned_last_utc": None, "learned_days": 0.0}
+    first, last = float(prepared.times[0]), float(prepared.times[-1])
+    return {"learned_first_utc": pd.Timestamp(first, unit="s", tz="UTC").isoformat(),
+            "learned_last_utc": pd.Timestamp(last, unit="s", tz="UTC").isoformat(),
+            "learned_days": round((last - first + prepared.interval_s) / 86_400, 2)}
 
 
 def _print_forecast(result: list[fc.ScopeForecast], rpo_min: float) -> None:

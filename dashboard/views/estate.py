@@ -20,14 +20,17 @@ if counts.samples == 0:
     st.stop()
 
 vms, disks = (frame.rename(columns=STORE_COLUMNS_IN_UNITS) for frame in data.inventory(ctx.db, ctx.version))
+if ctx.vcenters:   # every figure of the page is of the chosen vCenters
+    vms, disks = (frame[frame["vcenter"].isin(ctx.vcenters)] for frame in (vms, disks))
+    st.caption(f"The VMs of {', '.join(ctx.vcenters)} only (vCenters in the sidebar).")
 interval = info["default_interval"]
-series = data.estate_series(ctx.db, interval, ctx.version).rename(columns=STORE_COLUMNS_IN_UNITS)
+series = data.estate_series(ctx.db, interval, ctx.version, ctx.vcenters).rename(columns=STORE_COLUMNS_IN_UNITS)
 span_days = (series["ts"].max() - series["ts"].min()).total_seconds() / SECONDS_PER_DAY if len(series) else 0.0
 churn_gib_day = kibps_to_gib_day(float(series["write_kibps"].mean()))
 
 cols = st.columns(5)
-cols[0].metric("VMs", f"{counts.vms:,}")
-cols[1].metric("Disks", f"{counts.disks:,}")
+cols[0].metric("VMs", f"{len(vms):,}")
+cols[1].metric("Disks", f"{len(disks):,}")
 cols[2].metric("Provisioned", f"{gib_to_tib(disks['capacity_gib'].sum()):,.1f} TiB")
 cols[3].metric("Days profiled", f"{span_days:,.1f}")
 cols[4].metric("Churn per day", f"{gib_to_tib(churn_gib_day):,.2f} TiB" if churn_gib_day >= GIB_PER_TIB
@@ -44,8 +47,6 @@ st.plotly_chart(charts.churn_heatmap(series, ctx.tz))
 st.subheader("Virtual machines")
 per_vm = disks.groupby(["vcenter", "vm_id"]).agg(disks=("instance", "size"), capacity_gib=("capacity_gib", "sum"))
 table = vms.merge(per_vm, on=["vcenter", "vm_id"], how="left")
-if ctx.vcenters:
-    table = table[table["vcenter"].isin(ctx.vcenters)]
 display.table(table[["name", "vcenter", "cluster", "host", "guest_os", "firmware", "num_cpu", "memory_mib", "disks",
                       "capacity_gib", "power_state"]])
 

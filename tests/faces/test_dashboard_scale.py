@@ -141,6 +141,20 @@ def test_several_vcenters_are_shown_and_the_chosen_ones_planned(two_vcenters, mo
     assert any(VC_B in c.value and "only" in c.value for c in at.caption)
 
 
+def test_the_overview_counts_and_charts_the_chosen_vcenters_alone(two_vcenters, monkeypatch) -> None:
+    at = open_app(two_vcenters, monkeypatch)
+    assert (metrics(at)["VMs"], metrics(at)["Disks"]) == ("6", "12")
+    at.sidebar.multiselect(key="vcenters").set_value([VC_B]).run()
+    assert not at.exception
+    assert (metrics(at)["VMs"], metrics(at)["Disks"]) == ("3", "6")
+    assert set(at.dataframe[0].value["vcenter"]) == {VC_B}
+    assert any(VC_B in c.value and "only" in c.value for c in at.caption)
+    db = str(two_vcenters)
+    every, b_only = data.estate_series(db, 300, data.stamp(db)), data.estate_series(db, 300, data.stamp(db), (VC_B,))
+    assert (b_only["ts"] == every["ts"]).all()
+    assert np.allclose(b_only["write_kbps"], 0.75 * every["write_kbps"])   # B writes three times A
+
+
 def test_a_vcenters_plan_is_the_plan_of_its_vms_alone(two_vcenters) -> None:
     db = str(two_vcenters)
     config = PlanConfig(bandwidth_mbps=10.0)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from churnplan.analytics import bandwidth, queue
-from churnplan.analytics.forecast import need, scope, traces
+from churnplan.analytics.forecast import bursts as burst_model, need, scope, traces
 
 import synthetic
 
@@ -120,3 +120,37 @@ def test_resampled_days_bring_their_own_bursts_so_no_day_gets_two():
     assert per_day.max() < 85 and (per_day > 60).any()
     poisson = traces.simulate(model, 14, 200, np.random.default_rng(3), random_bursts="poisson")
     assert (poisson.bytes.reshape(200, 14, -1).sum(axis=2) / 2**30 > 60).any()
+
+
+def test_dispersion_shape_by_hand():
+    # 14 days, 7 bursts: one a day on days 0-6 is steadier than Poisson (variance 0.27 < mean 0.5): no spell
+    assert burst_model.dispersion_shape(np.arange(7), 14) == float("inf")
+    # all 7 on one day: mean 0.5, variance (6.5^2 + 13 x 0.5^2) / 13 = 3.5, so k = 0.25 / (3.5 - 0.5)
+    assert burst_model.dispersion_shape(np.full(7, 3), 14) == pytest.approx(0.25 / 3.0)
+    assert burst_model.dispersion_shape(np.zeros(0, int), 1) == float("inf")
+
+
+def _bursty(bursts: list[tuple[int, float]]) -> traces.Model:
+    """21 calm days at 30 GiB/day with one-hour 40 GiB bursts at (day, hour)."""
+    b = [(d, h, 1.0, 40.0) for d, h in bursts]
+    return traces.learn(synthetic.series(synthetic.weekly_days(21, 30, weekend=0.0), bursts=b))
+
+
+def test_bursts_seen_in_spells_make_some_weeks_quiet_and_others_busy():
+    # the same 12 bursts: spread over 12 days, or in three busy days; the rate's mean is alike, the weeks differ
+    spread = _bursty([(d, float(5 * d % 24)) for d in range(1, 20) if d % 3])      # 13 days, one each
+    spell = _bursty([(d, h) for d in (16, 17, 18) for h in (3.0, 9.0, 15.0, 21.0)])
+    assert spread.bursts.length.size == 13 and spell.bursts.length.size == 12
+    assert burst_model.dispersion_shape(spread.bursts.start_day, 21) == float("inf")
+    # 18 days with none, 3 with four: mean 12/21, variance (3 x (4 - 4/7)^2 + 18 x (4/7)^2) / 20 = 2.057
+    assert burst_model.dispersion_shape(spell.bursts.start_day, 21) == pytest.approx((4 / 7) ** 2 / (2.0571 - 4 / 7),
+                                                                                      rel=1e-3)
+
+    def weekly_bursts(model: traces.Model) -> np.ndarray:
+        tr = traces.simulate(model, 7, 400, np.random.default_rng(5))
+        calm = np.median(tr.bytes)
+        return (tr.bytes > 2.5 * calm).reshape(400, -1).sum(axis=1)  # burst samples per simulated week
+    steady, spells = weekly_bursts(spread), weekly_bursts(spell)
+    # a steady rate almost always brings bursts; busy spells leave many weeks without any, others with many
+    assert (steady == 0).mean() < 0.05
+    assert (spells == 0).mean() > 0.3 and np.percentile(spells, 95) > np.percentile(steady, 95)

@@ -40,6 +40,11 @@ def test_forecast_writes_csv_and_json_and_prints_the_table(store16, tmp_path):
     doc = json.loads((tmp_path / "forecast.json").read_text())
     assert doc["settings"]["horizon_days"] == 3 and doc["scopes"][0]["scope"] == "estate"
     assert "fitted growth" in doc["scopes"][0]["growth"]["note"]
+    # what it rests on: 16 days of 15-minute samples, the first ending at 00:15 UTC on the first day
+    first = tiny_estate.START + pd.Timedelta(minutes=15)
+    assert doc["settings"]["learned_first_utc"] == first.isoformat()
+    assert doc["settings"]["learned_last_utc"] == (tiny_estate.START + pd.Timedelta(days=16)).isoformat()
+    assert doc["settings"]["learned_days"] == 16.0
 
 
 def test_backtest_writes_the_issue_columns_and_prints_per_method(store16, tmp_path):

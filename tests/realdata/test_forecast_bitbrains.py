@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from churnplan.analytics import bandwidth, queue
@@ -59,3 +60,20 @@ def test_summary_prints_the_issue_figures(rows):
     assert list(s.index) == list(backtest.METHODS)
     assert np.isfinite(s[["mape_pct", "met_goal_pct", "mean_ratio", "quantile_loss_pct"]].to_numpy()).all()
     assert 0 <= s.loc["forecast", "coverage_80_pct"] <= 100 and np.isnan(s.loc["replay", "coverage_80_pct"])
+
+
+def test_hindsight_finds_the_multiple_that_would_have_been_right():
+    spec = importlib.util.spec_from_file_location("backtest_bitbrains_hindsight", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    actual = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0])
+    halves = pd.DataFrame({"method": "replay", "predicted_mbps": actual / 2, "actual_mbps": actual})
+    # the tenth row needs 10x its prediction, the others 2x: a P90 must double, the median too
+    tenth = halves.assign(method="dp-p95", predicted_mbps=np.r_[actual[:9] / 2, actual[9] / 10])
+    h = module.hindsight(pd.concat([halves, tenth])).set_index("method")
+    assert h.loc["replay", "x_ql"] == pytest.approx(2.0, rel=0.02)
+    assert h.loc["replay", "ql_meeting_90_pct"] == pytest.approx(0.0, abs=0.2)
+    assert h.loc["replay", "mape_meeting_50_pct"] == pytest.approx(0.0, abs=2.0)
+    # meeting 9 rows in 10 needs x2 (the tenth falls short by 80 %: 0.9 x 0.8 / 10 rows = 7.2 %)
+    assert h.loc["dp-p95", "x_ql"] == pytest.approx(2.0, rel=0.02)
+    assert h.loc["dp-p95", "ql_meeting_90_pct"] == pytest.approx(7.2, abs=0.3)
