@@ -79,7 +79,8 @@ class SampleReader:
         """Each disk's sample count, rowid span and time span (`steps`: its time is a0 + rowid x interval, one
         sample per rowid step); the time axis from those spans when every disk's samples lie on one interval
         grid without gaps, else from a scan for the distinct times. A clustered store needs one lean scan (the
-        time spans follow from a0 and the rowids); any other a second one for the time spans themselves."""
+        time spans follow from a0 and the rowids), or none when its extents were recorded as it was clustered
+        and still hold; any other a second one for the time spans themselves."""
         disks = self._recorded_extents()
         if disks is None:
             disks = self._con.execute(_STATS_SELECT + _STATS_WHERE, self._params).df()
