@@ -10,7 +10,7 @@ import numpy as np
 from churnplan.analytics import queue
 from churnplan.analytics.facts import THROTTLE_MAX_MBPS, THROTTLE_MIN_MBPS
 from churnplan.analytics.config import ThrottleSchedule
-from churnplan.analytics.rpo import PreparedChurn, run, scope_curve
+from churnplan.analytics.rpo import PreparedChurn, run, run_start, scope_curve
 from churnplan.core.units import BYTES_PER_MBPS
 
 _GOAL_SLACK_PCT = 1e-7
@@ -49,9 +49,10 @@ def peak_mbps(curve: queue.Curve) -> float:
     return float(rates.max(initial=0.0)) / BYTES_PER_MBPS
 
 
-def _compliance(curve: queue.Curve, cap: queue.Capacity, rpo_min: float) -> float:
+def _compliance(curve: queue.Curve, cap: queue.Capacity, rpo_min: float, start: queue.FifoStart | None = None
+                ) -> float:
     """Simulated compliance % of `curve` drained at `cap` (lags not needed, so not computed)."""
-    return run(curve, cap, rpo_min, lags=False)[1].pct
+    return run(curve, cap, rpo_min, lags=False, start=start)[1].pct
 
 
 def _reaches(pct: float, goal_pct: float) -> bool:
@@ -73,10 +74,12 @@ def least_mbps(prepared: PreparedChurn, cols: np.ndarray, rpo_min: float, goal_p
     if hi <= 0:
         return 0.0
     memo = {} if memo is None else memo
+    start: list[queue.FifoStart] = []   # the rates share the curve's first steps, worked out at the first miss
 
     def ok(mbps: float) -> bool:
         if mbps not in memo:
-            memo[mbps] = _compliance(curve, queue.Capacity(mbps), rpo_min)
+            start[:] = start or [run_start(curve, rpo_min)]
+            memo[mbps] = _compliance(curve, queue.Capacity(mbps), rpo_min, start[0])
         return _reaches(memo[mbps], goal_pct)
 
     return _bisect(ok, hi, rel_tol)

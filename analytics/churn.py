@@ -79,7 +79,7 @@ def _top_order_stats(m: np.ndarray, c: int, lo: int) -> tuple[np.ndarray, np.nda
     none = np.full(n_rows, np.nan)
     sub = m[:, ::_SUBSAMPLE_STRIDE]
     share = top / width                           # of the columns, NaN columns included
-    above = int(np.ceil(1.5 * sub.shape[1] * share + 4.0 * np.sqrt(sub.shape[1] * share) + 4.0))
+    above = int(np.ceil(sub.shape[1] * share + 2.5 * np.sqrt(sub.shape[1] * share) + 3.0))   # mean + 2.5 sd
     if n_rows == 0 or c < 1024 or 4 * top > c or above >= sub.shape[1] // 2:
         return none, none.copy()
     sub = np.where(np.isnan(sub), -np.inf, sub)   # a missing sample never raises the threshold
@@ -95,7 +95,7 @@ def _top_order_stats(m: np.ndarray, c: int, lo: int) -> tuple[np.ndarray, np.nda
     if not ok.all():
         mask[~ok] = False
         found = np.where(ok, found, 0)
-    values = m[mask]                              # row by row, each row's candidates in column order
+    values = np.compress(mask.reshape(-1), m.reshape(-1))   # m[mask] (row by row, in column order), faster
     del mask
     # Each ok row's candidates, right-aligned in a row of `width_c` padded on the left with -inf: the `top`
     # largest then start at the same column j in every row.

@@ -140,13 +140,36 @@ def sorted_union(*parts: np.ndarray) -> np.ndarray:
     return u[np.concatenate([[True], u[1:] != u[:-1]])] if u.size else u
 
 
-def serve_fifo(arrivals: Curve, capacity: Capacity, until: float) -> Service:
-    """Serve 1-D arrivals FIFO until `until`; the grid gains the capacity breakpoints and every instant the
-    queue empties."""
+@dataclass(frozen=True)
+class FifoStart:
+    """Where serving `source` until `until` at any constant rate starts: the extended curve, its breakpoints
+    and A there (worked out once when many rates are tried on one curve, as a bandwidth search does)."""
+
+    source: Curve
+    until: float
+    arr: Curve
+    t: np.ndarray
+    a: np.ndarray
+
+
+def fifo_start(arrivals: Curve, until: float) -> FifoStart:
+    """serve_fifo's first steps for a constant rate (no capacity breakpoints), computed as it computes them."""
     arr = extend(arrivals, until)
-    t0 = float(arr.t[0])
-    t = sorted_union(arr.t, capacity.breakpoints(t0, until))
-    a = np.interp(t, arr.t, arr.a)
+    t = sorted_union(arr.t, np.zeros(0))
+    return FifoStart(arrivals, until, arr, t, np.interp(t, arr.t, arr.a))
+
+
+def serve_fifo(arrivals: Curve, capacity: Capacity, until: float, start: FifoStart | None = None) -> Service:
+    """Serve 1-D arrivals FIFO until `until`; the grid gains the capacity breakpoints and every instant the
+    queue empties. `start`: fifo_start(arrivals, until), reused for a constant rate."""
+    if start is not None and start.source is arrivals and start.until == until and capacity.throttle is None:
+        arr, t, a = start.arr, start.t, start.a
+        t0 = float(arr.t[0])
+    else:
+        arr = extend(arrivals, until)
+        t0 = float(arr.t[0])
+        t = sorted_union(arr.t, capacity.breakpoints(t0, until))
+        a = np.interp(t, arr.t, arr.a)
     c = capacity.cumulative(t, t0)
     d = a - c
     m = np.minimum.accumulate(d)

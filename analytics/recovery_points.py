@@ -103,9 +103,12 @@ def _window_gib(x: np.ndarray, window: float) -> tuple[np.ndarray, np.ndarray]:
     k = int(round(window))
     if k > n:
         mean = peak = x.sum(axis=0) * (window / n)
-    else:
-        c = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
-        sums = (c[k:] - c[:-k]) * (window / k)
+    else:   # window sums from the running sum c (c before the first row is 0: its first sum is c[k - 1] itself)
+        c = np.cumsum(x, axis=0)
+        sums = np.empty((n - k + 1, x.shape[1]))
+        sums[0] = c[k - 1]
+        np.subtract(c[k:], c[:-k], out=sums[1:])
+        sums *= window / k
         mean, peak = sums.mean(axis=0), sums.max(axis=0)
     return mean, peak
 

@@ -7,6 +7,7 @@ per-VM fair-share mode that says which VMs miss the RPO.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +83,15 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
     'estate' is the plan's estate.
     `excluded`: disks (vcenter, vm_id, instance[, excluded]) whose samples leave all sums.
     """
+    return prepare_by_scope(samples, assignment, excluded, timezone, ())[ESTATE]
+
+
+def prepare_by_scope(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.DataFrame | None = None,
+                     excluded: pd.DataFrame | None = None, timezone: str = "UTC",
+                     scopes: Iterable[str] = ()) -> dict[str, PreparedChurn]:
+    """`prepare`'s churn (under 'estate') and, for each of `scopes`, its `for_scope`: the same matrices, each
+    scope's filled straight from the per-VM rows of the samples (a few contiguous rows each) instead of
+    gathered column by column from the estate's time x VM matrix."""
     grid = sample_grid.from_frame(samples)
     if excluded is not None:
         grid = grid.without(excluded[excluded["excluded"].astype(bool)] if "excluded" in excluded.columns else excluded)
@@ -104,8 +114,23 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
         vms["scope"] = ESTATE
         row_of_vm = np.arange(len(vms))
     present = per_vm.present_times()
+    vms = vms.reset_index(drop=True)
+    estate = PreparedChurn(per_vm.times[present], per_vm.interval_s, vms, _bytes_matrix(per_vm, row_of_vm, present),
+                           timezone)
+    out: dict[str, PreparedChurn] = {ESTATE: estate}
+    for scope in scopes:
+        if scope == ESTATE:
+            continue
+        cols = estate.columns(scope)
+        out[scope] = PreparedChurn(estate.times, estate.interval_s, vms.iloc[cols].reset_index(drop=True),
+                                   _bytes_matrix(per_vm, row_of_vm[cols], present), timezone)
+    return out
+
+
+def _bytes_matrix(per_vm: SampleGrid, row_of_vm: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Bytes per present sample time (rows) of the grid rows `row_of_vm` (columns; -1: a VM without samples, 0)."""
     found = row_of_vm >= 0
-    matrix = np.zeros((int(present.sum()), len(vms)))
+    matrix = np.zeros((int(present.sum()), row_of_vm.size))
     rows, cols = row_of_vm[found], np.nonzero(found)[0]
     for at in range(0, rows.size, _PREPARE_VMS):  # VMs a block at a time: one matrix, no full-size temporary
         kbps = per_vm.write_kbps[rows[at:at + _PREPARE_VMS]]
@@ -114,8 +139,10 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
         if not present.all():
             kbps = kbps[:, present]
         kbps *= float(KIB) * per_vm.interval_s
-        matrix[:, cols[at:at + _PREPARE_VMS]] = kbps.T
-    return PreparedChurn(per_vm.times[present], per_vm.interval_s, vms.reset_index(drop=True), matrix, timezone)
+        into = cols[at:at + _PREPARE_VMS]
+        whole = into[-1] - into[0] + 1 == into.size   # consecutive columns: a slice, written twice as fast
+        matrix[:, slice(into[0], into[-1] + 1) if whole else into] = kbps.T
+    return matrix
 
 
 @dataclass
@@ -138,13 +165,20 @@ def scope_curve(prepared: PreparedChurn, cols: np.ndarray, factor: float) -> que
 
 
 def run(curve: queue.Curve, capacity: queue.Capacity, rpo_min: float, lags: bool = True,
-        edges_tz: str | None = None) -> tuple[queue.Service, queue.Compliance, tuple[float, float]]:
-    """FIFO service of `curve` and its compliance over [first sample start, last sample end + RPO]."""
+        edges_tz: str | None = None, start: queue.FifoStart | None = None
+        ) -> tuple[queue.Service, queue.Compliance, tuple[float, float]]:
+    """FIFO service of `curve` and its compliance over [first sample start, last sample end + RPO] (`start`:
+    run_start(curve, rpo_min), shared by runs of one curve at several constant rates)."""
     rpo_s = rpo_min * 60.0
     window = (float(curve.t[0]), float(curve.t[-1]) + rpo_s)
-    svc = queue.serve_fifo(curve, capacity, window[1])
+    svc = queue.serve_fifo(curve, capacity, window[1], start)
     edges = queue.day_edges(*window, edges_tz) if edges_tz else None
     return svc, queue.compliance(svc, rpo_s, window, edges, lags=lags), window
+
+
+def run_start(curve: queue.Curve, rpo_min: float) -> queue.FifoStart:
+    """What every constant-rate `run` of `curve` against `rpo_min` starts from."""
+    return queue.fifo_start(curve, float(curve.t[-1]) + rpo_min * 60.0)
 
 
 def simulate(prepared: PreparedChurn, cols: np.ndarray, capacity: queue.Capacity, rpo_min: float,
@@ -156,12 +190,13 @@ def simulate(prepared: PreparedChurn, cols: np.ndarray, capacity: queue.Capacity
 
 def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
             throttle: ThrottleSchedule | None = None, rpo_min: float = 15, growth_pct: float = 0,
-            compression: float = 1.0, scope: str = ESTATE, per_vm: bool = True) -> WhatIf:
+            compression: float = 1.0, scope: str = ESTATE, per_vm: bool = True, series: bool = True) -> WhatIf:
     """Simulate `scope` draining at `bandwidth_mbps` (or `throttle`, which wins) against an RPO of `rpo_min`.
 
     Compliance is the exact time-weighted share of [first sample start, last sample end + RPO] with
     lag <= RPO (the tail gives the last writes their full RPO). Daily figures use local dates of the
-    throttle's time zone, else the prepared one.
+    throttle's time zone, else the prepared one. `series` False: only the figures (compliance, largest lag
+    and backlog), the lag series and the daily table left empty.
     """
     if rpo_min <= 0:
         raise ValueError(f"rpo_min must be > 0, got {rpo_min}")
@@ -170,23 +205,34 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
     factor = compression * (1.0 + growth_pct / 100.0)
     tz = throttle.timezone if throttle is not None else prepared.timezone
     if prepared.times.size == 0:
-        empty = pd.DataFrame({"ts": pd.Series(dtype="datetime64[ns, UTC]"), "lag_min": [], "backlog_mib": []})
-        return WhatIf(scope, rpo_min, 100.0, 0.0, empty,
-                      pd.DataFrame(columns=["date", "peak_lag_min", "violations_min"]),
-                      pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"]))
+        return WhatIf(scope, rpo_min, 100.0, 0.0, _no_lag(), _no_daily(), _no_misses())
     svc, comp, window = simulate(prepared, cols, capacity, rpo_min, factor, edges_tz=tz)
     x = prepared.times
     backlog = svc.backlog
+    if not series:
+        return WhatIf(scope, rpo_min, comp.pct, comp.max_lag_s / 60.0, _no_lag(), _no_daily(), _no_misses(),
+                      bytes_to_mib(float(backlog.max(initial=0.0))))
     lag = pd.DataFrame({"ts": queue.from_epoch(x), "lag_min": queue.lag_at(svc, x) / 60.0,
                         "backlog_mib": bytes_to_mib(np.interp(x, svc.t, backlog))})
     bad = pd.Series(comp.piece_bad_s / 60.0).groupby(queue.local_dates(comp.piece_start, tz)).sum()
     peak = pd.Series(comp.peak_lag_s / 60.0).groupby(queue.local_dates(comp.peak_t, tz)).max()
     daily = pd.DataFrame({"peak_lag_min": peak, "violations_min": bad}).fillna(0.0)
     daily = daily.rename_axis("date").reset_index()
-    misses = _vm_misses(prepared, cols, svc, factor, rpo_min, window) if per_vm else \
-        pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"])
+    misses = _vm_misses(prepared, cols, svc, factor, rpo_min, window) if per_vm else _no_misses()
     return WhatIf(scope, rpo_min, comp.pct, comp.max_lag_s / 60.0, lag, daily, misses,
                   bytes_to_mib(float(backlog.max(initial=0.0))))
+
+
+def _no_lag() -> pd.DataFrame:
+    return pd.DataFrame({"ts": pd.Series(dtype="datetime64[ns, UTC]"), "lag_min": [], "backlog_mib": []})
+
+
+def _no_daily() -> pd.DataFrame:
+    return pd.DataFrame(columns=["date", "peak_lag_min", "violations_min"])
+
+
+def _no_misses() -> pd.DataFrame:
+    return pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"])
 
 
 def _vm_misses(prepared: PreparedChurn, cols: np.ndarray, fifo: queue.Service, factor: float,

@@ -8,6 +8,7 @@ interval's slots over the estate's window, so a disk that started late or stoppe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,19 +110,34 @@ def _vm_table(disks: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
     vms = g.agg(disks=("instance", "size"), samples=("samples", "sum"), expected=("expected", "sum"),
                 gaps=("gaps", "max"), longest_gap_h=("longest_gap_h", "max"), days_covered=("days_covered", "max"),
                 write_iops_present_pct=("write_iops_present_pct", "min"),
-                missing_counters=("missing_counters", lambda s: ", ".join(sorted({x for v in s for x in v.split(", ")
-                                                                                  if x}))),
                 ).reset_index()
+    vms["missing_counters"] = _per_vm_text(vms, disks[disks["missing_counters"] != ""], "missing_counters", "",
+                                           lambda s: ", ".join(sorted({x for v in s for x in v.split(", ") if x})))
     vms["coverage_pct"] = 100.0 * vms["samples"] / vms["expected"]
     vms["write_size_known"] = vms["write_iops_present_pct"] > 0
-    iv_frame = (intervals.assign(vcenter=intervals["vcenter"].astype(str), vm_id=intervals["vm_id"].astype(str))
-                .sort_values("interval_s").groupby(["vcenter", "vm_id"], sort=False)["interval_s"]
-                .agg(lambda x: ";".join(f"{v:g}" for v in x.unique())).rename("intervals_s").reset_index())
+    seen = (intervals.assign(vcenter=intervals["vcenter"].astype(str), vm_id=intervals["vm_id"].astype(str))
+            .sort_values("interval_s", kind="stable").drop_duplicates(["vcenter", "vm_id", "interval_s"]))
+    seen = seen.assign(intervals_s=[f"{v:g}" for v in seen["interval_s"]])
+    alone = ~seen.duplicated(["vcenter", "vm_id"], keep=False)   # one interval: its text as it is
+    iv_frame = pd.concat([seen.loc[alone, ["vcenter", "vm_id", "intervals_s"]],
+                          seen[~alone].groupby(["vcenter", "vm_id"], sort=False)["intervals_s"].agg(";".join)
+                          .reset_index()], ignore_index=True)   # several: ascending, ';'-joined
     vms = vms.merge(iv_frame, on=["vcenter", "vm_id"], how="left")
     vms["mixed_intervals"] = vms["intervals_s"].str.contains(";")
     vms["stars"] = stars(vms["coverage_pct"].to_numpy())
     return vms[["vcenter", "vm_id", "disks", "coverage_pct", "gaps", "longest_gap_h", "days_covered", "intervals_s",
                 "mixed_intervals", "write_size_known", "missing_counters", "stars"]]
+
+
+def _per_vm_text(vms: pd.DataFrame, rows: pd.DataFrame, column: str, none: str,
+                 join: Callable[[pd.Series], str]) -> list[str]:
+    """`join` of each VM's `column` values among `rows` (the few rows holding any), `none` for the other VMs."""
+    if rows.empty:
+        return [none] * len(vms)
+    text = rows.groupby(["vcenter", "vm_id"], sort=False)[column].agg(join)
+    key = pd.MultiIndex.from_frame(vms[["vcenter", "vm_id"]])
+    texts: list[str] = text.reindex(key).fillna(none).tolist()
+    return texts
 
 
 def _rate(disks: pd.DataFrame, vms: pd.DataFrame, iv: float, t0_us: int, t1_us: int, expected: int

@@ -78,6 +78,8 @@ def generate(path: Path, n_vms: int, days: int, interval_s: int = 300, disks_per
                     "write_kbps, read_kbps, write_iops, read_iops FROM _bench")
         con.unregister("_bench")
         total += n_t * n_d
+    from churnplan.core import sample_layout
+    sample_layout.record_extents(con)   # as cluster_samples leaves an imported store (the rows are in its order)
     con.close()
     return total
 

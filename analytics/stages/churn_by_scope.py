@@ -11,6 +11,6 @@ from churnplan.analytics.vocabulary import protected
 def churn_by_scope(vm_grid: SampleGrid, assignment: Assignment, timezone: str) -> dict[str, rpo.PreparedChurn]:
     """Each scope's churn from the protected VMs' series: the estate holds all of them, a server only its own."""
     vms = assignment.vms
-    prepared = rpo.prepare(vm_grid, assignment=vms.loc[protected(vms), VM_KEY + ["name", "process_server"]],
-                           timezone=timezone)
-    return {scope: prepared.for_scope(scope) for scope in assignment.scopes}
+    prepared = rpo.prepare_by_scope(vm_grid, assignment=vms.loc[protected(vms), VM_KEY + ["name", "process_server"]],
+                                    timezone=timezone, scopes=assignment.scopes)
+    return {scope: prepared[scope] for scope in assignment.scopes}

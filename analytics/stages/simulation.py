@@ -38,10 +38,12 @@ class Simulation:
 
 
 def simulate_scope(churn: rpo.PreparedChurn, scope: str, link: Link, rpo_min: float, config: PlanConfig,
-                   per_vm: bool = False) -> rpo.WhatIf:
-    """One scope's queue (its VMs' churn only, x growth x compression) drained by `link` against `rpo_min`."""
+                   per_vm: bool = False, series: bool = True) -> rpo.WhatIf:
+    """One scope's queue (its VMs' churn only, x growth x compression) drained by `link` against `rpo_min`
+    (`series` False: its figures only, no lag series or daily table)."""
     return rpo.what_if(churn, bandwidth_mbps=link.bandwidth_mbps, throttle=link.throttle, rpo_min=rpo_min,
-                       growth_pct=config.growth_pct, compression=config.compression, scope=scope, per_vm=per_vm)
+                       growth_pct=config.growth_pct, compression=config.compression, scope=scope, per_vm=per_vm,
+                       series=series)
 
 
 def simulate(churns: Mapping[str, rpo.PreparedChurn], links: Mapping[str, Link], rpos: Sequence[float],
@@ -56,7 +58,8 @@ def simulate(churns: Mapping[str, rpo.PreparedChurn], links: Mapping[str, Link],
     def run(case: tuple[str, float]) -> rpo.WhatIf:
         scope, r = case
         per_vm = given and r == config.rpo_min and scope == Scope.ESTATE
-        return simulate_scope(churns[scope], scope, links[scope], r, config, per_vm)
+        return simulate_scope(churns[scope], scope, links[scope], r, config, per_vm,
+                              series=r == config.rpo_min)   # the other RPOs give only their table rows
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         results = list(pool.map(run, cases))

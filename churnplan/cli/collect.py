@@ -19,8 +19,9 @@ from rich.console import Console
 
 from churnplan.cli import validators as v
 from churnplan.cli.errors import fail
-from churnplan.core import store
+from churnplan.core import sample_layout, store
 from churnplan.core.durations import parse_duration
+from churnplan.core.memory_cap import cap_memory
 from churnplan.core.zones import check_zone
 from churnplan.ingest.errors import IngestError
 from churnplan.ingest.vcenter import CollectOptions, Collector, Server, log as collect_log
@@ -33,6 +34,7 @@ console = Console(stderr=True)
 
 LOG_MAX_BYTES = 10 * 1024 ** 2
 LOG_BACKUPS = 5
+CLUSTER_MEMORY_LIMIT = "512MB"   # the rewrite spills beside the store, as an import's does
 DEFAULTS = {"duration": "7d", "poll": "15m", "call_timeout": "30s", "drain_wait": "5m"}
 
 
@@ -166,6 +168,8 @@ def collect_cmd(
         console.print_exception(show_locals=False)
         console.print("[red]error:[/] collection failed (recorded in collection_runs); samples stored so far are kept")
         raise typer.Exit(1) from None
+    if options.db is not None and any(s.added for s in collector.summaries().values()):
+        _cluster(options.db)
     for vcenter, summary in collector.summaries().items():
         intervals = ", ".join(f"{n:,} at {i} s" for i, n in sorted(summary.by_interval.items())) or "none"
         where = (f"{summary.added:,} samples added ({intervals} collected), "
@@ -175,6 +179,22 @@ def collect_cmd(
                 f"{summary.reconnects} reconnect(s); run {summary.run_id or '(spool only)'}")
         console.print(line)
         collect_log.info(line)
+
+
+def _cluster(db: Path) -> None:
+    """Leave the store in planning order, as an import does (one rewrite after the collection, not per poll);
+    a store another process holds stays as collected (plans read it correctly, a little slower)."""
+    try:
+        con = store.connect(db)
+    except store.StoreBusy:
+        console.print("the store is in use: samples stay in collection order until the next collection or import")
+        return
+    try:
+        cap_memory(con, CLUSTER_MEMORY_LIMIT)
+        with console.status("ordering the samples by VM, disk and time for planning"):
+            sample_layout.cluster_samples(con)
+    finally:
+        con.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from churnplan.core import sample_layout
 from churnplan.core.memory_cap import checked_size
 
 DISK_KEY = ["vcenter", "vm_id", "instance"]
@@ -40,11 +41,7 @@ class SampleBlock:
     rw_kbps: np.ndarray        # write + read KBps
 
 
-# Per disk: count, rowid span, a0 = the least ts - rowid x interval (microseconds) and `steps`: the greatest is
-# the same (one interval per rowid step). Not over an hour, where the product could overflow in a huge store.
-_STEP = "CASE WHEN interval_s <= 3600 THEN epoch_us(ts) - rowid * (interval_s * 1000000) END"
-_STATS_SELECT = f"""SELECT interval_s, vcenter, vm_id, instance, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi,
-    coalesce(min({_STEP}), 0) AS a0, coalesce(min({_STEP}) = max({_STEP}), false) AS steps"""
+_STATS_SELECT = sample_layout.STATS_SELECT   # per disk: count, rowid span, time step (a0, steps)
 _TIME_SPANS = """, min(epoch_us(ts)) AS t0, max(epoch_us(ts)) AS t1,
     min(epoch_us(ts) % (interval_s * 1000000)) AS r0, max(epoch_us(ts) % (interval_s * 1000000)) AS r1"""
 _STATS_WHERE = """ FROM samples s WHERE ($1::INTEGER IS NULL OR s.interval_s = $1)
@@ -82,8 +79,11 @@ class SampleReader:
         """Each disk's sample count, rowid span and time span (`steps`: its time is a0 + rowid x interval, one
         sample per rowid step); the time axis from those spans when every disk's samples lie on one interval
         grid without gaps, else from a scan for the distinct times. A clustered store needs one lean scan (the
-        time spans follow from a0 and the rowids); any other a second one for the time spans themselves."""
-        disks = self._con.execute(_STATS_SELECT + _STATS_WHERE, self._params).df()
+        time spans follow from a0 and the rowids), or none when its extents were recorded as it was clustered
+        and still hold; any other a second one for the time spans themselves."""
+        disks = self._recorded_extents()
+        if disks is None:
+            disks = self._con.execute(_STATS_SELECT + _STATS_WHERE, self._params).df()
         step = disks["interval_s"].to_numpy(np.int64) * 1_000_000
         if len(disks) and (disks["steps"] & (disks["hi"] - disks["lo"] + 1 == disks["n"])).all():
             t0 = disks["a0"].to_numpy(np.int64) + disks["lo"].to_numpy(np.int64) * step
@@ -110,6 +110,22 @@ class SampleReader:
                 "AND ($4::VARCHAR[] IS NULL OR list_contains($4::VARCHAR[], s.vcenter))", self._params)
                 .fetchnumpy()["t"].astype(np.int64))
         self.times = self.times_us * _NS_PER_US / 1e9          # epoch seconds, as analytics.sample_grid codes them
+
+    def _recorded_extents(self) -> pd.DataFrame | None:
+        """The disks' figures _STATS_SELECT would give, as sample_layout recorded them for the whole table (its
+        interval and vCenter filters select whole disks), when they still hold and no time window is asked."""
+        interval_s, start, end, vcenters = self._params
+        if start is not None or end is not None:
+            return None
+        disks = sample_layout.recorded_extents(self._con)
+        if disks is None:
+            return None
+        keep = np.ones(len(disks), dtype=bool)
+        if interval_s is not None:
+            keep &= (disks["interval_s"] == interval_s).to_numpy()
+        if vcenters is not None:
+            keep &= disks["vcenter"].isin(vcenters).to_numpy()
+        return disks[keep].reset_index(drop=True)
 
     def _grid_times(self, step: int) -> np.ndarray | None:
         """The distinct sample times when each disk has one sample per interval from its first to its last
@@ -271,6 +287,11 @@ class SampleReader:
         values, present = {}, {}
         for c in ("write_kbps", *_COUNTED):   # NULL/NaN read as 0, as _values does, and counted as missing
             v = t.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            if not np.isnan(np.add.reduce(v)):   # one pass, no mask: a NaN (or NULL) anywhere makes the sum NaN
+                values[c] = v
+                if c in _COUNTED:
+                    present[f"{c}_present"] = n
+                continue
             missing = np.isnan(v)
             values[c] = np.where(missing, 0.0, v) if missing.any() else v
             if c in _COUNTED:

@@ -40,6 +40,7 @@ def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval
     vcenters = config.vcenters or None   # --vcenter: only these vCenters' inventory and samples are read
     vms, disks = store.load_vms(con, vcenters), store.load_disks(con, vcenters)
     memory_cap.cap_memory(con, memory_limit, threads)
+    memory_cap.reuse_freed_memory()   # each block's arrays reuse the previous block's memory
     reader = sample_reader.SampleReader(con, interval_s, config.start, config.end, rows_per_block, vcenters)
     if reader.samples == 0:
         if not empty_ok:
@@ -80,6 +81,7 @@ def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame
     only the per-VM write series of the included disks are kept (the what-if's time x VM matrix). `start`,
     `end` and `vcenters` select samples as plan_from_store does."""
     memory_cap.cap_memory(con, memory_limit)
+    memory_cap.reuse_freed_memory()
     reader = sample_reader.SampleReader(con, interval_s, start, end, rows_per_block, vcenters)
     if reader.samples == 0:
         return rpo.prepare(store.load_samples_polars(con, interval_s, start, end, vcenters), assignment, excluded,

@@ -13,7 +13,7 @@ import pytest
 from pyVmomi import vim
 from rich.console import Console
 
-from churnplan.core import store
+from churnplan.core import sample_layout, store
 from churnplan.ingest.vcenter import CollectOptions, Collector
 from churnplan.ingest.vcenter_perf import aligned_end
 from churnplan.ingest.vcenter_session import Backoff, Credentials
@@ -95,6 +95,9 @@ def test_inventory_matches_what_the_simulator_holds(start_vcsim, collect_cli, tm
                  (vm1, "sata0:0"): ("sata", 2.0, "persistent", False),
                  (vm1, "nvme0:2"): ("nvme", 3.0, "persistent", False)}
     assert got == expected
+    con = store.connect(tmp_db, read_only=True)
+    assert sample_layout.recorded_extents(con) is not None   # left clustered for planning, as an import leaves it
+    con.close()
 
 
 def test_samples_land_once_per_window_and_resume_from_the_watermark(vcsim, tmp_db, vcsim_password):

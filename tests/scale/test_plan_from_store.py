@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import platform
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +118,8 @@ def test_a_memory_cap_must_look_like_a_size(tmp_db):
     memory_cap.cap_memory(con, "256MB", threads=1)
     assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
     con.close()
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert memory_cap.reuse_freed_memory() is glibc   # mallopt where there is one, nothing elsewhere
 
 
 def test_the_what_if_matrix_read_by_blocks_is_the_one_prepared_from_every_sample(sample_store_master):
@@ -191,3 +195,44 @@ def test_a_disk_with_a_gap_is_not_read_by_rowid_alone(tmp_db):
     assert reader.clustered and not reader.sequential
     assert reader.times.tolist() == [t.timestamp() + s for s in (0, 300, 900)]   # the times there are
     np.testing.assert_array_equal(block.write_kbps, [[1.0, 1.0, 1.0]])
+
+
+def test_clustering_records_the_disks_extents_and_any_change_to_the_samples_voids_them(tmp_db, monkeypatch):
+    t = pd.Timestamp("2026-11-09 00:05")
+    step = pd.Timedelta(seconds=300)
+    rows = [("vc", vm, inst, t + k * step, 300, 1.0 + k, 0.0, 1.0, 0.0)
+            for vm in ("vm-2", "vm-1") for inst in ("scsi0:0", "scsi0:1") for k in range(4)]
+    rows += [("vc", "vm-1", "scsi0:0", t + step, 20, 99.0, 0.0, 0.0, 0.0)]   # another interval
+    _tiny_store(tmp_db, rows[:4] + rows[8:])                    # vm-2's scsi0:1 not yet
+    con = store.connect(tmp_db)
+    assert sample_layout.recorded_extents(con) is None          # never clustered: none recorded
+    sample_layout.cluster_samples(con)
+    recorded = sample_layout.recorded_extents(con)
+    scanned = con.execute(sample_layout.STATS_SELECT + " FROM samples s GROUP BY ALL").df()
+    pd.testing.assert_frame_equal(recorded.sort_values(["interval_s", "vm_id", "instance"], ignore_index=True),
+                                  scanned.sort_values(["interval_s", "vm_id", "instance"], ignore_index=True))
+    scans = []
+    real = con.execute
+
+    class Spy:   # DuckDB connections take no attributes: count the reader's scans through a proxy
+        def __getattr__(self, name):
+            return getattr(con, name)
+
+        def execute(self, sql, *args):
+            scans.append(sql)
+            return real(sql, *args)
+
+    with_extents = sample_reader.SampleReader(Spy(), 300, rows_per_block=1)
+    assert not any("GROUP BY" in s for s in scans)            # read from the recorded extents, no scan
+    blocks = list(with_extents.blocks())
+    assert [b.keys["vm_id"].tolist() for b in blocks] == [["vm-1", "vm-1"], ["vm-2"]]
+    assert with_extents.sequential
+    np.testing.assert_array_equal(blocks[1].write_kbps, [[1.0, 2.0, 3.0, 4.0]])
+    store.insert_samples(con, pd.DataFrame(rows[4:8], columns=store.SAMPLE_COLUMNS))   # vm-2's scsi0:1 arrives
+    assert sample_layout.recorded_extents(con) is None          # an insert forgets them
+    sample_layout.record_extents(con)
+    con.execute("DELETE FROM samples WHERE vm_id = 'vm-2' AND instance = 'scsi0:1'")   # by hand, past the store
+    assert sample_layout.recorded_extents(con) is None          # the fingerprint no longer matches
+    after = list(sample_reader.SampleReader(con, 300, rows_per_block=1).blocks())
+    con.close()
+    assert [b.keys["instance"].tolist() for b in after] == [["scsi0:0", "scsi0:1"], ["scsi0:0"]]

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 import polars as pl
 
+from churnplan.core import sample_layout
 from churnplan.core.store.inventory import frame_with, vcenter_list
 from churnplan.core.plausibility import Window
 from churnplan.core.store.runs import naive_utc
@@ -64,7 +65,10 @@ def insert_samples(con: duckdb.DuckDBPyConnection, samples: pd.DataFrame | duckd
                  SET last_ts = greatest(watermarks.last_ts, excluded.last_ts)""", [Window.from_env().latest()])
     finally:
         con.unregister("_samples_in")
-    return int(row[0]) if row else 0
+    added = int(row[0]) if row else 0
+    if added:
+        sample_layout.forget_extents(con)   # new rows: the recorded extents no longer describe the table
+    return added
 
 
 def watermarks(con: duckdb.DuckDBPyConnection, vcenter: str, interval_s: int) -> dict[str, datetime]:
