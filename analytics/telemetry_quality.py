@@ -8,7 +8,6 @@ interval's slots over the estate's window, so a disk that started late or stoppe
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,8 +110,7 @@ def _vm_table(disks: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
                 gaps=("gaps", "max"), longest_gap_h=("longest_gap_h", "max"), days_covered=("days_covered", "max"),
                 write_iops_present_pct=("write_iops_present_pct", "min"),
                 ).reset_index()
-    vms["missing_counters"] = _per_vm_text(vms, disks[disks["missing_counters"] != ""], "missing_counters", "",
-                                           lambda s: ", ".join(sorted({x for v in s for x in v.split(", ") if x})))
+    vms["missing_counters"] = _missing_counters(vms, disks)
     vms["coverage_pct"] = 100.0 * vms["samples"] / vms["expected"]
     vms["write_size_known"] = vms["write_iops_present_pct"] > 0
     seen = (intervals.assign(vcenter=intervals["vcenter"].astype(str), vm_id=intervals["vm_id"].astype(str))
@@ -129,14 +127,15 @@ def _vm_table(disks: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
                 "mixed_intervals", "write_size_known", "missing_counters", "stars"]]
 
 
-def _per_vm_text(vms: pd.DataFrame, rows: pd.DataFrame, column: str, none: str,
-                 join: Callable[[pd.Series], str]) -> list[str]:
-    """`join` of each VM's `column` values among `rows` (the few rows holding any), `none` for the other VMs."""
+def _missing_counters(vms: pd.DataFrame, disks: pd.DataFrame) -> list[str]:
+    """Each VM's missing counters over its disks (sorted, ', '-joined), grouped over the few disks missing any;
+    '' for the other VMs."""
+    rows = disks[disks["missing_counters"] != ""]
     if rows.empty:
-        return [none] * len(vms)
-    text = rows.groupby(["vcenter", "vm_id"], sort=False)[column].agg(join)
-    key = pd.MultiIndex.from_frame(vms[["vcenter", "vm_id"]])
-    texts: list[str] = text.reindex(key).fillna(none).tolist()
+        return [""] * len(vms)
+    text = rows.groupby(["vcenter", "vm_id"], sort=False)["missing_counters"].agg(
+        lambda s: ", ".join(sorted({x for v in s for x in v.split(", ") if x})))
+    texts: list[str] = text.reindex(pd.MultiIndex.from_frame(vms[["vcenter", "vm_id"]])).fillna("").tolist()
     return texts
 
 
