@@ -8,6 +8,7 @@ per-VM fair-share mode that says which VMs miss the RPO.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,7 @@ from churnplan.analytics import queue, sample_grid
 from churnplan.analytics.sample_grid import SampleGrid
 from churnplan.analytics.config import ThrottleSchedule
 from churnplan.analytics.vocabulary import Scope, protected
+from churnplan.analytics.workers import WORKERS
 from churnplan.core.units import KIB, bytes_to_mib
 
 ESTATE = Scope.ESTATE
@@ -46,13 +48,7 @@ class PreparedChurn:
 
     def columns(self, scope: str) -> np.ndarray:
         """Column indices of the VMs in `scope` ('estate' = all, else a process server or a vm_id)."""
-        if scope == ESTATE:
-            return np.arange(len(self.vms))
-        mask = (self.vms["scope"] == scope).to_numpy() | (self.vms["vm_id"] == scope).to_numpy()
-        if not mask.any():
-            known = sorted(set(self.vms["scope"])) + [ESTATE]
-            raise ValueError(f"unknown scope {scope!r}; known scopes: {', '.join(map(str, known))}")
-        return np.nonzero(mask)[0]
+        return _columns(self.vms, scope)
 
     def for_scope(self, scope: str) -> PreparedChurn:
         """The churn of `scope`'s VMs only (the estate: all of them, this same object), so a scope can be
@@ -66,6 +62,17 @@ class PreparedChurn:
     def scopes(self) -> list[str]:
         """The process servers (every scope but 'estate'), sorted."""
         return sorted(s for s in set(self.vms["scope"]) if s != ESTATE)
+
+
+def _columns(vms: pd.DataFrame, scope: str) -> np.ndarray:
+    """Rows of `vms` (vcenter, vm_id, name, scope) in `scope` ('estate' = all, else a process server or a vm_id)."""
+    if scope == ESTATE:
+        return np.arange(len(vms))
+    mask = (vms["scope"] == scope).to_numpy() | (vms["vm_id"] == scope).to_numpy()
+    if not mask.any():
+        known = sorted(set(vms["scope"])) + [ESTATE]
+        raise ValueError(f"unknown scope {scope!r}; known scopes: {', '.join(map(str, known))}")
+    return np.nonzero(mask)[0]
 
 
 def _keys(frame: pd.DataFrame) -> pd.Series:
@@ -115,16 +122,14 @@ def prepare_by_scope(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignme
         row_of_vm = np.arange(len(vms))
     present = per_vm.present_times()
     vms = vms.reset_index(drop=True)
-    estate = PreparedChurn(per_vm.times[present], per_vm.interval_s, vms, _bytes_matrix(per_vm, row_of_vm, present),
-                           timezone)
-    out: dict[str, PreparedChurn] = {ESTATE: estate}
-    for scope in scopes:
-        if scope == ESTATE:
-            continue
-        cols = estate.columns(scope)
-        out[scope] = PreparedChurn(estate.times, estate.interval_s, vms.iloc[cols].reset_index(drop=True),
-                                   _bytes_matrix(per_vm, row_of_vm[cols], present), timezone)
-    return out
+    times = per_vm.times[present]
+    cols = {scope: _columns(vms, scope) for scope in dict.fromkeys([ESTATE, *scopes])}
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:   # each matrix is a transpose: memory-bound, GIL released
+        matrices = dict(zip(cols, pool.map(lambda c: _bytes_matrix(per_vm, row_of_vm[c], present), cols.values()),
+                            strict=True))
+    return {scope: PreparedChurn(times, per_vm.interval_s, vms if scope == ESTATE else
+                                 vms.iloc[c].reset_index(drop=True), matrices[scope], timezone)
+            for scope, c in cols.items()}
 
 
 def _bytes_matrix(per_vm: SampleGrid, row_of_vm: np.ndarray, present: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import pandas as pd
 from churnplan.analytics import bandwidth, queue, rpo
 from churnplan.analytics.config import PlanConfig
 
-from churnplan.analytics.stages.workers import WORKERS
+from churnplan.analytics.workers import WORKERS
 from churnplan.analytics.vocabulary import Scope
 
 COLUMNS = ["scope", "rpo_min", "compliance_goal_pct", "required_mbps"]

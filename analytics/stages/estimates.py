@@ -18,7 +18,7 @@ from churnplan.analytics.sample_grid import SampleGrid
 from churnplan.analytics.stages.assignment import Assignment
 from churnplan.analytics.stages.azure_targets import profiled_load
 from churnplan.analytics.telemetry_statistics import DiskStatistics
-from churnplan.analytics.vocabulary import of_protected_vms, protected
+from churnplan.analytics.vocabulary import Scope, of_protected_vms, protected
 from churnplan.core.units import GIB, SECONDS_PER_DAY
 
 DISK_KEY = ["vcenter", "vm_id", "instance"]
@@ -74,12 +74,13 @@ def billed_cost(assignment: Assignment, estate: PreparedChurn, config: PlanConfi
     d = d.assign(peak_mbps_rw=profiled_load(d, DISK_KEY)["peak_mbps_rw"])
     replicas = cost.replica_disks_from_targets(d.rename(columns={"capacity_gib": "capacity_gb"}),
                                                config.standard_disks)
-    vm_gib = estate.vm_bytes * (1.0 + config.growth_pct / 100.0)
-    vm_gib /= GIB   # in place: one time x VM temporary, not two
+    # Both figures are sums over VMs of sums over time, so they are those of the estate's total series (the sum
+    # the bandwidth stage already holds), not of a time x VM matrix of GiB.
+    gib = estate.scope_bytes(estate.columns(Scope.ESTATE)) * ((1.0 + config.growth_pct / 100.0) / GIB)
     policy = recovery_points.RetentionPolicy(config.retention_h, config.app_consistent_h)
-    mean, _ = recovery_points.window_gib(vm_gib, estate.interval_s, policy)
+    mean, _ = recovery_points.window_gib(gib, estate.interval_s, policy)
     days = estate.times.size * estate.interval_s / SECONDS_PER_DAY if estate.times.size else 1.0
-    cache_gib = float(vm_gib.sum()) / max(days, 1e-9)
+    cache_gib = float(gib.sum()) / max(days, 1e-9)
     instances = np.zeros(int(protected(assignment.vms).sum()))   # every protected VM starts on day 0
     est = cost.estimate(replicas, instances, float(mean.sum()), cache_gib, book)
     return est, float(mean.sum())

@@ -116,7 +116,7 @@ def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[Samp
     keep &= times <= hi if hi is not None else keep
     times = times[keep]
     excluded = disks[disks["excluded"]]
-    write = np.full((n_vms, times.size), np.nan)
+    write = np.empty((n_vms, times.size))   # rows are written block by block; those past `rows` are cut off
     keys, d_profs, v_profs, rows = [], [], [], 0
     with ThreadPoolExecutor(max_workers=1) as pool:   # a block's disk profiles beside its VM sums and profiles
         for block in blocks:

@@ -14,7 +14,7 @@ from churnplan.analytics import queue, rpo
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.rpo import WhatIf
 from churnplan.analytics.stages.links import Link
-from churnplan.analytics.stages.workers import WORKERS
+from churnplan.analytics.workers import WORKERS
 from churnplan.analytics.vocabulary import Scope
 from churnplan.core.units import SECONDS_PER_DAY
 

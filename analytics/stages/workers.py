@@ -1,7 +1,0 @@
-"""How many threads the stages use for independent scopes (numpy releases the GIL in their inner loops)."""
-
-from __future__ import annotations
-
-import os
-
-WORKERS = min(8, os.cpu_count() or 1)
