@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from churnplan.analytics import cost, disk_tiers, pricing, recovery_points
 from churnplan.analytics.recovery_points import RetentionPolicy
@@ -105,6 +107,18 @@ def test_snapshot_windows_of_many_vms_are_each_vms_own_whatever_the_estate_aroun
     for k in (0, 1):   # mean, then max: bit for bit
         assert np.array_equal(whole[k], np.concatenate([p[k] for p in parts]))
     assert [a.size for a in recovery_points.window_gib(np.zeros((48, 0)), 3600, RetentionPolicy(24))] == [0, 0]
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 80), vms=st.integers(1, 12), hours=st.sampled_from([1, 6, 24, 72]), seed=st.integers(0, 99))
+def test_the_estates_mean_snapshot_volume_is_the_sum_of_its_vms(rows, vms, hours, seed):
+    """The plan bills snapshot storage from the estate's total series (its VMs summed per sample): window sums and
+    their mean are linear, so that is the sum of the VMs' own figures, to float rounding; a series shorter than
+    the window is scaled up alike."""
+    gib = np.random.default_rng(seed).lognormal(-3.0, 2.0, (rows, vms))
+    mean, _ = recovery_points.window_gib(gib, 3600, RetentionPolicy(hours))
+    total, _ = recovery_points.window_gib(gib.sum(axis=1), 3600, RetentionPolicy(hours))
+    assert total[0] == pytest.approx(mean.sum(), rel=1e-12)
+
 
 # --- price books --------------------------------------------------------------------------------------------
 
