@@ -112,9 +112,17 @@ def main() -> None:
     ap.add_argument("--shuffle", type=int, metavar="SEED",
                     help="Draw the estates' VMs in a random order (this seed) instead of trace order.")
     ap.add_argument("--csv", type=Path, help="Also write every row here.")
+    ap.add_argument("--daily-peaks", action="store_true",
+                    help="Only print each estate's peak write rate on each day of the month (no backtest): which "
+                         "days the learning windows' largest needs come from.")
     args = ap.parse_args()
     if not args.dataset.is_dir():
         sys.exit(f"no Bitbrains traces at {args.dataset}")
+    if args.daily_peaks:
+        wide = load(args.dataset)
+        day0, groups = estates(wide, args.estates, 12, args.shuffle)
+        print(daily_peaks(wide, day0, groups).to_string(float_format=lambda v: f"{v:.1f}"))
+        return
     frame = run(args.dataset, args.estates, args.splits, tuple(args.goals), args.traces, shuffle=args.shuffle)
     if args.csv:
         frame.to_csv(args.csv, index=False)
@@ -152,6 +160,16 @@ def hindsight(part: pd.DataFrame) -> pd.DataFrame:
                     "mape_meeting_50_pct": mape[j], "x_mape": float(k[j, 0]),
                     "least_mape_pct": mape[free], "its_met_pct": 100.0 * met[free]})
     return pd.DataFrame(out)
+
+
+def daily_peaks(wide: pd.DataFrame, day0: pd.Timestamp, groups: list[list[str]]) -> pd.DataFrame:
+    """Each estate's (rows) highest write rate in MB/s (1024 KB/s) on each day of the month (columns: day
+    number from day0), the VMs summed per sample as the backtest sums them."""
+    month = wide[(wide.index > day0) & (wide.index <= day0 + pd.Timedelta(days=MONTH_DAYS))]
+    day = (month.index - day0 - pd.Timedelta(microseconds=1)).days   # a sample at 00:00 ends the day before
+    peaks = {f"estate{e + 1:02d}": month[vms].fillna(0.0).sum(axis=1).groupby(day).max() / 1024.0
+             for e, vms in enumerate(groups)}
+    return pd.DataFrame(peaks).T
 
 
 def by_split(part: pd.DataFrame) -> None:
