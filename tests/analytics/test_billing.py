@@ -108,6 +108,7 @@ def test_snapshot_windows_of_many_vms_are_each_vms_own_whatever_the_estate_aroun
         assert np.array_equal(whole[k], np.concatenate([p[k] for p in parts]))
     assert [a.size for a in recovery_points.window_gib(np.zeros((48, 0)), 3600, RetentionPolicy(24))] == [0, 0]
 
+
 @settings(max_examples=60, deadline=None)
 @given(rows=st.integers(1, 80), vms=st.integers(1, 12), hours=st.sampled_from([1, 6, 24, 72]), seed=st.integers(0, 99))
 def test_the_estates_mean_snapshot_volume_is_the_sum_of_its_vms(rows, vms, hours, seed):
