@@ -49,3 +49,8 @@ class PlanConfig:
     price_book: PriceBook | None = None          # billed prices (own JSON or Retail Prices export); None = example
     growth_auto: bool = False                    # --growth auto: growth_pct is replaced by the fitted trend's
     vcenters: tuple[str, ...] = ()               # --vcenter: plan only these vCenters' VMs (the loaders select them)
+
+    @property
+    def link_given(self) -> bool:
+        """A bandwidth or throttle schedule was given: the estate's VMs share it (the per-VM fair-share table)."""
+        return self.bandwidth_mbps is not None or self.throttle is not None

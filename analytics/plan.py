@@ -66,7 +66,7 @@ def plan_from_profiles(profiles: Profiles, config: PlanConfig,
     per-disk statistics in place of the samples the assessment would otherwise need)."""
     tz = config.throttle.timezone if config.throttle is not None else config.timezone
     placed = assign(targets(profiles), config.architecture)
-    churns = churn_by_scope(profiles.vm_grid, placed, tz)
+    churns = churn_by_scope(profiles.vm_grid, placed, tz, per_vm=config.link_given)   # fair share: per VM
     estate_writes, times = estate_grid(profiles.vm_grid), profiles.times
     azure = azure_targets(placed)
     vm_grid = profiles.vm_grid   # coverage replays every VM when some are left out
@@ -105,8 +105,7 @@ def with_estimates(plan: Plan, est: Estimates, azure: AzureTargets) -> Plan:
 def _vm_frame(placed: Assignment, misses: pd.DataFrame, config: PlanConfig) -> pd.DataFrame:
     """The VM table: with each VM's fair-share compliance when a link was given (the estate at the plan's RPO)."""
     v = placed.vms
-    given = config.bandwidth_mbps is not None or config.throttle is not None
-    if given and len(misses):
+    if config.link_given and len(misses):
         fs = misses.rename(columns={"compliance_pct": "fair_share_compliance_pct",
                                     "max_lag_min": "fair_share_max_lag_min"}).drop(columns="name")
         v = v.merge(fs, on="vm_id", how="left")

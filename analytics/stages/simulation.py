@@ -52,7 +52,7 @@ def simulate(churns: Mapping[str, rpo.PreparedChurn], links: Mapping[str, Link],
 
     Per-VM fair-share misses are worked out for the estate at the desired RPO when a link was given.
     """
-    given = config.bandwidth_mbps is not None or config.throttle is not None
+    given = config.link_given
     cases = [(scope, r) for scope in churns for r in rpos]
 
     def run(case: tuple[str, float]) -> rpo.WhatIf:

@@ -155,9 +155,8 @@ def _server_job(placed: Assignment, series: EstateSeries, interval_s: float, tz:
     order = [str(s) for s in placed.servers["server"]]
     assigned[VM_ORDER] = np.arange(len(assigned), dtype=np.int32)
     assigned[SERVER_NO] = pd.Index(order).get_indexer(assigned["process_server"].astype(str)).astype(np.int32)
-    given = config.bandwidth_mbps is not None or config.throttle is not None
     job = ServerJob(series.times, interval_s, tz, config, placed.servers, assigned,
-                    float(v.loc[prot, "churn_gib_day"].sum()), keep_vm_bytes=given)
+                    float(v.loc[prot, "churn_gib_day"].sum()), keep_vm_bytes=config.link_given)
     return job, order
 
 

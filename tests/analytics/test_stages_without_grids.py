@@ -70,14 +70,6 @@ def test_the_profiles_peaks_are_azure_vm_sizes_peak_load_of_the_grids_bit_for_bi
     assert both["peak_iops"].equals(both["peak_iops_grid"]) and both["peak_mbps_rw"].equals(both["peak_mbps_rw_grid"])
 
 
-def _per_server(estate: rpo.PreparedChurn) -> rpo.PreparedChurn:
-    """The estate's churn as a distributed engine holds it: one column per process server, its VMs' sum."""
-    scopes = estate.scopes()
-    matrix = np.column_stack([estate.for_scope(s).scope_bytes(np.arange(len(estate.columns(s)))) for s in scopes])
-    names = pd.DataFrame({"vcenter": "", "vm_id": scopes, "name": scopes, "scope": scopes})
-    return rpo.PreparedChurn(estate.times, estate.interval_s, names, matrix, estate.timezone)
-
-
 def test_cost_recovery_points_and_outage_catch_up_are_the_same_from_per_server_sums():
     rng = np.random.default_rng(11)
     series = {(f"vm{v}", f"scsi0:{d}"): list(rng.gamma(1.5, 40.0, 288 * 3)) for v in range(6) for d in range(2)}
@@ -86,9 +78,10 @@ def test_cost_recovery_points_and_outage_catch_up_are_the_same_from_per_server_s
     p = profile(vms, disks, samples, config)
     placed = assign(targets(p), config.architecture)
     estate = churn_by_scope(p.vm_grid, placed, config.timezone)[Scope.ESTATE]
+    per_server = churn_by_scope(p.vm_grid, placed, config.timezone, per_vm=False)[Scope.ESTATE]
     by_vm = estimates(None, placed, estate, config, 200.0)
-    by_server = estimates(None, placed, _per_server(estate), config, 200.0)
-    assert len(estate.vms) == 6 and by_vm.snapshot_gib > 0
+    by_server = estimates(None, placed, per_server, config, 200.0)
+    assert len(estate.vms) == 6 and len(per_server.vms) == 1 and by_vm.snapshot_gib > 0
     assert math.isclose(by_vm.snapshot_gib, by_server.snapshot_gib, rel_tol=1e-12)
     pd.testing.assert_frame_equal(by_vm.cost.lines, by_server.cost.lines, rtol=1e-12)
     assert by_vm.cost.lines.iloc[0]["quantity"] == 6   # the licence counts protected VMs, not columns
@@ -121,3 +114,34 @@ def test_coverage_replays_the_estates_summed_churn_as_it_replays_every_vm():
     for goal, mbps in want.items():
         assert math.isclose(mbps, got[goal], rel_tol=1e-9)
     assert want["100"] > table.required(Scope.ESTATE, config.rpo_min, 100)
+
+
+def test_without_a_link_each_scope_holds_its_servers_summed_bytes():
+    # Two VMs of one server, 8 KiB a write: 10 + 30 IOPS, then 20 + 0, over 300 s samples.
+    vms, disks, samples = _estate({("a", "scsi0:0"): [10.0, 20.0], ("b", "scsi0:0"): [30.0, 0.0]})
+    config = PlanConfig()
+    p = profile(vms, disks, samples, config)
+    placed = assign(targets(p), "classic")
+    churns = churn_by_scope(p.vm_grid, placed, config.timezone, per_vm=False)
+    assert placed.scopes == ["estate", "CS01"]
+    for scope in placed.scopes:
+        assert churns[scope].vms["scope"].tolist() == ["CS01"]
+        assert churns[scope].vm_bytes.tolist() == [[40 * 8 * 1024 * 300.0], [20 * 8 * 1024 * 300.0]]
+
+
+def test_a_plan_without_a_link_gives_the_per_vm_figures_to_float_rounding():
+    # Its scopes sum each server's VMs before the queues, not each time step across every VM column.
+    rng = np.random.default_rng(4)
+    series = {(f"vm{v:02d}", f"scsi0:{d}"): list(rng.gamma(0.6, 80.0, 288 * 2)) for v in range(40) for d in range(2)}
+    vms, disks, samples = _estate(series)
+    config = PlanConfig(percentile=90.0, rpo_min=30.0)
+    p = profile(vms, disks, samples, config)
+    placed = assign(targets(p), config.architecture)
+    assert len(placed.scopes) >= 2
+    per_vm = churn_by_scope(p.vm_grid, placed, config.timezone)
+    summed = churn_by_scope(p.vm_grid, placed, config.timezone, per_vm=False)
+    for scope in placed.scopes:
+        assert np.allclose(summed[scope].scope_bytes(summed[scope].columns(scope)),
+                           per_vm[scope].scope_bytes(per_vm[scope].columns(scope)), rtol=1e-13, atol=0.0)
+    a, b = bw.bandwidth_table(per_vm, config).table.frame, bw.bandwidth_table(summed, config).table.frame
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
