@@ -53,10 +53,11 @@ class Coverage:
 
 def coverage(vm_grid: SampleGrid, placed: Assignment, config: PlanConfig, factor: float,
              protected_table: bw.BandwidthTable, goals: Sequence[float]) -> Coverage:
-    """The plan's coverage; the remediated bandwidth replays every VM's churn on one estate queue."""
+    """The plan's coverage; the remediated bandwidth replays every VM's churn on one estate queue (their sum: one
+    column, not a time x VM matrix)."""
     v = placed.vms
-    every = None if protected(v).all() else rpo.prepare(vm_grid, assignment=v[VM_KEY + ["name"]],
-                                                         timezone=config.timezone)
+    every = None if protected(v).all() else rpo.prepare_scope_sums(vm_grid, assignment=v[VM_KEY + ["name"]],
+                                                                    timezone=config.timezone)[Scope.ESTATE]
     return coverage_of(every, placed, config, factor, protected_table, goals)
 
 

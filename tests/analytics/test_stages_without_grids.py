@@ -103,13 +103,13 @@ def test_coverage_replays_the_estates_summed_churn_as_it_replays_every_vm():
     placed = assign(targets(p), config.architecture)
     table = bw.bandwidth_table(churn_by_scope(p.vm_grid, placed, config.timezone), config).table
     factor = bw.write_factor(config)
-    per_vm = coverage(p.vm_grid, placed, config, factor, table, config.compliance_goals_pct)
+    from_grid = coverage(p.vm_grid, placed, config, factor, table, config.compliance_goals_pct)
     summed = np.nansum(p.vm_grid.write_kbps, axis=0) * (float(KIB) * p.vm_grid.interval_s)
     one = pd.DataFrame({"vcenter": [""], "vm_id": ["estate"], "name": ["estate"], "scope": ["estate"]})
     every = rpo.PreparedChurn(p.vm_grid.times, p.vm_grid.interval_s, one, summed[:, None])
     from_sum = coverage_of(every, placed, config, factor, table, config.compliance_goals_pct)
-    assert [x.name for x in per_vm.left_out] == ["vm9"] and per_vm.protected_vms == 9
-    want, got = per_vm.required_mbps_if_remediated_by_goal_pct, from_sum.required_mbps_if_remediated_by_goal_pct
+    assert [x.name for x in from_grid.left_out] == ["vm9"] and from_grid.protected_vms == 9
+    want, got = from_grid.required_mbps_if_remediated_by_goal_pct, from_sum.required_mbps_if_remediated_by_goal_pct
     assert want.keys() == got.keys() == {"90", "100"}
     for goal, mbps in want.items():
         assert math.isclose(mbps, got[goal], rel_tol=1e-9)
