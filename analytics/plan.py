@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 import pandas as pd
@@ -11,16 +12,17 @@ import polars as pl
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.model import Plan
 from churnplan.analytics.sample_grid import SampleGrid
+from churnplan.analytics.scope_sums import ScopeSums
 from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.stages.assignment import Assignment, assign
 from churnplan.analytics.stages.azure_targets import AzureTargets, azure_targets
 from churnplan.analytics.stages.cache import size_caches
 from churnplan.analytics.stages.churn_by_scope import churn_by_scope
-from churnplan.analytics.stages.coverage import coverage
+from churnplan.analytics.stages.coverage import coverage_of
 from churnplan.analytics.stages.estimates import Estimates, estimates
 from churnplan.analytics.stages.links import links, planned_mbps
-from churnplan.analytics.stages.profiles import Profiles, profile
-from churnplan.analytics.stages.seeding import Seeding, estate_grid, seed_and_cost
+from churnplan.analytics.stages.profiles import Profiles, profile, vm_blocks
+from churnplan.analytics.stages.seeding import Seeding, seed_and_cost
 from churnplan.analytics.stages.simulation import Simulation, compliance_curve, simulate
 from churnplan.analytics.stages.summary import PlanSummary, summarise
 from churnplan.analytics.stages.targets import targets
@@ -61,30 +63,55 @@ def build_plan(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | p
 
 def plan_from_profiles(profiles: Profiles, config: PlanConfig,
                        samples: pd.DataFrame | pl.DataFrame | SampleGrid | None = None,
-                       telemetry: DiskStatistics | None = None) -> Plan:
+                       telemetry: DiskStatistics | None = None,
+                       blocks: Callable[[], Iterable[SampleGrid]] | None = None) -> Plan:
     """The stages after profiling (an engine that profiles block by block enters here, with the telemetry's
-    per-disk statistics in place of the samples the assessment would otherwise need)."""
+    per-disk statistics in place of the samples the assessment would otherwise need).
+
+    Profiles without a per-VM grid: `blocks` reads the per-disk blocks again (as profile_blocks took them), and
+    the VMs' series are summed per server as they come (analytics.scope_sums), a block at a time.
+    """
     tz = config.throttle.timezone if config.throttle is not None else config.timezone
     placed = assign(targets(profiles), config.architecture)
-    churns = churn_by_scope(profiles.vm_grid, placed, tz, per_vm=config.link_given)   # fair share: per VM
-    estate_writes, times = estate_grid(profiles.vm_grid), profiles.times
+    sums = _scope_sums(profiles, placed, config, blocks)
+    if config.link_given:   # the estate's VMs share the link: its fair-share table needs each VM's series
+        if profiles.vm_grid is None:
+            raise ValueError("a plan with a given link needs the per-VM series kept (profile_blocks keep_series)")
+        churns = churn_by_scope(profiles.vm_grid, placed, tz)
+    else:   # every stage reads scope sums only: one column per server
+        churns = sums.churns(tz, placed.scopes)
+    estate_writes, times = sums.estate_grid(), profiles.times
+    every = None if protected(placed.vms).all() else sums.every(config.timezone)   # coverage replays every VM
     azure = azure_targets(placed)
-    vm_grid = profiles.vm_grid   # coverage replays every VM when some are left out
-    del profiles
+    del profiles, sums
     bands = bw.bandwidth_table(churns, config)
     estate_gib_day = float(placed.vms.loc[protected(placed.vms), "churn_gib_day"].sum())
     sim = simulate(churns, links(config, placed.servers, bands.table, estate_gib_day), bw.rpo_targets(config), config)
     planned = planned_mbps(config, bands.table)
     seeding = seed_and_cost(estate_writes, placed, planned, config, estate_gib_day)
     estate = churns[Scope.ESTATE]
-    cover = coverage(vm_grid, placed, config, bw.write_factor(config), bands.table, config.compliance_goals_pct)
-    del vm_grid   # the per-VM series: not read again
+    cover = coverage_of(every, placed, config, bw.write_factor(config), bands.table, config.compliance_goals_pct)
     est = estimates(telemetry if telemetry is not None else samples, placed, estate, config, planned)
     summary = summarise(config, tz, times, estate, placed, bands.table, planned, sim.estate,
                         bw.throttle_needed(estate, config), seeding, cover, azure, est)
     curve = compliance_curve(bands.curves[Scope.ESTATE], summary.required_mbps_100pct, config.rpo_min)
     servers = size_caches(placed.servers, churns, sim.outcomes, bands.table, config)
     return with_estimates(assemble(config, placed, servers, bands.table, sim, summary, seeding, curve), est, azure)
+
+
+def _scope_sums(profiles: Profiles, placed: Assignment, config: PlanConfig,
+                blocks: Callable[[], Iterable[SampleGrid]] | None) -> ScopeSums:
+    """The VMs' write series summed per server, from the profiles' per-VM grid or, when none was kept, from the
+    blocks read again."""
+    sums = ScopeSums(placed.vms, profiles.times, profiles.interval_s)
+    if profiles.vm_grid is not None:
+        sums.add(profiles.vm_grid)
+    elif blocks is not None:
+        for vm_block in vm_blocks(blocks(), placed.disks, config):
+            sums.add(vm_block)
+    else:
+        raise ValueError("profiles without per-VM series need the blocks to read them again")
+    return sums
 
 
 def assemble(config: PlanConfig, placed: Assignment, servers: pd.DataFrame, table: bw.BandwidthTable,

@@ -99,48 +99,6 @@ def prepare_by_scope(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignme
     """`prepare`'s churn (under 'estate') and, for each of `scopes`, its `for_scope`: the same matrices, each
     scope's filled straight from the per-VM rows of the samples (a few contiguous rows each) instead of
     gathered column by column from the estate's time x VM matrix."""
-    per_vm, vms, row_of_vm = _selected(samples, assignment, excluded)
-    present = per_vm.present_times()
-    times = per_vm.times[present]
-    cols = {scope: _columns(vms, scope) for scope in dict.fromkeys([ESTATE, *scopes])}
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:   # each matrix is a transpose: memory-bound, GIL released
-        matrices = dict(zip(cols, pool.map(lambda c: _bytes_matrix(per_vm, row_of_vm[c], present), cols.values()),
-                            strict=True))
-    return {scope: PreparedChurn(times, per_vm.interval_s, vms if scope == ESTATE else
-                                 vms.iloc[c].reset_index(drop=True), matrices[scope], timezone)
-            for scope, c in cols.items()}
-
-
-def prepare_scope_sums(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.DataFrame | None = None,
-                       excluded: pd.DataFrame | None = None, timezone: str = "UTC",
-                       scopes: Iterable[str] = ()) -> dict[str, PreparedChurn]:
-    """prepare_by_scope's churns with one column per process server (its VMs' bytes summed) instead of one per
-    VM, as a distributed engine holds them: the estate's columns are its servers, each server's churn its own
-    column. Everything but the per-VM fair share reads only scope sums, so no time x VM matrix is made."""
-    per_vm, vms, row_of_vm = _selected(samples, assignment, excluded)
-    present = per_vm.present_times()
-    names = sorted(set(vms["scope"]))
-    sums = np.zeros((int(present.sum()), len(names)))
-    for i, name in enumerate(names):   # servers (a few dozen), each summed over its VMs' contiguous rows
-        rows = row_of_vm[(vms["scope"] == name).to_numpy() & (row_of_vm >= 0)]
-        kbps = per_vm.write_kbps[np.sort(rows)]
-        total = np.add.reduce(kbps if per_vm.dense else np.nan_to_num(kbps, copy=False), axis=0)   # kbps: a copy
-        sums[:, i] = (total if present.all() else total[present]) * (float(KIB) * per_vm.interval_s)
-    frame = pd.DataFrame({"vcenter": "", "vm_id": names, "name": names, "scope": names})
-    times = per_vm.times[present]
-    out: dict[str, PreparedChurn] = {ESTATE: PreparedChurn(times, per_vm.interval_s, frame, sums, timezone)}
-    for scope in scopes:
-        if scope != ESTATE:
-            c = _columns(frame, scope)
-            out[scope] = PreparedChurn(times, per_vm.interval_s, frame.iloc[c].reset_index(drop=True),
-                                       np.ascontiguousarray(sums[:, c]), timezone)
-    return out
-
-
-def _selected(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.DataFrame | None,
-              excluded: pd.DataFrame | None) -> tuple[SampleGrid, pd.DataFrame, np.ndarray]:
-    """The per-VM grid of the samples (excluded disks left out), the VMs that replicate (vcenter, vm_id, name,
-    scope: their process server, else 'estate') and each one's grid row (-1: no samples)."""
     grid = sample_grid.from_frame(samples)
     if excluded is not None:
         grid = grid.without(excluded[excluded["excluded"].astype(bool)] if "excluded" in excluded.columns else excluded)
@@ -162,7 +120,22 @@ def _selected(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.
         vms["name"] = vms["vm_id"]
         vms["scope"] = ESTATE
         row_of_vm = np.arange(len(vms))
-    return per_vm, vms.reset_index(drop=True), row_of_vm
+    present = per_vm.present_times()
+    vms = vms.reset_index(drop=True)
+    times = per_vm.times[present]
+    cols = {scope: _columns(vms, scope) for scope in dict.fromkeys([ESTATE, *scopes])}
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:   # each matrix is a transpose: memory-bound, GIL released
+        matrices = dict(zip(cols, pool.map(lambda c: _bytes_matrix(per_vm, row_of_vm[c], present), cols.values()),
+                            strict=True))
+    return {scope: PreparedChurn(times, per_vm.interval_s, vms if scope == ESTATE else
+                                 vms.iloc[c].reset_index(drop=True), matrices[scope], timezone)
+            for scope, c in cols.items()}
+
+
+def scope_frame(names: Iterable[str]) -> pd.DataFrame:
+    """The `vms` of a PreparedChurn whose columns are scopes (one per process server, its VMs' bytes summed)."""
+    names = list(names)
+    return pd.DataFrame({"vcenter": "", "vm_id": names, "name": names, "scope": names})
 
 
 def _bytes_matrix(per_vm: SampleGrid, row_of_vm: np.ndarray, present: np.ndarray) -> np.ndarray:

@@ -83,8 +83,9 @@ class SampleGrid:
         return SampleGrid(self.keys, self.times[lo:hi], self.interval_s,
                           *(self.metric(m)[:, lo:hi] for m in METRICS))
 
-    def by_vm(self) -> SampleGrid:
-        """Per VM and time, the sum over its disks (NaN where none of them has a sample)."""
+    def by_vm(self, write_only: bool = False) -> SampleGrid:
+        """Per VM and time, the sum over its disks (NaN where none of them has a sample); `write_only`: of write
+        KBps alone, the other metrics NaN views (what the queues read)."""
         if "instance" not in self.keys.columns:
             return self
         vm = self.keys[VM_KEY].to_numpy()
@@ -94,7 +95,9 @@ class SampleGrid:
         starts = np.nonzero(new)[0]
         sizes = np.diff(np.append(starts, len(vm)))
         keys = self.keys.loc[starts, VM_KEY].reset_index(drop=True)
-        sums = [_group_sums(self.metric(m), starts, sizes, self.dense) for m in METRICS]
+        nan = np.broadcast_to(np.float64(np.nan), (starts.size, self.times.size))
+        sums = [_group_sums(self.metric(m), starts, sizes, self.dense) if m == "write_kbps" or not write_only else nan
+                for m in METRICS]
         return SampleGrid(keys, self.times, self.interval_s, *sums)
 
 

@@ -4,6 +4,7 @@
     python benchmarks/plan.py --vms 1000 5000          # also 5,000 (about 130 M samples)
     python benchmarks/plan.py --interval 20 --days 7   # 7 days of 20 s samples (1,000 VMs: 90 M samples)
     python benchmarks/plan.py --profile                # also each stage's time
+    python benchmarks/plan.py --series-budget-mb 0     # keep no per-VM series: read the write column again
     python benchmarks/plan.py --engine memory          # today's path: load every sample, then build_plan
 
 Engines: `store` plans straight from the store in bounded memory (churnplan.engines.store: samples read
@@ -128,8 +129,9 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
 
 
-def plan_case(path: str, engine: str, profile: bool) -> dict:
-    """In a fresh process: time a bare scan and a plan of the store at `path` with `engine`."""
+def plan_case(path: str, engine: str, profile: bool, series_budget_mb: float | None = None) -> dict:
+    """In a fresh process: time a plan of the store at `path` with `engine` (`series_budget_mb`: the store
+    engine's budget for per-VM series kept from the first read; None: its default)."""
     from churnplan.analytics.config import PlanConfig
     from churnplan.core import store
     clock = StageClock()
@@ -146,7 +148,8 @@ def plan_case(path: str, engine: str, profile: bool) -> dict:
     else:
         from churnplan.engines.store import plan_from_store
         con = store.connect(path, read_only=True)
-        plan = plan_from_store(con, PlanConfig())
+        budget = {} if series_budget_mb is None else {"series_budget_bytes": int(series_budget_mb * 2**20)}
+        plan = plan_from_store(con, PlanConfig(), **budget)
         con.close()
         load_s, rss_after_load = 0.0, float("nan")
         plan_s = time.perf_counter() - t
@@ -169,7 +172,8 @@ def scan_case(path: str) -> tuple[int, float]:
     return int(rows), scan_s
 
 
-def bench(ctx, n_vms: int, days: int, interval_s: int, engine: str, profile: bool, workdir: Path) -> dict:
+def bench(ctx, n_vms: int, days: int, interval_s: int, engine: str, profile: bool, workdir: Path,
+          series_budget_mb: float | None = None) -> dict:
     """Generate a store of `n_vms` in one child process, then plan it in another."""
     path = workdir / f"bench-{n_vms}-{interval_s}-{days}.duckdb"
     t = time.perf_counter()
@@ -181,9 +185,10 @@ def bench(ctx, n_vms: int, days: int, interval_s: int, engine: str, profile: boo
         with ctx.Pool(1) as pool:   # timed: scan and plan both find it there (a cold scan would flatter the ratio)
             rows, scan_s = pool.apply(scan_case, (str(path),))
     with ctx.Pool(1) as pool:
-        r = pool.apply(plan_case, (str(path), engine, profile))
+        r = pool.apply(plan_case, (str(path), engine, profile, series_budget_mb))
     r.update(scan_s=scan_s, load_plus_plan_over_scan=(r["load_s"] + r["plan_s"]) / scan_s)
     return {"vms": n_vms, "interval_s": interval_s, "days": days, "samples": rows, "engine": engine,
+            "series_budget_mb": series_budget_mb,
             "generate_s": gen_s, "load_avg_1m": os.getloadavg()[0], **r}
 
 
@@ -195,12 +200,16 @@ def main() -> None:
     ap.add_argument("--engine", choices=["store", "memory"], default="store")
     ap.add_argument("--profile", action="store_true", help="print each stage's time")
     ap.add_argument("--keep", type=Path, help="keep generated stores in this folder and reuse them")
+    ap.add_argument("--series-budget-mb", type=float, default=None,
+                    help="store engine: per-VM series kept from the first read up to this size, else read again "
+                         "(default: the engine's, 512 MiB; 0 always reads again)")
     args = ap.parse_args()
     days = args.days if args.days is not None else (7 if args.interval < 300 else 30)
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="churnplan-bench-") as tmp:
         for n in args.vms:
-            r = bench(ctx, n, days, args.interval, args.engine, args.profile, args.keep or Path(tmp))
+            r = bench(ctx, n, days, args.interval, args.engine, args.profile, args.keep or Path(tmp),
+                      args.series_budget_mb)
             print(f"{r['vms']:>6,} VMs  {r['samples']:>12,} samples ({r['interval_s']} s, {r['days']} d)  "
                   f"engine {r['engine']}  bare scan {r['scan_s']:5.2f} s  load {r['load_s']:5.2f} s  "
                   f"plan {r['plan_s']:5.2f} s  ({r['process_servers']} servers)  "

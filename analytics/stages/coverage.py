@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from churnplan.analytics import rpo
+from churnplan.analytics.scope_sums import ScopeSums
 from churnplan.analytics.config import PlanConfig
-from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
+from churnplan.analytics.sample_grid import SampleGrid
 from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.stages.assignment import Assignment
 from churnplan.analytics.vocabulary import Scope, protected
@@ -55,9 +56,9 @@ def coverage(vm_grid: SampleGrid, placed: Assignment, config: PlanConfig, factor
              protected_table: bw.BandwidthTable, goals: Sequence[float]) -> Coverage:
     """The plan's coverage; the remediated bandwidth replays every VM's churn on one estate queue (their sum: one
     column, not a time x VM matrix)."""
-    v = placed.vms
-    every = None if protected(v).all() else rpo.prepare_scope_sums(vm_grid, assignment=v[VM_KEY + ["name"]],
-                                                                    timezone=config.timezone)[Scope.ESTATE]
+    sums = ScopeSums(placed.vms, vm_grid.times, vm_grid.interval_s)
+    sums.add(vm_grid)
+    every = None if protected(placed.vms).all() else sums.every(config.timezone)
     return coverage_of(every, placed, config, factor, protected_table, goals)
 
 

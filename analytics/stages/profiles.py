@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,8 +23,10 @@ class Profiles:
 
     disks: pd.DataFrame     # inventory (capacity_gib, used_gib), vm_name, firmware, excluded, churn profile
     vms: pd.DataFrame       # inventory (memory_mib) with the churn profile of the VM's included disks
-    vm_grid: SampleGrid     # per-VM sums over included disks, in the window: what the queues replicate
+    vm_grid: SampleGrid | None   # per-VM sums over included disks, in the window: what the queues replicate
     times: np.ndarray       # epoch seconds of the window's sample times (all disks)
+    interval_s: float       # of the samples
+    # None: not kept (profile_blocks with keep_series False); the plan reads them again, a block at a time.
 
 
 def epoch(x: datetime | None) -> float | None:
@@ -77,7 +79,7 @@ def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.D
     vm_grid = grid.without(disks[disks["excluded"]]).by_vm()
     d_prof = churn.profiles(grid, config.percentile, config.growth_pct, consume=not isinstance(samples, SampleGrid))
     v_prof = churn.profiles(vm_grid, config.percentile, config.growth_pct)
-    return with_profiles(vms, disks, d_prof, v_prof, vm_grid, grid.times)
+    return with_profiles(vms, disks, d_prof, v_prof, vm_grid, grid.times, grid.interval_s)
 
 
 def inventory(vms: pd.DataFrame, disks: pd.DataFrame, config: PlanConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -90,49 +92,70 @@ def inventory(vms: pd.DataFrame, disks: pd.DataFrame, config: PlanConfig) -> tup
 
 
 def with_profiles(vms: pd.DataFrame, disks: pd.DataFrame, d_prof: pd.DataFrame, v_prof: pd.DataFrame,
-                  vm_grid: SampleGrid, times: np.ndarray) -> Profiles:
+                  vm_grid: SampleGrid | None, times: np.ndarray, interval_s: float) -> Profiles:
     """Profiles from the disk and VM profile rows: inventory rows without samples profile as 0; disks known only
     from samples get rows of unknown capacity."""
     d = _with_profile(_sampled_only(disks, d_prof, vms), d_prof, DISK_KEY)
     d = d.merge(vms[VM_KEY + ["name", "firmware"]].rename(columns={"name": "vm_name"}), on=VM_KEY, how="left")
     v = _with_profile(vms, v_prof, VM_KEY)
-    return Profiles(disks=d, vms=v, vm_grid=vm_grid, times=times)
+    return Profiles(disks=d, vms=v, vm_grid=vm_grid, times=times, interval_s=interval_s)
 
 
 def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[SampleGrid], n_vms: int,
-                   times: np.ndarray, interval_s: float, config: PlanConfig) -> Profiles:
+                   times: np.ndarray, interval_s: float, config: PlanConfig, keep_series: bool = True) -> Profiles:
     """`profile`, from per-disk grids of whole VMs at a time (sorted by key, all on the axis `times`), so only
     one block's samples are held: the same figures as `profile` on the grid of all blocks together.
 
     A block's disk profiles are worked out in a second thread while this one sums and profiles its VMs (numpy
     releases the GIL; the grid is only read, so both may). `n_vms` bounds the VMs of all blocks. The per-VM grid
     keeps write KiB/s only (what the queues and the estate series read); its other metrics are NaN views that
-    hold no memory.
+    hold no memory. `keep_series` False: no per-VM grid is kept (8 bytes per VM and sample time); the plan then
+    reads the blocks again (vm_blocks) once the VMs have their servers.
     """
     vms, disks = inventory(vms, disks, config)
     lo, hi = epoch(config.start), epoch(config.end)
-    keep = np.ones(times.size, dtype=bool)
-    keep &= times >= lo if lo is not None else keep
-    keep &= times <= hi if hi is not None else keep
-    times = times[keep]
-    excluded = disks[disks["excluded"]]
-    write = np.empty((n_vms, times.size))   # rows are written block by block; those past `rows` are cut off
+    times = times[_within(times, lo, hi)]
+    write = np.empty((n_vms if keep_series else 0, times.size))   # rows written block by block; the rest cut off
     keys, d_profs, v_profs, rows = [], [], [], 0
     with ThreadPoolExecutor(max_workers=1) as pool:   # a block's disk profiles beside its VM sums and profiles
         for block in blocks:
             grid = block.window(lo, hi)
             disk_profiles = pool.submit(churn.profiles, grid, config.percentile, config.growth_pct)
-            vm_block = grid.without(excluded).by_vm()
+            vm_block = _vm_block(grid, disks)
             v_profs.append(churn.profiles(vm_block, config.percentile, config.growth_pct))
-            write[rows:rows + len(vm_block.keys)] = vm_block.write_kbps
+            if keep_series:
+                write[rows:rows + len(vm_block.keys)] = vm_block.write_kbps
             rows += len(vm_block.keys)
             keys.append(vm_block.keys)
             d_profs.append(disk_profiles.result())
             del grid, vm_block, block
-    nan = np.broadcast_to(np.float64(np.nan), (rows, times.size))
-    vm_keys = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame(columns=VM_KEY)
-    vm_grid = SampleGrid(vm_keys, times, interval_s, write[:rows], nan, nan, nan)
-    return with_profiles(vms, disks, _concat(d_profs), _concat(v_profs), vm_grid, times)
+    vm_grid = None
+    if keep_series:
+        nan = np.broadcast_to(np.float64(np.nan), (rows, times.size))
+        vm_keys = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame(columns=VM_KEY)
+        vm_grid = SampleGrid(vm_keys, times, interval_s, write[:rows], nan, nan, nan)
+    return with_profiles(vms, disks, _concat(d_profs), _concat(v_profs), vm_grid, times, interval_s)
+
+
+def vm_blocks(blocks: Iterable[SampleGrid], disks: pd.DataFrame, config: PlanConfig) -> Iterator[SampleGrid]:
+    """The per-VM write series (included disks, in the window) of per-disk blocks, as profile_blocks sums them;
+    `disks` carries each disk's `excluded` flag (a plan's disks)."""
+    lo, hi = epoch(config.start), epoch(config.end)
+    for block in blocks:
+        yield _vm_block(block.window(lo, hi), disks, write_only=True)
+
+
+def _vm_block(grid: SampleGrid, disks: pd.DataFrame, write_only: bool = False) -> SampleGrid:
+    """A block's per-VM sums over its included disks."""
+    return grid.without(disks[disks["excluded"].astype(bool)]).by_vm(write_only)
+
+
+def _within(times: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+    """Times within [lo, hi] (None: open)."""
+    keep = np.ones(times.size, dtype=bool)
+    keep &= times >= lo if lo is not None else keep
+    keep &= times <= hi if hi is not None else keep
+    return keep
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

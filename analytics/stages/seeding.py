@@ -40,17 +40,6 @@ def estate_series(vm_grid: SampleGrid) -> pd.DataFrame:
                          "write_kibps": written.sum(axis=0) if vm_grid.dense else np.nansum(written, axis=0)})
 
 
-def estate_grid(vm_grid: SampleGrid) -> SampleGrid:
-    """One row holding `estate_series(vm_grid)` (NaN where no VM has a sample): what seeding reads, so the
-    per-VM series need not be kept until then; estate_series of it is exactly estate_series of `vm_grid`."""
-    series = estate_series(vm_grid)
-    row = np.full((1, vm_grid.times.size), np.nan)
-    row[0, vm_grid.present_times()] = series["write_kibps"].to_numpy()
-    nan = np.broadcast_to(np.float64(np.nan), row.shape)
-    return SampleGrid(pd.DataFrame({k: ["estate"] for k in VM_KEY}), vm_grid.times, vm_grid.interval_s,
-                      row, nan, nan, nan)
-
-
 def replicated_disks(assignment: Assignment) -> pd.DataFrame:
     """The disks ASR replicates: the included disks of protected VMs."""
     disks = assignment.disks

@@ -41,6 +41,9 @@ class SampleBlock:
     rw_kbps: np.ndarray        # write + read KBps
 
 
+_SEQUENTIAL_ROWS = """ FROM samples s WHERE rowid BETWEEN $5 AND $6 AND s.interval_s = $1
+    AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
+    AND ($4::VARCHAR[] IS NULL OR list_contains($4::VARCHAR[], s.vcenter))"""
 _STATS_SELECT = sample_layout.STATS_SELECT   # per disk: count, rowid span, time step (a0, steps)
 _TIME_SPANS = """, min(epoch_us(ts)) AS t0, max(epoch_us(ts)) AS t1,
     min(epoch_us(ts) % (interval_s * 1000000)) AS r0, max(epoch_us(ts) % (interval_s * 1000000)) AS r1"""
@@ -73,6 +76,7 @@ class SampleReader:
                                    _naive_utc(end), list(vcenters) if vcenters else None]   # $4: vCenters, NULL all
         self.rows_per_block = max(1, int(rows_per_block))
         self._present: list[pd.DataFrame] = []   # per block read sequentially: its disks' present-value counts
+        self._write_only = False                 # blocks(write_only=True): the write column alone
         self._stats()
 
     def _stats(self) -> None:
@@ -166,13 +170,17 @@ class SampleReader:
         """VMs with samples, sorted (vcenter, vm_id): the row order of the per-VM grids of all blocks together."""
         return self.disks[VM_KEY].drop_duplicates().reset_index(drop=True)
 
-    def blocks(self) -> Iterator[SampleBlock]:
+    def blocks(self, write_only: bool = False) -> Iterator[SampleBlock]:
         """Blocks of whole VMs in sorted VM order, each about rows_per_block samples (at least one VM).
 
         The next block is read (DuckDB, off the GIL) while the caller works on this one: two blocks in memory.
+        `write_only`: a second read for the write series alone; on a sequential store only that column is read
+        and the other matrices are NaN views (elsewhere all are read), and no telemetry is counted.
         """
         parts = list(self._parts())
-        self._present = []
+        self._write_only = write_only
+        if not write_only:
+            self._present = []
         with ThreadPoolExecutor(max_workers=1) as pool:
             ahead = pool.submit(self._read, parts[0]) if parts else None
             for i in range(len(parts)):
@@ -274,18 +282,16 @@ class SampleReader:
         only the values are read (no rowid, no timestamp)."""
         lo, n = disks["lo"].to_numpy(np.int64), disks["n"].to_numpy(np.int64)
         params = self._params + [int(lo.min()), int(disks["hi"].max())]
-        t = self._con.sql(
-            """SELECT write_kbps, read_kbps, write_iops, read_iops
-               FROM samples s WHERE rowid BETWEEN $5 AND $6 AND s.interval_s = $1
-                 AND ($2::TIMESTAMP IS NULL OR s.ts >= $2) AND ($3::TIMESTAMP IS NULL OR s.ts <= $3)
-                 AND ($4::VARCHAR[] IS NULL OR list_contains($4::VARCHAR[], s.vcenter))""",
-            params=params).to_arrow_table(batch_size=max(1, int(n.sum())))   # one chunk: its columns, uncopied
+        columns = ("write_kbps",) if self._write_only else ("write_kbps", *_COUNTED)
+        select = "SELECT write_kbps" if self._write_only else "SELECT write_kbps, write_iops, read_kbps, read_iops"
+        t = self._con.sql(select + _SEQUENTIAL_ROWS, params=params).to_arrow_table(
+            batch_size=max(1, int(n.sum())))   # one chunk: its columns, uncopied
         if t.num_rows != int(n.sum()):
             raise RuntimeError(f"samples changed while planning: read {t.num_rows} rows, expected {int(n.sum())}")
         n_t, order = self.times_us.size, np.argsort(lo, kind="stable")
         row = np.repeat(order, n[order])   # each row's disk (rows come disk after disk in rowid order)
         values, present = {}, {}
-        for c in ("write_kbps", *_COUNTED):   # NULL/NaN read as 0, as _values does, and counted as missing
+        for c in columns:   # NULL/NaN read as 0, as _values does, and counted as missing
             v = t.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
             if not np.isnan(np.add.reduce(v)):   # one pass, no mask: a NaN (or NULL) anywhere makes the sum NaN
                 values[c] = v
@@ -296,26 +302,31 @@ class SampleReader:
             values[c] = np.where(missing, 0.0, v) if missing.any() else v
             if c in _COUNTED:
                 present[f"{c}_present"] = n - (np.bincount(row[missing], minlength=len(disks)) if missing.any() else 0)
-        self._present.append(disks[DISK_KEY].assign(**present))
-        w, r, wi, ri = values["write_kbps"], values["read_kbps"], values["write_iops"], values["read_iops"]
+        if self._write_only:
+            metrics = [values["write_kbps"]]
+        else:
+            self._present.append(disks[DISK_KEY].assign(**present))
+            w, r, wi, ri = values["write_kbps"], values["read_kbps"], values["write_iops"], values["read_iops"]
+            metrics = [w, wi, wi + ri, w + r]
         del t, values
         mats = []
         if (n == n_t).all():   # every disk has every time: its rows, in time order, are its matrix row
             back = None if (order == np.arange(order.size)).all() else np.argsort(order)  # rowid -> key order
-            for v in (w, wi, wi + ri, w + r):
+            for v in metrics:
                 m = v.reshape(len(disks), n_t)
                 mats.append(m if back is None else m[back])
-            return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
-        step = int(round(self.interval_s * 1e6))
-        first = np.cumsum(n[order]) - n[order]
-        rowid = np.repeat(lo[order] - first, n[order]) + np.arange(row.size)
-        ts_us = disks["a0"].to_numpy(np.int64)[row] + rowid * step
-        cell = row * n_t + np.searchsorted(self.times_us, ts_us)
-        for v in (w, wi, wi + ri, w + r):
-            m = np.full(len(disks) * n_t, np.nan)
-            m[cell] = v
-            mats.append(m.reshape(len(disks), n_t))
-        return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
+        else:
+            step = int(round(self.interval_s * 1e6))
+            first = np.cumsum(n[order]) - n[order]
+            rowid = np.repeat(lo[order] - first, n[order]) + np.arange(row.size)
+            ts_us = disks["a0"].to_numpy(np.int64)[row] + rowid * step
+            cell = row * n_t + np.searchsorted(self.times_us, ts_us)
+            for v in metrics:
+                m = np.full(len(disks) * n_t, np.nan)
+                m[cell] = v
+                mats.append(m.reshape(len(disks), n_t))
+        nan = np.broadcast_to(np.float64(np.nan), (len(disks), n_t))   # write_only: the metrics not read
+        return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats, *[nan] * (4 - len(mats)))
 
     def _as_read(self, t, rid: np.ndarray, disks: pd.DataFrame, order: np.ndarray) -> SampleBlock | None:
         """The block without a scatter when its rows arrived in rowid order, every disk with a sample at

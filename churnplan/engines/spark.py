@@ -137,7 +137,7 @@ def plan_samples(spark, source: str, config: PlanConfig, interval_s: int | None 
         summed = once(flagged)
         series = estate_series(summed)
     grid = estate_grid(series, float(interval))
-    placed = assign(targets(with_profiles(vms, disks, disk_prof, vm_prof, grid, series.first_last)),
+    placed = assign(targets(with_profiles(vms, disks, disk_prof, vm_prof, grid, series.first_last, float(interval))),
                     config.architecture)
     job, order = _server_job(placed, series, float(interval), tz, config)
     outcomes = _server_outcomes(spark, flagged, disk_prof, job, order)

@@ -24,17 +24,25 @@ from churnplan.core import memory_cap, sample_reader, store
 from churnplan.engines.store_telemetry import statistics_from_counts, statistics_from_store
 
 
+DEFAULT_SERIES_BUDGET_BYTES = 512 * 2**20   # per-VM write series kept from the first read (5,000 VMs x 30 days: 345 MB)
+
+
 class NoSamples(ValueError):
     """The store holds no samples at the interval and within the window asked for."""
 
 
 def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval_s: int | None = None,
                     rows_per_block: int = sample_reader.DEFAULT_ROWS_PER_BLOCK, memory_limit: str = "256MB",
-                    threads: int | None = None, empty_ok: bool = True) -> Plan:
+                    threads: int | None = None, empty_ok: bool = True,
+                    series_budget_bytes: int = DEFAULT_SERIES_BUDGET_BYTES) -> Plan:
     """Plan the store on `con` (samples at `interval_s`, default the store's main interval) like build_plan
     on every sample loaded, holding about `rows_per_block` samples at a time; DuckDB capped at `memory_limit`.
 
-    With no sample to plan from: NoSamples unless `empty_ok`, else build_plan's plan of no samples.
+    The per-VM write series (8 bytes per VM and sample time) are kept from the profiles' read when they fit in
+    `series_budget_bytes` or a given link is shared among the VMs (its fair-share table); otherwise the blocks
+    are read a second time once the VMs have their servers and summed per server as they come, so memory holds
+    a block and the servers' sums, whatever the estate. With no sample to plan from: NoSamples unless
+    `empty_ok`, else build_plan's plan of no samples.
     """
     check(config)
     vcenters = config.vcenters or None   # --vcenter: only these vCenters' inventory and samples are read
@@ -48,16 +56,18 @@ def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval
         return build_plan(vms, disks, store.load_samples_polars(con, interval_s, config.start, config.end, vcenters),
                           config)
     n_vms = len(reader.vm_keys())
-    profiles = [profile_blocks(vms, disks, _grids(reader), n_vms, reader.times, reader.interval_s, config)]
+    keep = config.link_given or n_vms * reader.times.size * 8 <= series_budget_bytes
+    profiles = [profile_blocks(vms, disks, _grids(reader), n_vms, reader.times, reader.interval_s, config, keep)]
     counts = reader.telemetry_counts()   # gathered while reading the blocks, when they were read by rowid alone
     telemetry = (statistics_from_store(con, reader.interval_s, config.start, config.end, vcenters) if counts is None
                  else statistics_from_counts(con, counts, reader.interval_s, config.start, config.end, vcenters))
-    return plan_from_profiles(profiles.pop(), config, telemetry=telemetry)   # no reference kept: the stages free it
+    return plan_from_profiles(profiles.pop(), config, telemetry=telemetry,   # no reference kept: the stages free it
+                              blocks=None if keep else lambda: _grids(reader, write_only=True))
 
 
-def _grids(reader: sample_reader.SampleReader) -> Iterator[SampleGrid]:
-    """The reader's blocks as analytics grids."""
-    for b in reader.blocks():
+def _grids(reader: sample_reader.SampleReader, write_only: bool = False) -> Iterator[SampleGrid]:
+    """The reader's blocks as analytics grids (`write_only`: SampleReader.blocks')."""
+    for b in reader.blocks(write_only):
         yield SampleGrid(b.keys, reader.times, reader.interval_s, b.write_kbps, b.write_iops, b.iops, b.rw_kbps)
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from churnplan.analytics import azure_vm_size, rpo
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.plan import build_plan
+from churnplan.analytics.scope_sums import ScopeSums
 from churnplan.analytics.sample_grid import VM_KEY
 from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.stages.assignment import assign
@@ -78,7 +79,7 @@ def test_cost_recovery_points_and_outage_catch_up_are_the_same_from_per_server_s
     p = profile(vms, disks, samples, config)
     placed = assign(targets(p), config.architecture)
     estate = churn_by_scope(p.vm_grid, placed, config.timezone)[Scope.ESTATE]
-    per_server = churn_by_scope(p.vm_grid, placed, config.timezone, per_vm=False)[Scope.ESTATE]
+    per_server = _summed(p, placed).churns(config.timezone, placed.scopes)[Scope.ESTATE]
     by_vm = estimates(None, placed, estate, config, 200.0)
     by_server = estimates(None, placed, per_server, config, 200.0)
     assert len(estate.vms) == 6 and len(per_server.vms) == 1 and by_vm.snapshot_gib > 0
@@ -116,32 +117,46 @@ def test_coverage_replays_the_estates_summed_churn_as_it_replays_every_vm():
     assert want["100"] > table.required(Scope.ESTATE, config.rpo_min, 100)
 
 
+def _summed(p, placed) -> ScopeSums:
+    sums = ScopeSums(placed.vms, p.vm_grid.times, p.vm_grid.interval_s)
+    sums.add(p.vm_grid)
+    return sums
+
+
 def test_without_a_link_each_scope_holds_its_servers_summed_bytes():
     # Two VMs of one server, 8 KiB a write: 10 + 30 IOPS, then 20 + 0, over 300 s samples.
     vms, disks, samples = _estate({("a", "scsi0:0"): [10.0, 20.0], ("b", "scsi0:0"): [30.0, 0.0]})
     config = PlanConfig()
     p = profile(vms, disks, samples, config)
     placed = assign(targets(p), "classic")
-    churns = churn_by_scope(p.vm_grid, placed, config.timezone, per_vm=False)
-    assert placed.scopes == ["estate", "CS01"]
+    churns = _summed(p, placed).churns(config.timezone, placed.scopes)
+    assert placed.scopes == ["estate", "CS01"] and list(churns) == placed.scopes
     for scope in placed.scopes:
         assert churns[scope].vms["scope"].tolist() == ["CS01"]
         assert churns[scope].vm_bytes.tolist() == [[40 * 8 * 1024 * 300.0], [20 * 8 * 1024 * 300.0]]
 
 
-def test_a_plan_without_a_link_gives_the_per_vm_figures_to_float_rounding():
-    # Its scopes sum each server's VMs before the queues, not each time step across every VM column.
+def test_the_servers_sums_are_their_vms_series_summed_whatever_the_blocks_they_arrive_in():
     rng = np.random.default_rng(4)
     series = {(f"vm{v:02d}", f"scsi0:{d}"): list(rng.gamma(0.6, 80.0, 288 * 2)) for v in range(40) for d in range(2)}
+    series[("vm39", "scsi0:0")] = series[("vm39", "scsi0:0")][:300]   # a VM whose samples stop early: NaN after
+    series[("vm39", "scsi0:1")] = series[("vm39", "scsi0:1")][:300]
     vms, disks, samples = _estate(series)
     config = PlanConfig(percentile=90.0, rpo_min=30.0)
     p = profile(vms, disks, samples, config)
     placed = assign(targets(p), config.architecture)
-    assert len(placed.scopes) >= 2
+    whole = _summed(p, placed)
+    by_blocks = ScopeSums(placed.vms, p.vm_grid.times, p.vm_grid.interval_s)
+    assert not p.vm_grid.dense
+    for lo, hi in ((0, 7), (7, 8), (8, 40)):
+        by_blocks.add(p.vm_grid.select(np.isin(np.arange(40), np.arange(lo, hi))))
     per_vm = churn_by_scope(p.vm_grid, placed, config.timezone)
-    summed = churn_by_scope(p.vm_grid, placed, config.timezone, per_vm=False)
     for scope in placed.scopes:
-        assert np.allclose(summed[scope].scope_bytes(summed[scope].columns(scope)),
-                           per_vm[scope].scope_bytes(per_vm[scope].columns(scope)), rtol=1e-13, atol=0.0)
-    a, b = bw.bandwidth_table(per_vm, config).table.frame, bw.bandwidth_table(summed, config).table.frame
-    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
+        a = whole.churns(config.timezone, placed.scopes)[scope]
+        b = by_blocks.churns(config.timezone, placed.scopes)[scope]
+        assert np.array_equal(a.vm_bytes, b.vm_bytes) and np.array_equal(a.times, b.times)   # bit for bit
+        assert np.allclose(a.scope_bytes(a.columns(scope)), per_vm[scope].scope_bytes(per_vm[scope].columns(scope)),
+                           rtol=1e-13, atol=0.0)
+    pd.testing.assert_frame_equal(bw.bandwidth_table(per_vm, config).table.frame,
+                                  bw.bandwidth_table(whole.churns(config.timezone, placed.scopes), config).table.frame,
+                                  check_exact=False, rtol=1e-9)

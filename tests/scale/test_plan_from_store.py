@@ -53,6 +53,23 @@ def test_blocks_of_vms_plan_exactly_like_every_sample_loaded(layout, config, sam
     _same_plan(loaded, streamed)
 
 
+@pytest.mark.parametrize("layout", ["as imported", "clustered"])
+@pytest.mark.parametrize("config", [PlanConfig(), PlanConfig(exclude_disks=("*/scsi0:1",), percentile=99.0,
+                                                             start=pd.Timestamp("2026-11-12").to_pydatetime()),
+                                    PlanConfig(bandwidth_mbps=40.0)],
+                         ids=["defaults", "exclusions-and-window", "a-link-keeps-the-series-for-its-fair-share"])
+def test_without_room_for_the_vms_series_a_second_read_sums_them_per_server_alike(layout, config, sample_store_master,
+                                                                                 clustered_store):
+    # No per-VM series kept (a budget of 0 bytes): after assignment the blocks are read again, write KBps only
+    # on the clustered store, and summed per process server as they come. Every figure is the same.
+    con = store.connect(sample_store_master if layout == "as imported" else clustered_store, read_only=True)
+    samples = store.load_samples_polars(con, None, config.start, config.end)
+    loaded = build_plan(store.load_vms(con), store.load_disks(con), samples, config)
+    streamed = plan_from_store(con, config, rows_per_block=40_000, series_budget_bytes=0)
+    con.close()
+    _same_plan(loaded, streamed)
+
+
 def test_the_20s_samples_plan_alike(sample_store_master):
     con = store.connect(sample_store_master, read_only=True)
     config = PlanConfig()
