@@ -75,7 +75,7 @@ def _columns(vms: pd.DataFrame, scope: str) -> np.ndarray:
     return np.nonzero(mask)[0]
 
 
-def _keys(frame: pd.DataFrame) -> pd.Series:
+def vm_keys(frame: pd.DataFrame) -> pd.Series:
     """One string per VM (vcenter, vm_id), to match VMs between frames."""
     return frame["vcenter"].astype(str) + "\x1f" + frame["vm_id"].astype(str)
 
@@ -114,7 +114,7 @@ def prepare_by_scope(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignme
         vms["scope"] = vms["process_server"] if "process_server" in vms.columns else ESTATE
         vms = vms[["vcenter", "vm_id", "name", "scope"]].reset_index(drop=True)
         vms["scope"] = vms["scope"].fillna(ESTATE).astype(str)
-        row_of_vm = pd.Index(_keys(code_keys)).get_indexer(_keys(vms)) if len(vms) else np.zeros(0, int)
+        row_of_vm = pd.Index(vm_keys(code_keys)).get_indexer(vm_keys(vms)) if len(vms) else np.zeros(0, int)
     else:
         vms = code_keys.copy()
         vms["name"] = vms["vm_id"]

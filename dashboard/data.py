@@ -179,8 +179,8 @@ def scope_matrix(frame: Any, interval_s: float, tz: str) -> Any:
         col = pd.Index(names).get_indexer(known["scope"].astype(str))
         row = np.searchsorted(ts_us, known["ts_us"].to_numpy(np.int64))
         matrix[row, col] = known["write_kbps"].to_numpy(float) * (float(KIB) * interval_s)
-    vms = pd.DataFrame({"vcenter": "", "vm_id": names, "name": names, "scope": names})
-    return rpo.PreparedChurn(ts_us * 1_000 / 1e9, interval_s, vms, matrix, tz)   # epoch s as the sample reader
+    times = ts_us * 1_000 / 1e9   # epoch s, as the sample reader codes them
+    return rpo.PreparedChurn(times, interval_s, rpo.scope_frame(names), matrix, tz)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from churnplan.analytics import rpo
-from churnplan.analytics.scope_sums import ScopeSums
 from churnplan.analytics.config import PlanConfig
-from churnplan.analytics.sample_grid import SampleGrid
 from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.stages.assignment import Assignment
 from churnplan.analytics.vocabulary import Scope, protected
@@ -50,16 +48,6 @@ class Coverage:
             text += f"; excludes {len(self.left_out)} incompatible VM(s) writing " \
                     f"{self.all_churn_gib_day - self.protected_churn_gib_day:,.1f} GiB/day"
         return text
-
-
-def coverage(vm_grid: SampleGrid, placed: Assignment, config: PlanConfig, factor: float,
-             protected_table: bw.BandwidthTable, goals: Sequence[float]) -> Coverage:
-    """The plan's coverage; the remediated bandwidth replays every VM's churn on one estate queue (their sum: one
-    column, not a time x VM matrix)."""
-    sums = ScopeSums(placed.vms, vm_grid.times, vm_grid.interval_s)
-    sums.add(vm_grid)
-    every = None if protected(placed.vms).all() else sums.every(config.timezone)
-    return coverage_of(every, placed, config, factor, protected_table, goals)
 
 
 def coverage_of(every: rpo.PreparedChurn | None, placed: Assignment, config: PlanConfig, factor: float,

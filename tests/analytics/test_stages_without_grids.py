@@ -19,7 +19,7 @@ from churnplan.analytics.stages import bandwidth_table as bw
 from churnplan.analytics.stages.assignment import assign
 from churnplan.analytics.stages.azure_targets import profiled_load
 from churnplan.analytics.stages.churn_by_scope import churn_by_scope
-from churnplan.analytics.stages.coverage import coverage, coverage_of
+from churnplan.analytics.stages.coverage import coverage_of
 from churnplan.analytics.stages.estimates import estimates
 from churnplan.analytics.stages.profiles import profile
 from churnplan.analytics.stages.targets import targets
@@ -104,7 +104,8 @@ def test_coverage_replays_the_estates_summed_churn_as_it_replays_every_vm():
     placed = assign(targets(p), config.architecture)
     table = bw.bandwidth_table(churn_by_scope(p.vm_grid, placed, config.timezone), config).table
     factor = bw.write_factor(config)
-    from_grid = coverage(p.vm_grid, placed, config, factor, table, config.compliance_goals_pct)
+    from_grid = coverage_of(_summed(p, placed).every(config.timezone), placed, config, factor, table,
+                            config.compliance_goals_pct)
     summed = np.nansum(p.vm_grid.write_kbps, axis=0) * (float(KIB) * p.vm_grid.interval_s)
     one = pd.DataFrame({"vcenter": [""], "vm_id": ["estate"], "name": ["estate"], "scope": ["estate"]})
     every = rpo.PreparedChurn(p.vm_grid.times, p.vm_grid.interval_s, one, summed[:, None])
