@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from churnplan.analytics import queue
+from churnplan.analytics import constant_rate, queue
 from churnplan.analytics.facts import THROTTLE_MAX_MBPS, THROTTLE_MIN_MBPS
 from churnplan.analytics.config import ThrottleSchedule
 from churnplan.analytics.rpo import PreparedChurn, run, run_start, scope_curve
@@ -51,7 +51,10 @@ def peak_mbps(curve: queue.Curve) -> float:
 
 def _compliance(curve: queue.Curve, cap: queue.Capacity, rpo_min: float, start: queue.FifoStart | None = None
                 ) -> float:
-    """Simulated compliance % of `curve` drained at `cap` (lags not needed, so not computed)."""
+    """Simulated compliance % of `curve` drained at `cap` (lags not needed, so not computed); a constant rate
+    takes the compiled replay (the same figure)."""
+    if cap.throttle is None and cap.mbps is not None:
+        return constant_rate.compliance_pct(curve, cap.mbps, rpo_min, start)
     return run(curve, cap, rpo_min, lags=False, start=start)[1].pct
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from churnplan.analytics import bandwidth, queue, rpo
+from churnplan.analytics import bandwidth, constant_rate, queue
 from churnplan.core.units import BYTES_PER_MBPS
 
 _START_OFFSETS = 8
@@ -77,7 +77,6 @@ def least_mbps(times: np.ndarray, interval_s: float, bytes_2d: np.ndarray, rpo_m
 
 def compliance_pct(times: np.ndarray, interval_s: float, bytes_2d: np.ndarray, rpo_min: float,
                    mbps: float) -> np.ndarray:
-    """Exact compliance % of each trace drained at `mbps` (rpo.run per trace)."""
-    cap = queue.Capacity(float(mbps))
-    return np.array([rpo.run(trace_curve(times, interval_s, row), cap, rpo_min, lags=False)[1].pct
-                     for row in bytes_2d])  # traces; each run vectorised over samples
+    """Exact compliance % of each trace drained at `mbps` (the compiled replay, rpo.run's figure)."""
+    return np.array([constant_rate.compliance_pct(trace_curve(times, interval_s, row), mbps, rpo_min)
+                     for row in bytes_2d])  # traces; each replay compiled

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from churnplan.analytics import queue, rpo
+from churnplan.analytics import constant_rate, queue, rpo
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.rpo import WhatIf
 from churnplan.analytics.stages.links import Link
@@ -95,6 +95,6 @@ def compliance_curve(curve: queue.Curve, top_mbps: float, rpo_min: float) -> pd.
     top = max(top_mbps, 1e-6)
     rows = []
     for mbps in np.linspace(top / CURVE_POINTS, top, CURVE_POINTS):
-        _, comp, _ = rpo.run(curve, queue.Capacity(float(mbps)), rpo_min, lags=False)
-        rows.append({"scope": Scope.ESTATE.value, "bandwidth_mbps": float(mbps), "compliance_pct": comp.pct})
+        pct = constant_rate.compliance_pct(curve, float(mbps), rpo_min)
+        rows.append({"scope": Scope.ESTATE.value, "bandwidth_mbps": float(mbps), "compliance_pct": pct})
     return pd.DataFrame(rows)
