@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from churnplan.analytics import vm_sums
+
 DISK_KEY = ["vcenter", "vm_id", "instance"]
 VM_KEY = ["vcenter", "vm_id"]
 METRICS = ["write_kbps", "write_iops", "iops", "rw_kbps"]   # iops = write + read IOPS, rw = write + read KBps
@@ -96,32 +98,9 @@ class SampleGrid:
         sizes = np.diff(np.append(starts, len(vm)))
         keys = self.keys.loc[starts, VM_KEY].reset_index(drop=True)
         nan = np.broadcast_to(np.float64(np.nan), (starts.size, self.times.size))
-        sums = [_group_sums(self.metric(m), starts, sizes, self.dense) if m == "write_kbps" or not write_only else nan
-                for m in METRICS]
+        sums = [vm_sums.group_sums(self.metric(m), starts, sizes, self.dense)
+                if m == "write_kbps" or not write_only else nan for m in METRICS]
         return SampleGrid(keys, self.times, self.interval_s, *sums)
-
-
-def _group_sums(m: np.ndarray, starts: np.ndarray, sizes: np.ndarray, dense: bool) -> np.ndarray:
-    """Sum of each run of adjacent rows (run i: `sizes[i]` rows from `starts[i]`), NaN where the run has none."""
-    out = np.zeros((starts.size, m.shape[1]))
-    seen = np.zeros((0, 0) if dense else out.shape, dtype=bool)   # dense grids need no record of samples
-    uniform = starts.size and np.all(sizes == sizes[0])
-    for k in range(int(sizes.max(initial=0))):  # one pass per disk slot, vectorised over VMs and times
-        rows: slice | np.ndarray
-        if uniform:
-            rows, block = slice(None), m[k::sizes[0]]
-        else:
-            rows = np.nonzero(sizes > k)[0]
-            block = m[starts[rows] + k]
-        if dense:
-            out[rows] += block
-        else:
-            ok = ~np.isnan(block)
-            out[rows] += np.where(ok, block, 0.0)
-            seen[rows] |= ok
-    if not dense:
-        out[~seen] = np.nan
-    return out
 
 
 def from_frame(samples: pd.DataFrame | pl.DataFrame | SampleGrid) -> SampleGrid:

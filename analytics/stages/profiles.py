@@ -77,7 +77,7 @@ def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.D
     grid = sample_grid.from_frame(samples).window(epoch(config.start), epoch(config.end))
     # VM series are summed before the disk profiles reorder the grid (a grid made here is sorted in place).
     vm_grid = grid.without(disks[disks["excluded"]]).by_vm()
-    d_prof = churn.profiles(grid, config.percentile, config.growth_pct, consume=not isinstance(samples, SampleGrid))
+    d_prof = churn.profiles(grid, config.percentile, config.growth_pct)
     v_prof = churn.profiles(vm_grid, config.percentile, config.growth_pct)
     return with_profiles(vms, disks, d_prof, v_prof, vm_grid, grid.times, grid.interval_s)
 

@@ -282,33 +282,13 @@ class SampleReader:
         only the values are read (no rowid, no timestamp)."""
         lo, n = disks["lo"].to_numpy(np.int64), disks["n"].to_numpy(np.int64)
         params = self._params + [int(lo.min()), int(disks["hi"].max())]
-        columns = ("write_kbps",) if self._write_only else ("write_kbps", *_COUNTED)
-        select = "SELECT write_kbps" if self._write_only else "SELECT write_kbps, write_iops, read_kbps, read_iops"
-        t = self._con.sql(select + _SEQUENTIAL_ROWS, params=params).to_arrow_table(
-            batch_size=max(1, int(n.sum())))   # one chunk: its columns, uncopied
-        if t.num_rows != int(n.sum()):
-            raise RuntimeError(f"samples changed while planning: read {t.num_rows} rows, expected {int(n.sum())}")
         n_t, order = self.times_us.size, np.argsort(lo, kind="stable")
         row = np.repeat(order, n[order])   # each row's disk (rows come disk after disk in rowid order)
-        values, present = {}, {}
-        for c in columns:   # NULL/NaN read as 0, as _values does, and counted as missing
-            v = t.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-            if not np.isnan(np.add.reduce(v)):   # one pass, no mask: a NaN (or NULL) anywhere makes the sum NaN
-                values[c] = v
-                if c in _COUNTED:
-                    present[f"{c}_present"] = n
-                continue
-            missing = np.isnan(v)
-            values[c] = np.where(missing, 0.0, v) if missing.any() else v
-            if c in _COUNTED:
-                present[f"{c}_present"] = n - (np.bincount(row[missing], minlength=len(disks)) if missing.any() else 0)
-        if self._write_only:
-            metrics = [values["write_kbps"]]
+        metrics = None if self._write_only else self._summed(params, int(n.sum()))
+        if metrics is not None:            # no value missing: every counter present in every sample
+            self._present.append(disks[DISK_KEY].assign(**{f"{c}_present": n for c in _COUNTED}))
         else:
-            self._present.append(disks[DISK_KEY].assign(**present))
-            w, r, wi, ri = values["write_kbps"], values["read_kbps"], values["write_iops"], values["read_iops"]
-            metrics = [w, wi, wi + ri, w + r]
-        del t, values
+            metrics = self._raw(params, disks, row)
         mats = []
         if (n == n_t).all():   # every disk has every time: its rows, in time order, are its matrix row
             back = None if (order == np.arange(order.size)).all() else np.argsort(order)  # rowid -> key order
@@ -322,11 +302,53 @@ class SampleReader:
             ts_us = disks["a0"].to_numpy(np.int64)[row] + rowid * step
             cell = row * n_t + np.searchsorted(self.times_us, ts_us)
             for v in metrics:
-                m = np.full(len(disks) * n_t, np.nan)
-                m[cell] = v
-                mats.append(m.reshape(len(disks), n_t))
+                flat = np.full(len(disks) * n_t, np.nan)
+                flat[cell] = v
+                mats.append(flat.reshape(len(disks), n_t))
         nan = np.broadcast_to(np.float64(np.nan), (len(disks), n_t))   # write_only: the metrics not read
         return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats, *[nan] * (4 - len(mats)))
+
+    def _arrow(self, select: str, params: list[Any], rows: int) -> Any:
+        """The block's rows of `select` as one Arrow table (one chunk per column when DuckDB runs one thread)."""
+        t = self._con.sql(select + _SEQUENTIAL_ROWS, params=params).to_arrow_table(batch_size=max(1, rows))
+        if t.num_rows != rows:
+            raise RuntimeError(f"samples changed while planning: read {t.num_rows} rows, expected {rows}")
+        return t
+
+    def _summed(self, params: list[Any], rows: int) -> list[np.ndarray] | None:
+        """The four metrics with DuckDB adding write and read (the same IEEE sums numpy would make), when no
+        value of the block is NULL or NaN (a NULL or NaN in any counter makes a sum NULL or NaN); else None."""
+        t = self._arrow("SELECT write_kbps, write_iops, write_iops + read_iops, write_kbps + read_kbps", params, rows)
+        if any(c.null_count for c in t.columns):
+            return None
+        v = [_dense(c) for c in t.columns]
+        if np.isnan(np.add.reduce(v[2])) or np.isnan(np.add.reduce(v[3])):   # one pass each, no mask
+            return None
+        return v
+
+    def _raw(self, params: list[Any], disks: pd.DataFrame, row: np.ndarray) -> list[np.ndarray]:
+        """The metrics from the four counters read as they are (NULL and NaN read as 0, as _values does, and
+        counted as missing); the write series alone when reading `write_only`."""
+        n = disks["n"].to_numpy(np.int64)
+        columns = ("write_kbps",) if self._write_only else ("write_kbps", *_COUNTED)
+        t = self._arrow("SELECT " + ", ".join(columns), params, int(n.sum()))
+        values, present = {}, {}
+        for c in columns:
+            v = t.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            if not np.isnan(np.add.reduce(v)):   # one pass, no mask: a NaN (or NULL) anywhere makes the sum NaN
+                values[c] = v
+                if c in _COUNTED:
+                    present[f"{c}_present"] = n
+                continue
+            missing = np.isnan(v)
+            values[c] = np.where(missing, 0.0, v) if missing.any() else v
+            if c in _COUNTED:
+                present[f"{c}_present"] = n - (np.bincount(row[missing], minlength=len(disks)) if missing.any() else 0)
+        if self._write_only:
+            return [values["write_kbps"]]
+        self._present.append(disks[DISK_KEY].assign(**present))
+        w, r, wi, ri = values["write_kbps"], values["read_kbps"], values["write_iops"], values["read_iops"]
+        return [w, wi, wi + ri, w + r]
 
     def _as_read(self, t, rid: np.ndarray, disks: pd.DataFrame, order: np.ndarray) -> SampleBlock | None:
         """The block without a scatter when its rows arrived in rowid order, every disk with a sample at
@@ -348,6 +370,14 @@ class SampleReader:
             m = v.reshape(len(disks), n_t)
             mats.append(m if keep is None else m[keep])
         return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
+
+
+def _dense(column) -> np.ndarray:
+    """A float64 column without NULLs as one array: a view of a single chunk, else its chunks' views joined
+    (a plain copy, twice as fast as pyarrow's conversion, which checks each value against the validity map)."""
+    views = [chunk.to_numpy(zero_copy_only=True) for chunk in column.chunks]
+    joined = views[0] if len(views) == 1 else np.concatenate(views) if views else np.zeros(0)
+    return joined.astype(np.float64, copy=False)
 
 
 def _values(column) -> np.ndarray:
