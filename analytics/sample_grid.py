@@ -100,7 +100,8 @@ class SampleGrid:
         nan = np.broadcast_to(np.float64(np.nan), (starts.size, self.times.size))
         sums = [vm_sums.group_sums(self.metric(m), starts, sizes, self.dense)
                 if m == "write_kbps" or not write_only else nan for m in METRICS]
-        return SampleGrid(keys, self.times, self.interval_s, *sums)
+        full = np.full(starts.size, self.times.size) if self.dense else np.zeros(0, np.int64)   # else counted
+        return SampleGrid(keys, self.times, self.interval_s, sums[0], sums[1], sums[2], sums[3], counts=full)
 
 
 def from_frame(samples: pd.DataFrame | pl.DataFrame | SampleGrid) -> SampleGrid:

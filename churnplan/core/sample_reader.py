@@ -39,6 +39,7 @@ class SampleBlock:
     write_iops: np.ndarray
     iops: np.ndarray           # write + read IOPS
     rw_kbps: np.ndarray        # write + read KBps
+    counts: np.ndarray         # samples per row (each a value, a missing counter read as 0)
 
 
 _SEQUENTIAL_ROWS = """ FROM samples s WHERE rowid BETWEEN $5 AND $6 AND s.interval_s = $1
@@ -273,7 +274,7 @@ class SampleReader:
         if cells != cell.size:
             raise ValueError(f"samples hold {cell.size - cells} rows repeating a disk and end time; "
                              "each (vcenter, vm_id, instance, ts) must appear once")
-        return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
+        return _block(disks, mats, np.bincount(row, minlength=len(disks)))
 
 
     def _read_sequential(self, disks: pd.DataFrame) -> SampleBlock:
@@ -306,7 +307,7 @@ class SampleReader:
                 flat[cell] = v
                 mats.append(flat.reshape(len(disks), n_t))
         nan = np.broadcast_to(np.float64(np.nan), (len(disks), n_t))   # write_only: the metrics not read
-        return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats, *[nan] * (4 - len(mats)))
+        return _block(disks, mats + [nan] * (4 - len(mats)), n)
 
     def _arrow(self, select: str, params: list[Any], rows: int) -> Any:
         """The block's rows of `select` as one Arrow table (one chunk per column when DuckDB runs one thread)."""
@@ -369,7 +370,13 @@ class SampleReader:
         for v in (w, wi, wi + ri, w + r):
             m = v.reshape(len(disks), n_t)
             mats.append(m if keep is None else m[keep])
-        return SampleBlock(disks[DISK_KEY].reset_index(drop=True), *mats)
+        return _block(disks, mats, np.full(len(disks), n_t))
+
+
+def _block(disks: pd.DataFrame, mats: list[np.ndarray], counts: np.ndarray) -> SampleBlock:
+    """The block of `disks` from its four metric matrices (write KBps, write IOPS, IOPS, R+W KBps)."""
+    w, wi, io, rw = mats
+    return SampleBlock(disks[DISK_KEY].reset_index(drop=True), w, wi, io, rw, counts)
 
 
 def _dense(column) -> np.ndarray:

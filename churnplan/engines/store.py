@@ -68,7 +68,8 @@ def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval
 def _grids(reader: sample_reader.SampleReader, write_only: bool = False) -> Iterator[SampleGrid]:
     """The reader's blocks as analytics grids (`write_only`: SampleReader.blocks')."""
     for b in reader.blocks(write_only):
-        yield SampleGrid(b.keys, reader.times, reader.interval_s, b.write_kbps, b.write_iops, b.iops, b.rw_kbps)
+        yield SampleGrid(b.keys, reader.times, reader.interval_s, b.write_kbps, b.write_iops, b.iops, b.rw_kbps,
+                         counts=b.counts)
 
 
 def churn_by_process_server(con: duckdb.DuckDBPyConnection, config: PlanConfig,
