@@ -13,7 +13,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from churnplan.analytics import queue, rpo
+from churnplan.analytics import queue
 from churnplan.core.units import BYTES_PER_MBPS
 
 _PAIRWISE_BLOCK = 128   # numpy's PW_BLOCKSIZE: pairwise summation adds runs of up to 128 with 8 accumulators
@@ -130,15 +130,79 @@ def _served(t: np.ndarray, a: np.ndarray, mbps: float, bytes_per_mbps: float
 
 
 @_jit
-def _pct(t: np.ndarray, a: np.ndarray, mbps: float, bytes_per_mbps: float, rpo_s: float) -> float:
-    """Compliance % over [t[0], t[-1]] (the curve extended to its window's end) at `mbps`, as queue.compliance."""
+def _search(arr: np.ndarray, key: float, right: bool, state: np.ndarray, last: np.ndarray) -> int:
+    """np.searchsorted(arr, key, side) for the next key of a sequence, as numpy's binsearch walks it: its bounds
+    carry over from the previous key (`state`, `last`), so an array out of order by a rounding gives numpy's
+    index too."""
+    n = arr.size
+    if (last[0] <= key) if right else (last[0] < key):
+        state[1] = n
+    else:
+        state[0] = 0
+        state[1] = state[1] + 1 if state[1] < n else n
+    last[0] = key
+    lo, hi = state[0], state[1]
+    while lo < hi:
+        mid = lo + ((hi - lo) >> 1)
+        if (arr[mid] <= key) if right else (arr[mid] < key):
+            lo = mid + 1
+        else:
+            hi = mid
+    state[0], state[1] = lo, hi
+    return int(lo)
+
+
+@_jit
+def _lag_at(u: float, sv: float, av: float, t2: np.ndarray, a2: np.ndarray, eps: float, state: np.ndarray,
+            last: np.ndarray) -> float:
+    """queue.lag_at at one time u (S(u) = sv, A(u) = av): the age of the oldest byte not yet sent."""
+    k = a2.size
+    j = _search(a2, sv + eps, True, state, last)
+    if not (0 < j < k and av - sv > eps):
+        return 0.0
+    a0, a1, t0, t1 = a2[j - 1], a2[j], t2[j - 1], t2[j]
+    frac = (sv - a0) / (a1 - a0) if a1 > a0 else 0.0
+    return float(max(u - (t0 + frac * (t1 - t0)), 0.0))
+
+
+@_jit
+def _departure_lag_max(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, eps: float, lo: float, hi: float) -> float:
+    """The largest of queue.departure_lags within [lo, hi]: each arrival kink's lag as its bytes leave."""
+    k = a2.size
+    state, last = np.array([0, k], np.int64), np.full(1, -np.inf)
+    best = 0.0
+    for m in range(1, k):
+        if not a2[m] - a2[m - 1] > eps:
+            continue
+        level = a2[m]
+        i = _search(s, level - eps, False, state, last)
+        if i == 0:
+            dep = t2[0]
+        elif i >= k:
+            dep = t2[k - 1]
+        else:
+            s0, s1 = s[i - 1], s[i]
+            dep = t2[i - 1] + ((level - s0) / (s1 - s0) if s1 > s0 else 0.0) * (t2[i] - t2[i - 1])
+        if lo <= dep <= hi:
+            best = max(best, max(dep - t2[m], 0.0))
+    return best
+
+
+@_jit
+def _replay(t: np.ndarray, a: np.ndarray, mbps: float, bytes_per_mbps: float, rpo_s: float, lags: bool
+            ) -> tuple[float, float, float]:
+    """(compliance %, largest lag s, largest backlog bytes) over [t[0], t[-1]] (the curve extended to its window's
+    end) at `mbps`, as queue.compliance and Service.backlog give them; the lag NaN unless `lags`."""
     t2, a2, s = _served(t, a, mbps, bytes_per_mbps)
     k = t2.size
     lo, hi = t2[0], t2[k - 1]
-    amax = 0.0
+    amax = backlog = 0.0
     for i in range(k):
         amax = max(amax, a2[i])
+        backlog = max(backlog, a2[i] - s[i])
     eps = max(1e-9 * amax, 1.0)
+    state, last = np.array([0, k], np.int64), np.full(1, -np.inf)   # lag_at's search through A
+    max_lag = _departure_lag_max(t2, a2, s, eps, lo, hi) if lags else np.nan
     bad = np.empty(2 * k)
     pieces = 0
     i = j = js = 0           # next breakpoint; next breakpoint + RPO; breakpoint at or before u - RPO
@@ -152,13 +216,16 @@ def _pct(t: np.ndarray, a: np.ndarray, mbps: float, bytes_per_mbps: float, rpo_s
         if ui == np.inf and uj == np.inf:
             break
         if ui <= uj:
-            u, sv = ui, s[i]
+            u, sv, av = ui, s[i], a2[i]
             j += 1 if ui == uj else 0
             i += 1
         else:
             u = uj
             sv = _interp_at(u, t2, s, i - 1, 0.0)   # t2[i - 1] < u < t2[i]
+            av = _interp_at(u, t2, a2, i - 1, 0.0) if lags else 0.0
             j += 1
+        if lags:
+            max_lag = max(max_lag, _lag_at(u, sv, av, t2, a2, eps, state, last))
         x = u - rpo_s
         while js + 1 < k and t2[js + 1] <= x:
             js += 1
@@ -178,14 +245,25 @@ def _pct(t: np.ndarray, a: np.ndarray, mbps: float, bytes_per_mbps: float, rpo_s
             pieces += 1
         prev_u, prev_g, prev_ok, first = u, g, ok, False
     total = hi - lo
-    if total <= 0:
-        return 100.0
-    pct = 100.0 * (1.0 - _pairwise_sum(bad, pieces) / total)
-    return float(min(max(pct, 0.0), 100.0))
+    pct = 100.0 if total <= 0 else 100.0 * (1.0 - _pairwise_sum(bad, pieces) / total)
+    return float(min(max(pct, 0.0), 100.0)), max_lag, backlog
 
 
 def compliance_pct(curve: queue.Curve, mbps: float, rpo_min: float, start: queue.FifoStart | None = None) -> float:
     """rpo.run(curve, Capacity(mbps), rpo_min, lags=False)[1].pct, the same float, compiled (`start`:
     rpo.run_start(curve, rpo_min), worked out once when many rates are tried on one curve)."""
-    start = rpo.run_start(curve, rpo_min) if start is None else start
-    return float(_pct(start.t, start.a, float(mbps), BYTES_PER_MBPS, rpo_min * 60.0))
+    start = _start(curve, rpo_min) if start is None else start
+    return float(_replay(start.t, start.a, float(mbps), BYTES_PER_MBPS, rpo_min * 60.0, False)[0])
+
+
+def figures(curve: queue.Curve, mbps: float, rpo_min: float) -> tuple[float, float, float]:
+    """(compliance %, largest lag in s, largest backlog in bytes) of rpo.run(curve, Capacity(mbps), rpo_min): the
+    same floats as its Compliance.pct, Compliance.max_lag_s and Service.backlog.max(initial=0), compiled."""
+    start = _start(curve, rpo_min)
+    pct, lag, backlog = _replay(start.t, start.a, float(mbps), BYTES_PER_MBPS, rpo_min * 60.0, True)
+    return float(pct), float(lag), float(backlog)
+
+
+def _start(curve: queue.Curve, rpo_min: float) -> queue.FifoStart:
+    """rpo.run_start: the curve extended to its window's end, the last sample's end + RPO."""
+    return queue.fifo_start(curve, float(curve.t[-1]) + rpo_min * 60.0)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from churnplan.analytics import queue, sample_grid
+from churnplan.analytics import constant_rate, queue, sample_grid
 from churnplan.analytics.sample_grid import SampleGrid
 from churnplan.analytics.config import ThrottleSchedule
 from churnplan.analytics.vocabulary import Scope, protected
@@ -217,6 +217,10 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
     tz = throttle.timezone if throttle is not None else prepared.timezone
     if prepared.times.size == 0:
         return WhatIf(scope, rpo_min, 100.0, 0.0, _no_lag(), _no_daily(), _no_misses())
+    if not series and throttle is None and bandwidth_mbps is not None:   # the figures alone: the compiled replay
+        pct, lag_s, backlog_bytes = constant_rate.figures(scope_curve(prepared, cols, factor), bandwidth_mbps, rpo_min)
+        return WhatIf(scope, rpo_min, pct, lag_s / 60.0, _no_lag(), _no_daily(), _no_misses(),
+                      bytes_to_mib(backlog_bytes))
     svc, comp, window = simulate(prepared, cols, capacity, rpo_min, factor, edges_tz=tz)
     x = prepared.times
     backlog = svc.backlog
