@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,9 +15,6 @@ from churnplan.analytics import churn, sample_grid
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid
 from churnplan.core.units import STORE_COLUMNS_IN_UNITS
-
-
-_DISK_BLOCKS_AHEAD = 2   # blocks whose disk profiles may wait while the next block's VMs are summed and profiled
 
 
 @dataclass(frozen=True)
@@ -79,7 +75,6 @@ def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.D
     """
     vms, disks = inventory(vms, disks, config)
     grid = sample_grid.from_frame(samples).window(epoch(config.start), epoch(config.end))
-    # VM series are summed before the disk profiles reorder the grid (a grid made here is sorted in place).
     vm_grid = grid.without(disks[disks["excluded"]]).by_vm()
     d_prof = churn.profiles(grid, config.percentile, config.growth_pct)
     v_prof = churn.profiles(vm_grid, config.percentile, config.growth_pct)
@@ -121,21 +116,18 @@ def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[Samp
     times = times[_within(times, lo, hi)]
     write = np.empty((n_vms if keep_series else 0, times.size))   # rows written block by block; the rest cut off
     keys, d_profs, v_profs, rows = [], [], [], 0
-    pending: deque[Future[pd.DataFrame]] = deque()   # disk profiles still being worked out, oldest first
-    with ThreadPoolExecutor(max_workers=1) as pool:   # a block's disk profiles beside the VM sums and profiles
+    with ThreadPoolExecutor(max_workers=1) as pool:   # a block's disk profiles beside its VM sums and profiles
         for block in blocks:
             grid = block.window(lo, hi)
-            if len(pending) == _DISK_BLOCKS_AHEAD:   # the VMs run ahead of the disks by this many blocks at most
-                d_profs.append(pending.popleft().result())
-            pending.append(pool.submit(churn.profiles, grid, config.percentile, config.growth_pct))
+            disk_profiles = pool.submit(churn.profiles, grid, config.percentile, config.growth_pct)
             vm_block = _vm_block(grid, disks)
             v_profs.append(churn.profiles(vm_block, config.percentile, config.growth_pct))
             if keep_series:
                 write[rows:rows + len(vm_block.keys)] = vm_block.write_kbps
             rows += len(vm_block.keys)
             keys.append(vm_block.keys)
+            d_profs.append(disk_profiles.result())
             del grid, vm_block, block
-        d_profs.extend(f.result() for f in pending)
     vm_grid = None
     if keep_series:
         nan = np.broadcast_to(np.float64(np.nan), (rows, times.size))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from churnplan.analytics.churn import row_percentile
 
@@ -45,3 +47,15 @@ def test_row_percentiles_are_those_of_the_sorted_samples_bit_for_bit(percentile,
     read_only = before.copy()
     read_only.flags.writeable = False
     assert np.array_equal(row_percentile(read_only, percentile, counts), expected, equal_nan=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 3000), st.floats(0, 100), st.sampled_from(["lognormal", "ties", "gappy", "constant"]),
+       st.integers(0, 2**31))
+def test_any_width_and_percentile_matches_the_sorted_samples(width, percentile, kind, seed):
+    rng = np.random.default_rng(seed)
+    m = {"lognormal": lambda: rng.lognormal(2, 2, (5, width)), "ties": lambda: rng.integers(0, 3, (5, width)) * 1.0,
+         "gappy": lambda: np.where(rng.random((5, width)) < 0.3, np.nan, rng.exponential(1, (5, width))),
+         "constant": lambda: np.full((5, width), 7.0)}[kind]()
+    counts = width - np.isnan(m).sum(axis=1)
+    assert np.array_equal(row_percentile(m, percentile, counts), _by_sorting(m, percentile), equal_nan=True)
