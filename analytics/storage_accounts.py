@@ -9,7 +9,6 @@ of their own so their heavier churn does not crowd the others.
 
 from __future__ import annotations
 
-from typing import Any
 
 from dataclasses import dataclass
 
@@ -64,27 +63,33 @@ def place(vms: pd.DataFrame, account: str = "V2", separate_premium: bool = True)
     # Load share of the tighter limit, largest first.
     share = np.maximum(iops / STORAGE_ACCOUNT_IOPS, churn / cap_churn)
     order = np.lexsort((-share, premium))
-    names = np.empty(len(vms), dtype=object)
-    accounts: list[dict[str, Any]] = []
-    for i in order:  # first-fit decreasing over VMs (a VM's disks share one account)
-        home = next((a for a in accounts if a["premium"] == premium[i]
-                     and a["iops"] + iops[i] <= STORAGE_ACCOUNT_IOPS and a["churn"] + churn[i] <= cap_churn), None)
-        if home is None:
+    n_disks = vms["disks"].to_numpy(int)
+    n = len(vms)
+    acc_premium, acc_iops, acc_churn = np.zeros(n, bool), np.zeros(n), np.zeros(n)   # per account, in opening order
+    acc_vms, acc_disks = np.zeros(n, int), np.zeros(n, int)
+    acc_names: list[str] = []
+    home = np.zeros(n, int)
+    for i in order:  # first-fit decreasing over VMs (a VM's disks share one account), accounts compared at once
+        k = len(acc_names)
+        fits = np.flatnonzero((acc_premium[:k] == premium[i]) & (acc_iops[:k] + iops[i] <= STORAGE_ACCOUNT_IOPS)
+                              & (acc_churn[:k] + churn[i] <= cap_churn))
+        h = int(fits[0]) if fits.size else k
+        if h == k:
             kind = "cache-premium-vms" if premium[i] else "cache"
-            home = {"account": f"{kind}-{sum(a['premium'] == premium[i] for a in accounts) + 1:02d}",
-                    "premium": bool(premium[i]), "iops": 0.0, "churn": 0.0, "vms": 0, "disks": 0}
-            accounts.append(home)
-        home["iops"] += iops[i]
-        home["churn"] += churn[i]
-        home["vms"] += 1
-        home["disks"] += int(vms["disks"].iloc[i])
-        names[i] = home["account"]
+            acc_names.append(f"{kind}-{int((acc_premium[:k] == premium[i]).sum()) + 1:02d}")
+            acc_premium[h] = premium[i]
+        acc_iops[h] += iops[i]
+        acc_churn[h] += churn[i]
+        acc_vms[h] += 1
+        acc_disks[h] += n_disks[i]
+        home[i] = h
+    k = len(acc_names)
     placement = vms[["vcenter", "vm_id"]].copy()
-    placement["account"] = names
-    summary = pd.DataFrame([{"account": a["account"], "kind": ACCOUNT_KIND, "premium_targets": a["premium"],
-                             "vms": a["vms"], "disks": a["disks"], "iops": a["iops"],
-                             "iops_pct": 100.0 * a["iops"] / STORAGE_ACCOUNT_IOPS,
-                             "churn_pct": 100.0 * a["churn"] / cap_churn} for a in accounts],
+    placement["account"] = np.asarray(acc_names, dtype=object)[home] if n else np.empty(0, dtype=object)
+    summary = pd.DataFrame({"account": acc_names, "kind": ACCOUNT_KIND, "premium_targets": acc_premium[:k],
+                            "vms": acc_vms[:k], "disks": acc_disks[:k], "iops": acc_iops[:k],
+                            "iops_pct": 100.0 * acc_iops[:k] / STORAGE_ACCOUNT_IOPS,
+                            "churn_pct": 100.0 * acc_churn[:k] / cap_churn},
                            columns=["account", "kind", "premium_targets", "vms", "disks", "iops", "iops_pct",
                                     "churn_pct"])
     return placement, summary
@@ -94,7 +99,8 @@ def load_from_disks(disks: pd.DataFrame, account: str = "V2") -> pd.DataFrame:
     """Per VM (vcenter, vm_id, disks, iops, churn_units_mbps, premium) from per-disk rows with peak_iops,
     avg_churn_mbps and premium: what `place` takes."""
     floor = _floor_mbps(account)
-    d = disks.assign(units=np.maximum(disks["avg_churn_mbps"].fillna(0).to_numpy(float), floor))
+    d = disks[["vcenter", "vm_id", "peak_iops", "premium"]].assign(   # only what is summed: no copy of the rest
+        units=np.maximum(disks["avg_churn_mbps"].fillna(0).to_numpy(float), floor))
     return (d.groupby(["vcenter", "vm_id"], as_index=False)
             .agg(disks=("units", "size"), iops=("peak_iops", "sum"), churn_units_mbps=("units", "sum"),
                  premium=("premium", "any")))

@@ -97,10 +97,20 @@ def _disk_table(s: pd.DataFrame, iv: float, t0_us: int, expected: int) -> pd.Dat
     for c in COUNTERS:
         d[f"{c}_present_pct"] = 100.0 * s[f"{c}_present"].to_numpy(np.float64) / samples
     present_pct = d[[f"{c}_present_pct" for c in COUNTERS]].to_numpy()
-    labels = np.array(list(COUNTERS.values()), dtype=object)
-    d["missing_counters"] = [", ".join(labels[row_ == 0]) for row_ in present_pct]
-    d["partial_counters"] = [", ".join(labels[(row_ > 0) & (row_ < 100)]) for row_ in present_pct]
+    d["missing_counters"] = _counter_lists(present_pct == 0)
+    d["partial_counters"] = _counter_lists((present_pct > 0) & (present_pct < 100))
     return d.sort_values(KEYS, ignore_index=True)
+
+
+def _counter_lists(flags: np.ndarray) -> np.ndarray:
+    """Per row of `flags` (one column per counter), the flagged counters' labels joined: each of the few
+    combinations is joined once, then looked up by its bits."""
+    labels = list(COUNTERS.values())
+    combos = range(1 << len(labels))
+    texts = np.array([", ".join(lb for i, lb in enumerate(labels) if code >> i & 1) for code in combos], dtype=object)
+    code = (flags.astype(np.int64) << np.arange(len(labels))).sum(axis=1)
+    texts_per_row: np.ndarray = texts[code]
+    return texts_per_row
 
 
 def _vm_table(disks: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
