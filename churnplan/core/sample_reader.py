@@ -9,6 +9,9 @@ disks' keys (a scan of the table per block: correct, slower). DuckDB's own memor
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from churnplan.core.memory_cap import checked_size
 DISK_KEY = ["vcenter", "vm_id", "instance"]
 VM_KEY = ["vcenter", "vm_id"]
 DEFAULT_ROWS_PER_BLOCK = 2_000_000
+_READERS = min(2, os.cpu_count() or 1)   # blocks read at once, each its own one-thread DuckDB query (sequential)
 _COUNTED = ["write_iops", "read_kbps", "read_iops"]   # values the telemetry assessment counts as present
 _NS_PER_US = 1_000
 
@@ -78,6 +82,9 @@ class SampleReader:
         self.rows_per_block = max(1, int(rows_per_block))
         self._present: list[pd.DataFrame] = []   # per block read sequentially: its disks' present-value counts
         self._write_only = False                 # blocks(write_only=True): the write column alone
+        self._local = threading.local()          # each reader thread's cursor
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._threads: int | None = None        # DuckDB's threads, while the readers run one each
         self._stats()
 
     def _stats(self) -> None:
@@ -174,7 +181,9 @@ class SampleReader:
     def blocks(self, write_only: bool = False) -> Iterator[SampleBlock]:
         """Blocks of whole VMs in sorted VM order, each about rows_per_block samples (at least one VM).
 
-        The next block is read (DuckDB, off the GIL) while the caller works on this one: two blocks in memory.
+        The next blocks are read (DuckDB, off the GIL) while the caller works on this one. A sequential store is
+        read by two threads at once, each query on its own cursor and one DuckDB thread (so its columns come as
+        one Arrow chunk each, handed over uncopied): three blocks in memory.
         `write_only`: a second read for the write series alone; on a sequential store only that column is read
         and the other matrices are NaN views (elsewhere all are read), and no telemetry is counted.
         """
@@ -182,15 +191,22 @@ class SampleReader:
         self._write_only = write_only
         if not write_only:
             self._present = []
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            ahead = pool.submit(self._read, parts[0]) if parts else None
-            for i in range(len(parts)):
-                assert ahead is not None
-                block = ahead.result()
-                ahead = pool.submit(self._read, parts[i + 1]) if i + 1 < len(parts) else None
-                yield block
-                del block
-        self.release()
+        readers = _READERS if self.sequential and len(parts) > 1 else 1
+        if readers > 1:   # each query on one thread: its columns come as one Arrow chunk each, handed over uncopied
+            row = self._con.execute("SELECT current_setting('threads')").fetchone()
+            self._threads = int(row[0]) if row else None
+            self._con.execute("SET threads = 1")
+        try:
+            with ThreadPoolExecutor(max_workers=readers) as pool:
+                ahead = deque(pool.submit(self._read, p) for p in parts[:readers])
+                for i in range(len(parts)):
+                    block = ahead.popleft().result()
+                    if i + readers < len(parts):
+                        ahead.append(pool.submit(self._read, parts[i + readers]))
+                    yield block
+                    del block
+        finally:
+            self.release()
 
     def telemetry_counts(self) -> pd.DataFrame | None:
         """After a sequential read of every block: per disk the counts churnplan.core.store.telemetry aggregates
@@ -202,8 +218,22 @@ class SampleReader:
         counts = pd.concat(self._present, ignore_index=True)
         return d[DISK_KEY + ["samples", "first_us", "last_us", "r0", "r1"]].merge(counts, on=DISK_KEY, how="left")
 
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's own cursor on the store (DuckDB runs one query at a time per connection)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self._con.cursor()
+            self._cursors.append(cursor)
+        return cursor
+
     def release(self) -> None:
         """Hand DuckDB's cached table pages back (it keeps up to its memory limit cached after a scan)."""
+        for cursor in self._cursors:
+            cursor.close()
+        self._cursors, self._local = [], threading.local()
+        if self._threads is not None:
+            self._con.execute(f"SET threads = {int(self._threads)}")   # SET takes no parameters: an int
+            self._threads = None
         row = self._con.execute("SELECT current_setting('memory_limit')").fetchone()
         limit = row[0] if row else "256MB"
         self._con.execute("SET memory_limit = '16MB'")
@@ -311,7 +341,7 @@ class SampleReader:
 
     def _arrow(self, select: str, params: list[Any], rows: int) -> Any:
         """The block's rows of `select` as one Arrow table (one chunk per column when DuckDB runs one thread)."""
-        t = self._con.sql(select + _SEQUENTIAL_ROWS, params=params).to_arrow_table(batch_size=max(1, rows))
+        t = self._cursor().sql(select + _SEQUENTIAL_ROWS, params=params).to_arrow_table(batch_size=max(1, rows))
         if t.num_rows != rows:
             raise RuntimeError(f"samples changed while planning: read {t.num_rows} rows, expected {rows}")
         return t
