@@ -20,27 +20,11 @@ def required_mbps_100(curve: queue.Curve, rpo_s: float) -> float:
     """Least constant Mbps with lag <= RPO all the time: max over i < j of (A_j - A_i) / (t_j - t_i + RPO).
 
     Exact for piecewise-linear A (the ratio is monotone along each piece, so breakpoints suffice). Pairs
-    up to K breakpoints apart are scanned exactly, vectorised per offset; pairs further apart cannot beat
-    the largest average rate over spans of K+1 .. 2K+1 breakpoints (any longer span splits into such
-    spans), so K doubles only while that bound exceeds the best ratio found.
+    up to K breakpoints apart are scanned exactly; pairs further apart cannot beat the largest average rate
+    over spans of K+1 .. 2K+1 breakpoints (any longer span splits into such spans), so K doubles only while
+    that bound exceeds the best ratio found. Compiled (constant_rate), off the GIL.
     """
-    t, a = curve.t, curve.a
-    n = t.size
-    best, done, k = 0.0, 0, 64
-    while True:
-        k = min(k, n - 1)
-        for off in range(done + 1, k + 1):  # offsets, each vectorised over all pairs at that distance
-            best = max(best, float(((a[off:] - a[:-off]) / (t[off:] - t[:-off] + rpo_s)).max(initial=0.0)))
-        done = k
-        if k >= n - 1:
-            break
-        bound = 0.0
-        for off in range(k + 1, min(2 * k + 1, n - 1) + 1):
-            bound = max(bound, float(((a[off:] - a[:-off]) / (t[off:] - t[:-off])).max(initial=0.0)))
-        if bound <= best:
-            break
-        k *= 2
-    return best / BYTES_PER_MBPS
+    return constant_rate.required_bytes_per_s_100(curve, rpo_s) / BYTES_PER_MBPS
 
 
 def peak_mbps(curve: queue.Curve) -> float:

@@ -249,6 +249,35 @@ def _replay(t: np.ndarray, a: np.ndarray, mbps: float, bytes_per_mbps: float, rp
     return float(min(max(pct, 0.0), 100.0)), max_lag, backlog
 
 
+@_jit
+def _required_100(t: np.ndarray, a: np.ndarray, rpo_s: float) -> float:
+    """bandwidth.required_mbps_100's scan in bytes/s: the same pairs, the same ratios, their maximum."""
+    n = t.size
+    best, done, k = 0.0, 0, 64
+    while True:
+        k = min(k, n - 1)
+        for off in range(done + 1, k + 1):   # pairs `off` breakpoints apart
+            for i in range(n - off):
+                best = max(best, (a[i + off] - a[i]) / (t[i + off] - t[i] + rpo_s))
+        done = k
+        if k >= n - 1:
+            break
+        bound = 0.0                          # no longer span beats the best average rate over K+1 .. 2K+1
+        for off in range(k + 1, min(2 * k + 1, n - 1) + 1):
+            for i in range(n - off):
+                bound = max(bound, (a[i + off] - a[i]) / (t[i + off] - t[i]))
+        if bound <= best:
+            break
+        k *= 2
+    return best
+
+
+def required_bytes_per_s_100(curve: queue.Curve, rpo_s: float) -> float:
+    """The least constant rate (bytes/s) with lag <= RPO all the time: bandwidth.required_mbps_100 x 1 Mbps."""
+    return float(_required_100(np.ascontiguousarray(curve.t, dtype=np.float64),
+                               np.ascontiguousarray(curve.a, dtype=np.float64), float(rpo_s)))
+
+
 def compliance_pct(curve: queue.Curve, mbps: float, rpo_min: float, start: queue.FifoStart | None = None) -> float:
     """rpo.run(curve, Capacity(mbps), rpo_min, lags=False)[1].pct, the same float, compiled (`start`:
     rpo.run_start(curve, rpo_min), worked out once when many rates are tried on one curve)."""

@@ -83,11 +83,12 @@ def whole_days(daily: pd.DataFrame, lag: pd.DataFrame, churn: rpo.PreparedChurn)
     tables, not shown as a day. A profile shorter than a day keeps its one day."""
     if daily.empty or lag.empty:
         return daily
-    local = pd.to_datetime(lag["ts"], utc=True).dt.tz_convert(churn.timezone).dt.date
-    per_day = local.value_counts()
-    half = min(float(per_day.max()), SECONDS_PER_DAY / churn.interval_s) / 2
-    keep = daily["date"].map(lambda d: per_day.get(pd.Timestamp(d).date(), 0) >= half)
-    return daily[keep.to_numpy(bool)].reset_index(drop=True)
+    local = pd.DatetimeIndex(pd.to_datetime(lag["ts"], utc=True)).tz_convert(churn.timezone).tz_localize(None)
+    days, counts = np.unique(local.to_numpy().astype("datetime64[D]"), return_counts=True)   # samples per local day
+    per_day = dict(zip(pd.DatetimeIndex(days).date, counts.tolist(), strict=True))
+    half = min(float(counts.max()), SECONDS_PER_DAY / churn.interval_s) / 2
+    keep = [per_day.get(pd.Timestamp(d).date(), 0) >= half for d in daily["date"]]
+    return daily[np.asarray(keep, dtype=bool)].reset_index(drop=True)
 
 
 def compliance_curve(curve: queue.Curve, top_mbps: float, rpo_min: float) -> pd.DataFrame:

@@ -56,3 +56,33 @@ def test_compiled_figures_equal_the_numpy_replay_bit_for_bit(vols, mbps, rpo_min
 def test_pairwise_sum_rounds_as_numpy_does(values):
     a = np.array(values, dtype=float)
     assert constant_rate._pairwise_sum(a, a.size) == a.sum()
+
+
+def numpy_required_100(curve: queue.Curve, rpo_s: float) -> float:
+    """The scan as numpy ran it before it was compiled: per offset, every pair at once."""
+    t, a = curve.t, curve.a
+    n = t.size
+    best, done, k = 0.0, 0, 64
+    while True:
+        k = min(k, n - 1)
+        for off in range(done + 1, k + 1):
+            best = max(best, float(((a[off:] - a[:-off]) / (t[off:] - t[:-off] + rpo_s)).max(initial=0.0)))
+        done = k
+        if k >= n - 1:
+            break
+        bound = 0.0
+        for off in range(k + 1, min(2 * k + 1, n - 1) + 1):
+            bound = max(bound, float(((a[off:] - a[:-off]) / (t[off:] - t[:-off])).max(initial=0.0)))
+        if bound <= best:
+            break
+        k *= 2
+    return best
+
+
+@settings(max_examples=100, deadline=None)
+@given(volumes, st.floats(1, 7200), st.booleans())
+def test_compiled_always_met_scan_equals_the_numpy_scan_bit_for_bit(vols, rpo_s, gaps):
+    n = len(vols)
+    steps = np.where(np.arange(n) % 7 == 3, 3, 1) if gaps else np.ones(n)
+    curve = queue.arrival_curve(1.7e9 + np.cumsum(steps) * 300.0, 300.0, np.array(vols))
+    assert constant_rate.required_bytes_per_s_100(curve, rpo_s) == numpy_required_100(curve, rpo_s)
