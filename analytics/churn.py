@@ -59,22 +59,28 @@ def profiles(grid: SampleGrid, percentile: float, growth_pct: float) -> pd.DataF
     sum_w, sum_wi = _row_sum(grid.write_kbps, dense), _row_sum(grid.write_iops, dense)
     top_w = np.fmax.reduce(grid.write_kbps, axis=1) if grid.times.size else np.zeros(len(n))
     peak = {m: row_percentile(grid.metric(m), percentile, n) for m in METRICS}
-    out = pd.DataFrame({
-        "peak_write_kibps": peak["write_kbps"] * growth,
+    peak_w = peak["write_kbps"] * growth
+    avg_w = sum_w / safe_n * growth
+    unknown_io = (sum_wi <= 0) & (sum_w > 0)
+    columns = {
+        "peak_write_kibps": peak_w,
         "max_write_kibps": top_w,
-        "avg_write_kibps": sum_w / safe_n * growth,
+        "avg_write_kibps": avg_w,
         "peak_write_iops": peak["write_iops"] * growth,
         "avg_write_iops": sum_wi / safe_n * growth,
         "peak_iops": peak["iops"] * growth,
         "peak_rw_mibps": kibps_to_mibps(peak["rw_kbps"] * growth),
         "samples": n.astype(np.int64),
-    })
-    unknown_io = (sum_wi <= 0) & (sum_w > 0)
-    out["avg_write_io_kib"] = np.where(sum_wi > 0, sum_w / np.where(sum_wi > 0, sum_wi, 1.0),
-                                       np.where(unknown_io, np.nan, 0.0))
-    out["peak_churn_mibps"] = kibps_to_mibps(out["peak_write_kibps"])
-    out["churn_gib_day"] = kibps_to_gib_day(out["avg_write_kibps"])
-    return pd.concat([grid.keys, out], axis=1)[has].reset_index(drop=True)
+        "avg_write_io_kib": np.where(sum_wi > 0, sum_w / np.where(sum_wi > 0, sum_wi, 1.0),
+                                     np.where(unknown_io, np.nan, 0.0)),
+        "peak_churn_mibps": kibps_to_mibps(peak_w),
+        "churn_gib_day": kibps_to_gib_day(avg_w),
+    }
+    keys = grid.keys.reset_index(drop=True)
+    if not has.all():   # rows without samples leave (filtered as arrays: one frame built, not filtered after)
+        keys = keys[has].reset_index(drop=True)
+        columns = {k: v[has] for k, v in columns.items()}
+    return pd.concat([keys, pd.DataFrame(columns)], axis=1)
 
 
 def disk_profiles(samples: pd.DataFrame | pl.DataFrame | SampleGrid, percentile: float,
