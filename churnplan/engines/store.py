@@ -109,10 +109,10 @@ def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame
         return rpo.prepare(store.load_samples_polars(con, interval_s, start, end, vcenters), assignment, excluded,
                            timezone)
     gone = excluded[excluded["excluded"].astype(bool)] if "excluded" in excluded.columns else excluded
-    write = np.full((len(reader.vm_keys()), reader.times.size), np.nan)
+    write = np.empty((len(reader.vm_keys()), reader.times.size))   # every row written below; the rest cut off
     keys, rows = [], 0
-    for grid in _grids(reader):
-        per_vm = grid.without(gone).by_vm()
+    for grid in _grids(reader, write_only=True):   # the write column alone: all the what-if replays
+        per_vm = grid.without(gone).by_vm(write_only=True)
         write[rows:rows + len(per_vm.keys)] = per_vm.write_kbps
         rows += len(per_vm.keys)
         keys.append(per_vm.keys)
