@@ -10,6 +10,8 @@ between its ~40 array calls per replay and ran about 3x slower on one core.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba
 import numpy as np
 
@@ -166,11 +168,14 @@ def _lag_at(u: float, sv: float, av: float, t2: np.ndarray, a2: np.ndarray, eps:
 
 
 @_jit
-def _departure_lag_max(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, eps: float, lo: float, hi: float) -> float:
-    """The largest of queue.departure_lags within [lo, hi]: each arrival kink's lag as its bytes leave."""
+def _departures(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, eps: float, lo: float, hi: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """queue.departure_lags within [lo, hi] (as compliance keeps them): each arrival kink's departure time and
+    lag as its bytes leave, in kink order."""
     k = a2.size
     state, last = np.array([0, k], np.int64), np.full(1, -np.inf)
-    best = 0.0
+    dep_t, dep_lag = np.empty(k), np.empty(k)
+    n = 0
     for m in range(1, k):
         if not a2[m] - a2[m - 1] > eps:
             continue
@@ -184,8 +189,74 @@ def _departure_lag_max(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, eps: float
             s0, s1 = s[i - 1], s[i]
             dep = t2[i - 1] + ((level - s0) / (s1 - s0) if s1 > s0 else 0.0) * (t2[i] - t2[i - 1])
         if lo <= dep <= hi:
-            best = max(best, max(dep - t2[m], 0.0))
-    return best
+            dep_t[n], dep_lag[n] = dep, max(dep - t2[m], 0.0)
+            n += 1
+    return dep_t[:n], dep_lag[:n]
+
+
+@_jit
+def _over_rpo_s(prev_g: float, g: float, prev_ok: bool, ok: bool, eps: float, du: float) -> float:
+    """Seconds of a piece of `du` with lag over the RPO, g (S(u) - A(u - RPO)) linear across it: none, all, or
+    the share on the far side of where g crosses -eps."""
+    if prev_ok and ok:
+        return 0.0 * du
+    if not prev_ok and not ok:
+        return 1.0 * du
+    cross = (prev_g + eps) / (prev_g - g) if prev_g != g else 0.0
+    cross = min(max(cross, 0.0), 1.0)
+    good = cross if prev_ok else 1.0 - cross
+    return (1.0 - good) * du
+
+
+@_jit
+def _walk(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, rpo_s: float, edges: np.ndarray, lags: bool
+          ) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
+    """queue.compliance of the service (t2, a2, s) over [t2[0], t2[-1]]: compliance %, largest lag s (NaN unless
+    `lags`), the evaluation points u, each piece's seconds over the RPO and the lag at each u (empty unless
+    `lags`). `edges`: sorted extra breakpoints within the window (local midnights)."""
+    k = t2.size
+    lo, hi = t2[0], t2[k - 1]
+    eps = max(1e-9 * max(0.0, a2.max()), 1.0)
+    state, last = np.array([0, k], np.int64), np.full(1, -np.inf)   # lag_at's search through A
+    max_lag = np.nan
+    if lags:   # the departures' lags, then each u's below (numpy's max over both, from 0)
+        dep_lag = _departures(t2, a2, s, eps, lo, hi)[1]
+        max_lag = max(0.0, dep_lag.max()) if dep_lag.size else 0.0
+    room = 2 * k + edges.size
+    us, bad, lag_u = np.empty(room), np.empty(room), np.empty(room)
+    n_u = i = j = e = js = 0   # points so far; next breakpoint, breakpoint + RPO, edge; breakpoint <= u - RPO
+    prev_g, prev_ok = 0.0, False
+    while True:              # the union of breakpoints, breakpoints + RPO and edges within the window, ascending
+        ui = t2[i] if i < k else np.inf
+        uj = t2[j] + rpo_s if j < k and t2[j] + rpo_s <= hi else np.inf
+        ue = edges[e] if e < edges.size else np.inf
+        u = min(ui, uj, ue)
+        if u == np.inf:
+            break
+        if ui == u:
+            sv, av = s[i], a2[i]
+            i += 1
+        else:
+            sv = _interp_at(u, t2, s, i - 1, 0.0)   # t2[i - 1] < u < t2[i]
+            av = _interp_at(u, t2, a2, i - 1, 0.0) if lags else 0.0
+        j += 1 if uj == u else 0
+        e += 1 if ue == u else 0
+        if lags:
+            lag_u[n_u] = _lag_at(u, sv, av, t2, a2, eps, state, last)
+            max_lag = max(max_lag, lag_u[n_u])
+        x = u - rpo_s
+        while js + 1 < k and t2[js + 1] <= x:
+            js += 1
+        g = sv - _interp_at(x, t2, a2, js, 0.0)
+        ok = g >= -eps
+        if n_u:
+            bad[n_u - 1] = _over_rpo_s(prev_g, g, prev_ok, ok, eps, u - us[n_u - 1])
+        us[n_u] = u
+        n_u += 1
+        prev_g, prev_ok = g, ok
+    total = hi - lo
+    pct = 100.0 if total <= 0 else 100.0 * (1.0 - _pairwise_sum(bad, n_u - 1) / total)
+    return float(min(max(pct, 0.0), 100.0)), max_lag, us[:n_u], bad[:n_u - 1], lag_u[:n_u if lags else 0]
 
 
 @_jit
@@ -194,59 +265,33 @@ def _replay(t: np.ndarray, a: np.ndarray, mbps: float, bytes_per_mbps: float, rp
     """(compliance %, largest lag s, largest backlog bytes) over [t[0], t[-1]] (the curve extended to its window's
     end) at `mbps`, as queue.compliance and Service.backlog give them; the lag NaN unless `lags`."""
     t2, a2, s = _served(t, a, mbps, bytes_per_mbps)
+    backlog = 0.0
+    for i in range(t2.size):
+        backlog = max(backlog, a2[i] - s[i])
+    pct, max_lag, _, _, _ = _walk(t2, a2, s, rpo_s, np.empty(0), lags)
+    return pct, max_lag, backlog
+
+
+@_jit
+def _at_samples(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """queue.lag_at(svc, x) and np.interp(x, svc.t, svc.backlog) at sorted times x within the service's span."""
     k = t2.size
-    lo, hi = t2[0], t2[k - 1]
-    amax = backlog = 0.0
+    amax = 0.0
     for i in range(k):
         amax = max(amax, a2[i])
-        backlog = max(backlog, a2[i] - s[i])
     eps = max(1e-9 * amax, 1.0)
-    state, last = np.array([0, k], np.int64), np.full(1, -np.inf)   # lag_at's search through A
-    max_lag = _departure_lag_max(t2, a2, s, eps, lo, hi) if lags else np.nan
-    bad = np.empty(2 * k)
-    pieces = 0
-    i = j = js = 0           # next breakpoint; next breakpoint + RPO; breakpoint at or before u - RPO
-    prev_u = prev_g = 0.0
-    prev_ok, first = False, True
-    while True:              # the union of breakpoints and breakpoints + RPO within the window, ascending
-        ui = t2[i] if i < k else np.inf
-        uj = t2[j] + rpo_s if j < k else np.inf
-        if uj > hi:
-            uj = np.inf
-        if ui == np.inf and uj == np.inf:
-            break
-        if ui <= uj:
-            u, sv, av = ui, s[i], a2[i]
-            j += 1 if ui == uj else 0
-            i += 1
-        else:
-            u = uj
-            sv = _interp_at(u, t2, s, i - 1, 0.0)   # t2[i - 1] < u < t2[i]
-            av = _interp_at(u, t2, a2, i - 1, 0.0) if lags else 0.0
-            j += 1
-        if lags:
-            max_lag = max(max_lag, _lag_at(u, sv, av, t2, a2, eps, state, last))
-        x = u - rpo_s
-        while js + 1 < k and t2[js + 1] <= x:
-            js += 1
-        g = sv - _interp_at(x, t2, a2, js, 0.0)
-        ok = g >= -eps
-        if not first:
-            du = u - prev_u
-            if prev_ok and ok:
-                good = 1.0
-            elif not prev_ok and not ok:
-                good = 0.0
-            else:
-                cross = (prev_g + eps) / (prev_g - g) if prev_g != g else 0.0
-                cross = min(max(cross, 0.0), 1.0)
-                good = cross if prev_ok else 1.0 - cross
-            bad[pieces] = (1.0 - good) * du
-            pieces += 1
-        prev_u, prev_g, prev_ok, first = u, g, ok, False
-    total = hi - lo
-    pct = 100.0 if total <= 0 else 100.0 * (1.0 - _pairwise_sum(bad, pieces) / total)
-    return float(min(max(pct, 0.0), 100.0)), max_lag, backlog
+    backlog = a2 - s
+    state, last = np.array([0, k], np.int64), np.full(1, -np.inf)
+    lag, bk = np.empty(x.size), np.empty(x.size)
+    p = 0
+    for n in range(x.size):
+        u = x[n]
+        while p + 1 < k and t2[p + 1] <= u:
+            p += 1
+        sv, av = _interp_at(u, t2, s, p, s[0]), _interp_at(u, t2, a2, p, a2[0])
+        lag[n] = _lag_at(u, sv, av, t2, a2, eps, state, last)
+        bk[n] = _interp_at(u, t2, backlog, p, backlog[0])
+    return lag, bk
 
 
 @_jit
@@ -285,12 +330,40 @@ def compliance_pct(curve: queue.Curve, mbps: float, rpo_min: float, start: queue
     return float(_replay(start.t, start.a, float(mbps), BYTES_PER_MBPS, rpo_min * 60.0, False)[0])
 
 
-def figures(curve: queue.Curve, mbps: float, rpo_min: float) -> tuple[float, float, float]:
-    """(compliance %, largest lag in s, largest backlog in bytes) of rpo.run(curve, Capacity(mbps), rpo_min): the
-    same floats as its Compliance.pct, Compliance.max_lag_s and Service.backlog.max(initial=0), compiled."""
+@dataclass(frozen=True)
+class Replay:
+    """One curve drained at one constant rate: queue.compliance's figures with lags (and, at `at`, the lag and
+    backlog rpo.what_if tabulates), the same floats as the numpy replay."""
+
+    pct: float
+    max_lag_s: float
+    max_backlog_bytes: float
+    piece_start: np.ndarray    # evaluation pieces, and each one's seconds over the RPO (for per-day roll-ups)
+    piece_bad_s: np.ndarray
+    peak_t: np.ndarray         # times at which lag candidates were evaluated, and the lags there
+    peak_lag_s: np.ndarray
+    lag_s: np.ndarray          # at `at`
+    backlog_bytes: np.ndarray  # at `at`
+
+
+def replay(curve: queue.Curve, mbps: float, rpo_min: float, edges: np.ndarray | None = None,
+           at: np.ndarray | None = None) -> Replay:
+    """rpo.run(curve, Capacity(mbps), rpo_min) with `edges` (e.g. local midnights) as extra breakpoints, compiled;
+    with `at` (sorted times within the curve), also queue.lag_at and the interpolated backlog there. The
+    per-piece arrays are filled only with `at`."""
     start = _start(curve, rpo_min)
-    pct, lag, backlog = _replay(start.t, start.a, float(mbps), BYTES_PER_MBPS, rpo_min * 60.0, True)
-    return float(pct), float(lag), float(backlog)
+    t2, a2, s = _served(start.t, start.a, float(mbps), BYTES_PER_MBPS)
+    e = np.zeros(0) if edges is None else np.unique(np.asarray(edges, dtype=np.float64))   # sorted, once each
+    e = e[(e >= t2[0]) & (e <= t2[-1])]
+    pct, max_lag, us, bad, lag_u = _walk(t2, a2, s, rpo_min * 60.0, e, True)
+    backlog = float((a2 - s).max(initial=0.0))
+    if at is None:
+        none = np.zeros(0)
+        return Replay(float(pct), float(max_lag), backlog, none, none, none, none, none, none)
+    dep_t, dep_lag = _departures(t2, a2, s, max(1e-9 * float(a2.max(initial=0.0)), 1.0), float(t2[0]), float(t2[-1]))
+    lag_x, backlog_x = _at_samples(t2, a2, s, np.ascontiguousarray(at, dtype=np.float64))
+    return Replay(float(pct), float(max_lag), backlog, us[:-1], bad, np.concatenate([us, dep_t]),
+                  np.concatenate([lag_u, dep_lag]), lag_x, backlog_x)
 
 
 def _start(curve: queue.Curve, rpo_min: float) -> queue.FifoStart:

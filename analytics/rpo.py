@@ -217,25 +217,42 @@ def what_if(prepared: PreparedChurn, *, bandwidth_mbps: float | None = None,
     tz = throttle.timezone if throttle is not None else prepared.timezone
     if prepared.times.size == 0:
         return WhatIf(scope, rpo_min, 100.0, 0.0, _no_lag(), _no_daily(), _no_misses())
-    if not series and throttle is None and bandwidth_mbps is not None:   # the figures alone: the compiled replay
-        pct, lag_s, backlog_bytes = constant_rate.figures(scope_curve(prepared, cols, factor), bandwidth_mbps, rpo_min)
-        return WhatIf(scope, rpo_min, pct, lag_s / 60.0, _no_lag(), _no_daily(), _no_misses(),
-                      bytes_to_mib(backlog_bytes))
-    svc, comp, window = simulate(prepared, cols, capacity, rpo_min, factor, edges_tz=tz)
     x = prepared.times
+    if throttle is None and bandwidth_mbps is not None and not (per_vm and series):   # the compiled replay
+        curve = scope_curve(prepared, cols, factor)
+        edges = queue.day_edges(float(curve.t[0]), float(curve.t[-1]) + rpo_min * 60.0, tz)
+        r = constant_rate.replay(curve, bandwidth_mbps, rpo_min, edges, at=x if series else None)
+        if not series:
+            return WhatIf(scope, rpo_min, r.pct, r.max_lag_s / 60.0, _no_lag(), _no_daily(), _no_misses(),
+                          bytes_to_mib(r.max_backlog_bytes))
+        return WhatIf(scope, rpo_min, r.pct, r.max_lag_s / 60.0, _lag_frame(x, r.lag_s, r.backlog_bytes),
+                      _daily(r.piece_start, r.piece_bad_s, r.peak_t, r.peak_lag_s, tz), _no_misses(),
+                      bytes_to_mib(r.max_backlog_bytes))
+    svc, comp, window = simulate(prepared, cols, capacity, rpo_min, factor, edges_tz=tz)
     backlog = svc.backlog
     if not series:
         return WhatIf(scope, rpo_min, comp.pct, comp.max_lag_s / 60.0, _no_lag(), _no_daily(), _no_misses(),
                       bytes_to_mib(float(backlog.max(initial=0.0))))
-    lag = pd.DataFrame({"ts": queue.from_epoch(x), "lag_min": queue.lag_at(svc, x) / 60.0,
-                        "backlog_mib": bytes_to_mib(np.interp(x, svc.t, backlog))})
-    bad = pd.Series(comp.piece_bad_s / 60.0).groupby(queue.local_dates(comp.piece_start, tz)).sum()
-    peak = pd.Series(comp.peak_lag_s / 60.0).groupby(queue.local_dates(comp.peak_t, tz)).max()
-    daily = pd.DataFrame({"peak_lag_min": peak, "violations_min": bad}).fillna(0.0)
-    daily = daily.rename_axis("date").reset_index()
+    lag = _lag_frame(x, queue.lag_at(svc, x), np.interp(x, svc.t, backlog))
+    daily = _daily(comp.piece_start, comp.piece_bad_s, comp.peak_t, comp.peak_lag_s, tz)
     misses = _vm_misses(prepared, cols, svc, factor, rpo_min, window) if per_vm else _no_misses()
     return WhatIf(scope, rpo_min, comp.pct, comp.max_lag_s / 60.0, lag, daily, misses,
                   bytes_to_mib(float(backlog.max(initial=0.0))))
+
+
+def _lag_frame(x: np.ndarray, lag_s: np.ndarray, backlog_bytes: np.ndarray) -> pd.DataFrame:
+    """The lag series: ts, lag_min, backlog_mib at each sample end `x`."""
+    return pd.DataFrame({"ts": queue.from_epoch(x), "lag_min": lag_s / 60.0,
+                         "backlog_mib": bytes_to_mib(backlog_bytes)})
+
+
+def _daily(piece_start: np.ndarray, piece_bad_s: np.ndarray, peak_t: np.ndarray, peak_lag_s: np.ndarray,
+           tz: str) -> pd.DataFrame:
+    """Per local date: the largest lag and the minutes over the RPO (date, peak_lag_min, violations_min)."""
+    bad = pd.Series(piece_bad_s / 60.0).groupby(queue.local_dates(piece_start, tz)).sum()
+    peak = pd.Series(peak_lag_s / 60.0).groupby(queue.local_dates(peak_t, tz)).max()
+    daily = pd.DataFrame({"peak_lag_min": peak, "violations_min": bad}).fillna(0.0)
+    return daily.rename_axis("date").reset_index()
 
 
 def _no_lag() -> pd.DataFrame:

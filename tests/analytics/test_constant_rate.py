@@ -40,15 +40,29 @@ def test_compiled_replay_equals_the_numpy_replay_bit_for_bit(vols, mbps, rpo_min
 
 @settings(max_examples=300, deadline=None)
 @given(volumes, st.floats(0.01, 2000), st.sampled_from([1.0, 5.0, 7.3, 15.0, 30.0, 60.0, 1440.0]),
-       st.sampled_from([20.0, 300.0, 1800.0]), st.booleans())
-def test_compiled_figures_equal_the_numpy_replay_bit_for_bit(vols, mbps, rpo_min, interval_s, gaps):
+       st.sampled_from([20.0, 300.0, 1800.0]), st.booleans(), st.lists(st.floats(0, 1), max_size=4))
+def test_compiled_replay_with_lags_equals_the_numpy_replay_bit_for_bit(vols, mbps, rpo_min, interval_s, gaps,
+                                                                       cuts):
     n = len(vols)
     steps = np.where(np.arange(n) % 7 == 3, 3, 1) if gaps else np.ones(n)
-    curve = queue.arrival_curve(1.7e9 + np.cumsum(steps) * interval_s, interval_s, np.array(vols))
+    times = 1.7e9 + np.cumsum(steps) * interval_s
+    curve = queue.arrival_curve(times, interval_s, np.array(vols))
+    rpo_s = rpo_min * 60.0
+    span = float(curve.t[-1]) + rpo_s - float(curve.t[0])
+    edges = np.sort(float(curve.t[0]) + np.array(cuts) * span)   # day edges on and off the breakpoints
+    svc = queue.serve_fifo(curve, queue.Capacity(mbps), float(curve.t[-1]) + rpo_s)
     with np.errstate(over="ignore"):
-        svc, comp, _ = rpo.run(curve, queue.Capacity(mbps), rpo_min)
-    assert constant_rate.figures(curve, mbps, rpo_min) == (comp.pct, comp.max_lag_s,
-                                                          float(svc.backlog.max(initial=0.0)))
+        comp = queue.compliance(svc, rpo_s, (float(curve.t[0]), float(curve.t[-1]) + rpo_s), edges)
+    got = constant_rate.replay(curve, mbps, rpo_min, edges, at=times)
+    assert (got.pct, got.max_lag_s, got.max_backlog_bytes) == (comp.pct, comp.max_lag_s,
+                                                               float(svc.backlog.max(initial=0.0)))
+    for mine, numpy_s in [(got.piece_start, comp.piece_start), (got.piece_bad_s, comp.piece_bad_s),
+                          (got.peak_t, comp.peak_t), (got.peak_lag_s, comp.peak_lag_s),
+                          (got.lag_s, queue.lag_at(svc, times)),
+                          (got.backlog_bytes, np.interp(times, svc.t, svc.backlog))]:
+        np.testing.assert_array_equal(mine, numpy_s)
+    figures_only = constant_rate.replay(curve, mbps, rpo_min, edges)
+    assert (figures_only.pct, figures_only.max_lag_s) == (comp.pct, comp.max_lag_s)
 
 
 @settings(max_examples=50, deadline=None)
