@@ -7,7 +7,6 @@ every sample of the estate; the figures are those of `build_plan` on the fully l
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
@@ -15,7 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from churnplan.analytics import constant_rate, order_statistics, queue, rpo, vm_sums
+from churnplan.analytics import rpo
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.model import Plan
 from churnplan.analytics.plan import build_plan, check, plan_from_profiles
@@ -46,7 +45,6 @@ def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval
     `empty_ok`, else build_plan's plan of no samples.
     """
     check(config)
-    threading.Thread(target=_load_kernels, daemon=True).start()   # beside the inventory's and extents' reads
     vcenters = config.vcenters or None   # --vcenter: only these vCenters' inventory and samples are read
     vms, disks = store.load_vms(con, vcenters), store.load_disks(con, vcenters)
     memory_cap.cap_memory(con, memory_limit, threads)
@@ -65,15 +63,6 @@ def plan_from_store(con: duckdb.DuckDBPyConnection, config: PlanConfig, interval
                  else statistics_from_counts(con, counts, reader.interval_s, config.start, config.end, vcenters))
     return plan_from_profiles(profiles.pop(), config, telemetry=telemetry,   # no reference kept: the stages free it
                               blocks=None if keep else lambda: _grids(reader, write_only=True))
-
-
-def _load_kernels() -> None:
-    """Load the compiled kernels the plan calls (numba's first call in a process sets its compiler up, about
-    0.3 s), each on a tiny input of the types the plan passes."""
-    one = np.zeros((1, 1))
-    vm_sums.group_sums(one, np.zeros(1, np.int64), np.ones(1, np.int64), True)
-    order_statistics.around_percentile(one, np.ones(1, np.int64), 0.5)
-    constant_rate.compliance_pct(queue.arrival_curve(np.ones(1), 1.0, np.ones(1)), 1.0, 1.0)
 
 
 def _grids(reader: sample_reader.SampleReader, write_only: bool = False) -> Iterator[SampleGrid]:
