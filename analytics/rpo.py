@@ -249,9 +249,10 @@ def _lag_frame(x: np.ndarray, lag_s: np.ndarray, backlog_bytes: np.ndarray) -> p
 def _daily(piece_start: np.ndarray, piece_bad_s: np.ndarray, peak_t: np.ndarray, peak_lag_s: np.ndarray,
            tz: str) -> pd.DataFrame:
     """Per local date: the largest lag and the minutes over the RPO (date, peak_lag_min, violations_min)."""
-    bad = pd.Series(piece_bad_s / 60.0).groupby(queue.local_dates(piece_start, tz)).sum()
-    peak = pd.Series(peak_lag_s / 60.0).groupby(queue.local_dates(peak_t, tz)).max()
+    bad = pd.Series(piece_bad_s / 60.0).groupby(queue.local_days(piece_start, tz)).sum()   # grouped by day
+    peak = pd.Series(peak_lag_s / 60.0).groupby(queue.local_days(peak_t, tz)).max()         # numbers, in order
     daily = pd.DataFrame({"peak_lag_min": peak, "violations_min": bad}).fillna(0.0)
+    daily.index = pd.Index(pd.DatetimeIndex(daily.index).date, dtype=object)   # then named by calendar date
     return daily.rename_axis("date").reset_index()
 
 
