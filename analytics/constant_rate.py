@@ -1,11 +1,13 @@
-"""The compliance of one arrival curve drained at one constant rate, compiled: what a bandwidth search asks thousands
-of times (about 4,700 replays for a 5,000-VM plan, 200 traces x goals per forecast scope).
+"""One arrival curve drained at one constant rate, compiled: what the plan asks thousands of times (about 4,700
+bandwidth-search replays for a 5,000-VM plan, 200 traces x goals per forecast scope, a what-if per scope and RPO).
 
-`compliance_pct` is `queue.serve_fifo` then `queue.compliance(lags=False)` for a constant rate, fused into one
-pass per step and compiled with numba: the same arithmetic in the same order (numpy's interpolation formula,
-its pairwise summation), so it returns the same float, bit for bit (tests/analytics/test_constant_rate.py
-compares them). It releases the GIL, so a thread per scope runs on its own core; the numpy path holds it
-between its ~40 array calls per replay and ran about 3x slower on one core.
+`compliance_pct` is `queue.serve_fifo` then `queue.compliance(lags=False)`; `replay` the same with lags, day
+edges and the lag and backlog at the sample ends (what `rpo.what_if` tabulates); `required_bytes_per_s_100`
+the always-met scan of `bandwidth.required_mbps_100`. Each is compiled with numba and does the same arithmetic in
+the same order as the numpy code (numpy's interpolation formula, its pairwise summation, `searchsorted`'s walk),
+so it returns the same floats, bit for bit (tests/analytics/test_constant_rate.py compares them). They release
+the GIL, so a thread per scope runs on its own core; the numpy replay held it between its ~40 array calls and
+ran about 3x slower on one core.
 """
 
 from __future__ import annotations

@@ -124,6 +124,7 @@ def _row_stats(row: np.ndarray, count: int, lo: int, buf: np.ndarray, sub: np.nd
 
 @_jit
 def _stats(m: np.ndarray, counts: np.ndarray, q: float, x_lo: np.ndarray, x_hi: np.ndarray) -> None:
+    """around_percentile into x_lo and x_hi, row by row, with scratch buffers made once for all rows."""
     width = m.shape[1]
     buf, bucket, where = np.empty(width), np.empty(width), np.empty(width, np.int64)
     sub = np.empty((width + SUBSAMPLE_STRIDE - 1) // SUBSAMPLE_STRIDE)
