@@ -212,17 +212,17 @@ def _over_rpo_s(prev_g: float, g: float, prev_ok: bool, ok: bool, eps: float, du
 
 @_jit
 def _walk(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, rpo_s: float, edges: np.ndarray, lags: bool
-          ) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
+          ) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """queue.compliance of the service (t2, a2, s) over [t2[0], t2[-1]]: compliance %, largest lag s (NaN unless
-    `lags`), the evaluation points u, each piece's seconds over the RPO and the lag at each u (empty unless
-    `lags`). `edges`: sorted extra breakpoints within the window (local midnights)."""
+    `lags`), the evaluation points u, each piece's seconds over the RPO, the lag at each u and the departures'
+    times and lags (empty unless `lags`). `edges`: sorted extra breakpoints within the window (local midnights)."""
     k = t2.size
     lo, hi = t2[0], t2[k - 1]
     eps = max(1e-9 * max(0.0, a2.max()), 1.0)
     state, last = np.array([0, k], np.int64), np.full(1, -np.inf)   # lag_at's search through A
-    max_lag = np.nan
+    max_lag, dep_t, dep_lag = np.nan, np.empty(0), np.empty(0)
     if lags:   # the departures' lags, then each u's below (numpy's max over both, from 0)
-        dep_lag = _departures(t2, a2, s, eps, lo, hi)[1]
+        dep_t, dep_lag = _departures(t2, a2, s, eps, lo, hi)
         max_lag = max(0.0, dep_lag.max()) if dep_lag.size else 0.0
     room = 2 * k + edges.size
     us, bad, lag_u = np.empty(room), np.empty(room), np.empty(room)
@@ -258,7 +258,8 @@ def _walk(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, rpo_s: float, edges: np
         prev_g, prev_ok = g, ok
     total = hi - lo
     pct = 100.0 if total <= 0 else 100.0 * (1.0 - _pairwise_sum(bad, n_u - 1) / total)
-    return float(min(max(pct, 0.0), 100.0)), max_lag, us[:n_u], bad[:n_u - 1], lag_u[:n_u if lags else 0]
+    return (float(min(max(pct, 0.0), 100.0)), max_lag, us[:n_u], bad[:n_u - 1], lag_u[:n_u if lags else 0], dep_t,
+            dep_lag)
 
 
 @_jit
@@ -270,7 +271,7 @@ def _replay(t: np.ndarray, a: np.ndarray, mbps: float, bytes_per_mbps: float, rp
     backlog = 0.0
     for i in range(t2.size):
         backlog = max(backlog, a2[i] - s[i])
-    pct, max_lag, _, _, _ = _walk(t2, a2, s, rpo_s, np.empty(0), lags)
+    pct, max_lag = _walk(t2, a2, s, rpo_s, np.empty(0), lags)[:2]
     return pct, max_lag, backlog
 
 
@@ -327,8 +328,8 @@ def required_bytes_per_s_100(curve: queue.Curve, rpo_s: float) -> float:
 
 def compliance_pct(curve: queue.Curve, mbps: float, rpo_min: float, start: queue.FifoStart | None = None) -> float:
     """rpo.run(curve, Capacity(mbps), rpo_min, lags=False)[1].pct, the same float, compiled (`start`:
-    rpo.run_start(curve, rpo_min), worked out once when many rates are tried on one curve)."""
-    start = _start(curve, rpo_min) if start is None else start
+    run_start(curve, rpo_min), worked out once when many rates are tried on one curve)."""
+    start = run_start(curve, rpo_min) if start is None else start
     return float(_replay(start.t, start.a, float(mbps), BYTES_PER_MBPS, rpo_min * 60.0, False)[0])
 
 
@@ -353,21 +354,21 @@ def replay(curve: queue.Curve, mbps: float, rpo_min: float, edges: np.ndarray | 
     """rpo.run(curve, Capacity(mbps), rpo_min) with `edges` (e.g. local midnights) as extra breakpoints, compiled;
     with `at` (sorted times within the curve), also queue.lag_at and the interpolated backlog there. The
     per-piece arrays are filled only with `at`."""
-    start = _start(curve, rpo_min)
+    start = run_start(curve, rpo_min)
     t2, a2, s = _served(start.t, start.a, float(mbps), BYTES_PER_MBPS)
     e = np.zeros(0) if edges is None else np.unique(np.asarray(edges, dtype=np.float64))   # sorted, once each
     e = e[(e >= t2[0]) & (e <= t2[-1])]
-    pct, max_lag, us, bad, lag_u = _walk(t2, a2, s, rpo_min * 60.0, e, True)
+    pct, max_lag, us, bad, lag_u, dep_t, dep_lag = _walk(t2, a2, s, rpo_min * 60.0, e, True)
     backlog = float((a2 - s).max(initial=0.0))
     if at is None:
         none = np.zeros(0)
         return Replay(float(pct), float(max_lag), backlog, none, none, none, none, none, none)
-    dep_t, dep_lag = _departures(t2, a2, s, max(1e-9 * float(a2.max(initial=0.0)), 1.0), float(t2[0]), float(t2[-1]))
     lag_x, backlog_x = _at_samples(t2, a2, s, np.ascontiguousarray(at, dtype=np.float64))
     return Replay(float(pct), float(max_lag), backlog, us[:-1], bad, np.concatenate([us, dep_t]),
                   np.concatenate([lag_u, dep_lag]), lag_x, backlog_x)
 
 
-def _start(curve: queue.Curve, rpo_min: float) -> queue.FifoStart:
-    """rpo.run_start: the curve extended to its window's end, the last sample's end + RPO."""
+def run_start(curve: queue.Curve, rpo_min: float) -> queue.FifoStart:
+    """What every constant-rate run of `curve` against `rpo_min` starts from: the curve extended to its window's
+    end, the last sample's end + RPO (rpo.run_start)."""
     return queue.fifo_start(curve, float(curve.t[-1]) + rpo_min * 60.0)

@@ -189,7 +189,7 @@ def run(curve: queue.Curve, capacity: queue.Capacity, rpo_min: float, lags: bool
 
 def run_start(curve: queue.Curve, rpo_min: float) -> queue.FifoStart:
     """What every constant-rate `run` of `curve` against `rpo_min` starts from."""
-    return queue.fifo_start(curve, float(curve.t[-1]) + rpo_min * 60.0)
+    return constant_rate.run_start(curve, rpo_min)
 
 
 def simulate(prepared: PreparedChurn, cols: np.ndarray, capacity: queue.Capacity, rpo_min: float,
