@@ -134,6 +134,12 @@ def _served(t: np.ndarray, a: np.ndarray, mbps: float, bytes_per_mbps: float
 
 
 @_jit
+def _tolerance(a2: np.ndarray) -> float:
+    """queue._tolerance: bytes below which two cumulative volumes count as equal (1e-9 of the largest, >= 1 byte)."""
+    return float(max(1e-9 * max(0.0, a2.max()), 1.0))
+
+
+@_jit
 def _search(arr: np.ndarray, key: float, right: bool, state: np.ndarray, last: np.ndarray) -> int:
     """np.searchsorted(arr, key, side) for the next key of a sequence, as numpy's binsearch walks it: its bounds
     carry over from the previous key (`state`, `last`), so an array out of order by a rounding gives numpy's
@@ -218,7 +224,7 @@ def _walk(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, rpo_s: float, edges: np
     times and lags (empty unless `lags`). `edges`: sorted extra breakpoints within the window (local midnights)."""
     k = t2.size
     lo, hi = t2[0], t2[k - 1]
-    eps = max(1e-9 * max(0.0, a2.max()), 1.0)
+    eps = _tolerance(a2)
     state, last = np.array([0, k], np.int64), np.full(1, -np.inf)   # lag_at's search through A
     max_lag, dep_t, dep_lag = np.nan, np.empty(0), np.empty(0)
     if lags:   # the departures' lags, then each u's below (numpy's max over both, from 0)
@@ -279,10 +285,7 @@ def _replay(t: np.ndarray, a: np.ndarray, mbps: float, bytes_per_mbps: float, rp
 def _at_samples(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """queue.lag_at(svc, x) and np.interp(x, svc.t, svc.backlog) at sorted times x within the service's span."""
     k = t2.size
-    amax = 0.0
-    for i in range(k):
-        amax = max(amax, a2[i])
-    eps = max(1e-9 * amax, 1.0)
+    eps = _tolerance(a2)
     backlog = a2 - s
     state, last = np.array([0, k], np.int64), np.full(1, -np.inf)
     lag, bk = np.empty(x.size), np.empty(x.size)
