@@ -9,6 +9,7 @@ Times are epoch seconds (float), volumes bytes, rates bytes/s.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import time, timedelta
 
@@ -321,14 +322,18 @@ def from_epoch(x: np.ndarray) -> pd.DatetimeIndex:
     return pd.to_datetime(np.asarray(x) * 1e9, unit="ns", utc=True) if len(x) else pd.DatetimeIndex([], tz="UTC")
 
 
+@functools.lru_cache(maxsize=1024)
 def day_edges(t0: float, t1: float, tz: str) -> np.ndarray:
-    """Local midnights in (t0, t1) as epoch seconds."""
+    """Local midnights in (t0, t1) as epoch seconds (read-only: worked out once per window and zone, as every
+    scope and RPO of a plan asks for the same few)."""
     first = pd.Timestamp(t0, unit="s", tz="UTC").tz_convert(tz).normalize()
     last = pd.Timestamp(t1, unit="s", tz="UTC").tz_convert(tz).normalize() + pd.Timedelta(days=1)
     mids = pd.date_range(first.tz_localize(None), last.tz_localize(None), freq="D")
     mids = mids.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dropna()
     e = to_epoch(mids)
-    return e[(e > t0) & (e < t1)]
+    inside: np.ndarray = e[(e > t0) & (e < t1)]
+    inside.setflags(write=False)
+    return inside
 
 
 def local_days(x: np.ndarray, tz: str) -> np.ndarray:

@@ -35,7 +35,11 @@ class PreparedChurn:
     vms: pd.DataFrame          # vcenter, vm_id, name, scope (process server, or 'estate'), one row per column
     vm_bytes: np.ndarray       # shape (len(times), len(vms))
     timezone: str = "UTC"
-    _sums: dict[bytes, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    # caches of figures worked out once (init=False: dataclasses.replace starts a copy with empty ones)
+    _sums: dict[bytes, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _curves: dict[tuple[bytes, float], queue.Curve] = field(default_factory=dict, init=False, repr=False,
+                                                              compare=False)
+    _cols: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def scope_bytes(self, cols: np.ndarray) -> np.ndarray:
         """Bytes per sample time summed over the VMs in `cols`, computed once per set of columns."""
@@ -47,8 +51,18 @@ class PreparedChurn:
         return self._sums[key]
 
     def columns(self, scope: str) -> np.ndarray:
-        """Column indices of the VMs in `scope` ('estate' = all, else a process server or a vm_id)."""
-        return _columns(self.vms, scope)
+        """Column indices of the VMs in `scope` ('estate' = all, else a process server or a vm_id), found once."""
+        if scope not in self._cols:
+            self._cols[scope] = _columns(self.vms, scope)
+        return self._cols[scope]
+
+    def curve(self, cols: np.ndarray, factor: float) -> queue.Curve:
+        """Cumulative arrivals of the VMs in `cols`, writes scaled by `factor`, worked out once per columns and
+        factor (the bandwidth search and the simulation of a scope replay the same curve)."""
+        key = (np.asarray(cols).tobytes(), float(factor))
+        if key not in self._curves:
+            self._curves[key] = queue.arrival_curve(self.times, self.interval_s, self.scope_bytes(cols) * factor)
+        return self._curves[key]
 
     def for_scope(self, scope: str) -> PreparedChurn:
         """The churn of `scope`'s VMs only (the estate: all of them, this same object), so a scope can be
@@ -172,7 +186,7 @@ class WhatIf:
 
 def scope_curve(prepared: PreparedChurn, cols: np.ndarray, factor: float) -> queue.Curve:
     """Cumulative arrivals of the VMs in `cols`, writes scaled by `factor` (growth x compression)."""
-    return queue.arrival_curve(prepared.times, prepared.interval_s, prepared.scope_bytes(cols) * factor)
+    return prepared.curve(cols, factor)
 
 
 def run(curve: queue.Curve, capacity: queue.Capacity, rpo_min: float, lags: bool = True,
@@ -256,16 +270,21 @@ def _daily(piece_start: np.ndarray, piece_bad_s: np.ndarray, peak_t: np.ndarray,
     return daily.rename_axis("date").reset_index()
 
 
-def _no_lag() -> pd.DataFrame:
-    return pd.DataFrame({"ts": pd.Series(dtype="datetime64[ns, UTC]"), "lag_min": [], "backlog_mib": []})
+_NO_LAG = pd.DataFrame({"ts": pd.Series(dtype="datetime64[ns, UTC]"), "lag_min": [], "backlog_mib": []})
+_NO_DAILY = pd.DataFrame(columns=["date", "peak_lag_min", "violations_min"])
+_NO_MISSES = pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"])
+
+
+def _no_lag() -> pd.DataFrame:   # empty tables are copies of one made once (a copy costs a tenth of a new frame)
+    return _NO_LAG.copy()
 
 
 def _no_daily() -> pd.DataFrame:
-    return pd.DataFrame(columns=["date", "peak_lag_min", "violations_min"])
+    return _NO_DAILY.copy()
 
 
 def _no_misses() -> pd.DataFrame:
-    return pd.DataFrame(columns=["vm_id", "name", "compliance_pct", "max_lag_min"])
+    return _NO_MISSES.copy()
 
 
 def _vm_misses(prepared: PreparedChurn, cols: np.ndarray, fifo: queue.Service, factor: float,

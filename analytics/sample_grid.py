@@ -85,10 +85,13 @@ class SampleGrid:
         return SampleGrid(self.keys, self.times[lo:hi], self.interval_s,
                           *(self.metric(m)[:, lo:hi] for m in METRICS))
 
-    def by_vm(self, write_only: bool = False) -> SampleGrid:
+    def by_vm(self, write_only: bool = False, into: np.ndarray | None = None) -> SampleGrid:
         """Per VM and time, the sum over its disks (NaN where none of them has a sample); `write_only`: of write
-        KBps alone, the other metrics NaN views (what the queues read)."""
+        KBps alone, the other metrics NaN views (what the queues read). `into`: a matrix whose first rows take
+        the write sums (vm_sums.group_sums), so a caller gathering every block's series need not copy them."""
         if "instance" not in self.keys.columns:
+            if into is not None:
+                into[:len(self.keys)] = self.write_kbps
             return self
         vm = self.keys[VM_KEY].to_numpy()
         new = np.ones(len(vm), dtype=bool)
@@ -98,7 +101,7 @@ class SampleGrid:
         sizes = np.diff(np.append(starts, len(vm)))
         keys = self.keys.loc[starts, VM_KEY].reset_index(drop=True)
         nan = np.broadcast_to(np.float64(np.nan), (starts.size, self.times.size))
-        sums = [vm_sums.group_sums(self.metric(m), starts, sizes, self.dense)
+        sums = [vm_sums.group_sums(self.metric(m), starts, sizes, self.dense, into if m == "write_kbps" else None)
                 if m == "write_kbps" or not write_only else nan for m in METRICS]
         full = np.full(starts.size, self.times.size) if self.dense else np.zeros(0, np.int64)   # else counted
         return SampleGrid(keys, self.times, self.interval_s, sums[0], sums[1], sums[2], sums[3], counts=full)

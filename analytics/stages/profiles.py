@@ -120,10 +120,8 @@ def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[Samp
         for block in blocks:
             grid = block.window(lo, hi)
             disk_profiles = pool.submit(churn.profiles, grid, config.percentile, config.growth_pct)
-            vm_block = _vm_block(grid, disks)
+            vm_block = _vm_block(grid, disks, into=write[rows:] if keep_series else None)   # summed in place
             v_profs.append(churn.profiles(vm_block, config.percentile, config.growth_pct))
-            if keep_series:
-                write[rows:rows + len(vm_block.keys)] = vm_block.write_kbps
             rows += len(vm_block.keys)
             keys.append(vm_block.keys)
             d_profs.append(disk_profiles.result())
@@ -144,9 +142,10 @@ def vm_blocks(blocks: Iterable[SampleGrid], disks: pd.DataFrame, config: PlanCon
         yield _vm_block(block.window(lo, hi), disks, write_only=True)
 
 
-def _vm_block(grid: SampleGrid, disks: pd.DataFrame, write_only: bool = False) -> SampleGrid:
-    """A block's per-VM sums over its included disks."""
-    return grid.without(disks[disks["excluded"].astype(bool)]).by_vm(write_only)
+def _vm_block(grid: SampleGrid, disks: pd.DataFrame, write_only: bool = False,
+              into: np.ndarray | None = None) -> SampleGrid:
+    """A block's per-VM sums over its included disks (`into`: the matrix whose first rows take the write sums)."""
+    return grid.without(disks[disks["excluded"].astype(bool)]).by_vm(write_only, into)
 
 
 def _within(times: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:

@@ -148,6 +148,25 @@ def test_daily_rollup_adds_up_to_the_compliance():
     assert w.daily["peak_lag_min"].max() == pytest.approx(w.max_lag_min)
 
 
+def test_a_scopes_columns_and_curve_are_worked_out_once_and_a_copy_starts_afresh():
+    from dataclasses import replace
+    p = rpo.prepare(samples_frame(np.array([[100.0, 200.0], [300.0, 0.0], [50.0, 50.0]])))
+    cols = p.columns("vm-1")
+    curve = rpo.scope_curve(p, cols, 1.3)
+    assert p.columns("vm-1") is cols and rpo.scope_curve(p, cols, 1.3) is curve   # the same objects, not redone
+    fresh = queue.arrival_curve(p.times, p.interval_s, p.scope_bytes(cols) * 1.3)
+    assert np.array_equal(curve.t, fresh.t) and np.array_equal(curve.a, fresh.a)
+    assert rpo.scope_curve(p, cols, 1.0).a[-1] * 1.3 == pytest.approx(curve.a[-1])   # another factor, its own
+    renamed = replace(p, vms=p.vms.assign(vm_id=["vm-1", "vm-0"]))   # columns of a copy are its own VMs'
+    assert renamed.columns("vm-1").tolist() == [0] and p.columns("vm-1").tolist() == [1]
+
+
+def test_day_edges_are_shared_and_read_only():
+    edges = queue.day_edges(START.timestamp(), START.timestamp() + 3 * 86400, "Europe/Amsterdam")
+    assert queue.day_edges(START.timestamp(), START.timestamp() + 3 * 86400, "Europe/Amsterdam") is edges
+    assert edges.size == 3 and not edges.flags.writeable   # midnights in Amsterdam, 23:00 UTC in November
+
+
 def test_unknown_scope_is_named():
     with pytest.raises(ValueError, match="unknown scope 'PS09'"):
         rpo.what_if(one_burst(), bandwidth_mbps=1.0, scope="PS09")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,3 +47,13 @@ def test_compiled_sums_equal_numpy_sums_bit_for_bit(sizes, width, missing, seed)
     assert np.array_equal(group_sums(window, starts, sizes, dense=False), want[:, width // 3:], equal_nan=True)
     if not missing:
         assert np.array_equal(group_sums(m, starts, sizes, dense=True), want)
+
+
+def test_sums_written_into_a_callers_matrix_are_its_rows():
+    m = np.array([[1.0, 2.0], [10.0, 20.0], [5.0, 6.0]])
+    gathered = np.full((4, 2), -1.0)
+    got = group_sums(m, np.array([0, 2]), np.array([2, 1]), dense=True, into=gathered[1:])
+    assert np.shares_memory(got, gathered)
+    assert np.array_equal(gathered, [[-1.0, -1.0], [11.0, 22.0], [5.0, 6.0], [-1.0, -1.0]])
+    with pytest.raises(ValueError, match="float64"):
+        group_sums(m, np.array([0]), np.array([3]), dense=True, into=np.zeros((1, 3)))
