@@ -114,13 +114,14 @@ def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[Samp
     vms, disks = inventory(vms, disks, config)
     lo, hi = epoch(config.start), epoch(config.end)
     times = times[_within(times, lo, hi)]
+    excluded = disks[disks["excluded"]]   # left out of every block's VM sums
     write = np.empty((n_vms if keep_series else 0, times.size))   # rows written block by block; the rest cut off
     keys, d_profs, v_profs, rows = [], [], [], 0
     with ThreadPoolExecutor(max_workers=1) as pool:   # a block's disk profiles beside its VM sums and profiles
         for block in blocks:
             grid = block.window(lo, hi)
             disk_profiles = pool.submit(churn.profiles, grid, config.percentile, config.growth_pct)
-            vm_block = _vm_block(grid, disks, into=write[rows:] if keep_series else None)   # summed in place
+            vm_block = grid.without(excluded).by_vm(into=write[rows:] if keep_series else None)   # summed in place
             v_profs.append(churn.profiles(vm_block, config.percentile, config.growth_pct))
             rows += len(vm_block.keys)
             keys.append(vm_block.keys)
@@ -138,14 +139,9 @@ def vm_blocks(blocks: Iterable[SampleGrid], disks: pd.DataFrame, config: PlanCon
     """The per-VM write series (included disks, in the window) of per-disk blocks, as profile_blocks sums them;
     `disks` carries each disk's `excluded` flag (a plan's disks)."""
     lo, hi = epoch(config.start), epoch(config.end)
+    excluded = disks[disks["excluded"].astype(bool)]
     for block in blocks:
-        yield _vm_block(block.window(lo, hi), disks, write_only=True)
-
-
-def _vm_block(grid: SampleGrid, disks: pd.DataFrame, write_only: bool = False,
-              into: np.ndarray | None = None) -> SampleGrid:
-    """A block's per-VM sums over its included disks (`into`: the matrix whose first rows take the write sums)."""
-    return grid.without(disks[disks["excluded"].astype(bool)]).by_vm(write_only, into)
+        yield block.window(lo, hi).without(excluded).by_vm(write_only=True)
 
 
 def _within(times: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:

@@ -29,6 +29,7 @@ DISK_KEY = ["vcenter", "vm_id", "instance"]
 VM_KEY = ["vcenter", "vm_id"]
 DEFAULT_ROWS_PER_BLOCK = 2_000_000
 _READERS = min(2, os.cpu_count() or 1)   # blocks read at once, each its own one-thread DuckDB query (sequential)
+_QUEUED_PER_READER = 2   # blocks asked for ahead per reader: one read as the caller's work on a block varies
 _COUNTED = ["write_iops", "read_kbps", "read_iops"]   # values the telemetry assessment counts as present
 _NS_PER_US = 1_000
 
@@ -181,9 +182,10 @@ class SampleReader:
     def blocks(self, write_only: bool = False) -> Iterator[SampleBlock]:
         """Blocks of whole VMs in sorted VM order, each about rows_per_block samples (at least one VM).
 
-        The next blocks are read (DuckDB, off the GIL) while the caller works on this one. A sequential store is
-        read by two threads at once, each query on its own cursor and one DuckDB thread (so its columns come as
-        one Arrow chunk each, handed over uncopied): three blocks in memory.
+        The next blocks are read (DuckDB, off the GIL) while the caller works on this one, two per reader asked
+        for ahead (so a reader never waits for a block slow to profile). A sequential store is read by two
+        threads at once, each query on its own cursor and one DuckDB thread (so its columns come as one Arrow
+        chunk each, handed over uncopied): at most five blocks in memory, three with one reader.
         `write_only`: a second read for the write series alone; on a sequential store only that column is read
         and the other matrices are NaN views (elsewhere all are read), and no telemetry is counted.
         """
@@ -198,11 +200,12 @@ class SampleReader:
             self._con.execute("SET threads = 1")
         try:
             with ThreadPoolExecutor(max_workers=readers) as pool:
-                ahead = deque(pool.submit(self._read, p) for p in parts[:readers])
+                depth = readers * _QUEUED_PER_READER
+                ahead = deque(pool.submit(self._read, p) for p in parts[:depth])
                 for i in range(len(parts)):
                     block = ahead.popleft().result()
-                    if i + readers < len(parts):
-                        ahead.append(pool.submit(self._read, parts[i + readers]))
+                    if i + depth < len(parts):
+                        ahead.append(pool.submit(self._read, parts[i + depth]))
                     yield block
                     del block
         finally:
@@ -314,12 +317,11 @@ class SampleReader:
         lo, n = disks["lo"].to_numpy(np.int64), disks["n"].to_numpy(np.int64)
         params = self._params + [int(lo.min()), int(disks["hi"].max())]
         n_t, order = self.times_us.size, np.argsort(lo, kind="stable")
-        row = np.repeat(order, n[order])   # each row's disk (rows come disk after disk in rowid order)
         metrics = None if self._write_only else self._summed(params, int(n.sum()))
         if metrics is not None:            # no value missing: every counter present in every sample
             self._present.append(disks[DISK_KEY].assign(**{f"{c}_present": n for c in _COUNTED}))
         else:
-            metrics = self._raw(params, disks, row)
+            metrics = self._raw(params, disks, np.repeat(order, n[order]))
         mats = []
         if (n == n_t).all():   # every disk has every time: its rows, in time order, are its matrix row
             back = None if (order == np.arange(order.size)).all() else np.argsort(order)  # rowid -> key order
@@ -328,6 +330,7 @@ class SampleReader:
                 mats.append(m if back is None else m[back])
         else:
             step = int(round(self.interval_s * 1e6))
+            row = np.repeat(order, n[order])   # each row's disk (rows come disk after disk in rowid order)
             first = np.cumsum(n[order]) - n[order]
             rowid = np.repeat(lo[order] - first, n[order]) + np.arange(row.size)
             ts_us = disks["a0"].to_numpy(np.int64)[row] + rowid * step
@@ -359,7 +362,7 @@ class SampleReader:
 
     def _raw(self, params: list[Any], disks: pd.DataFrame, row: np.ndarray) -> list[np.ndarray]:
         """The metrics from the four counters read as they are (NULL and NaN read as 0, as _values does, and
-        counted as missing); the write series alone when reading `write_only`."""
+        counted as missing; `row`: each value's disk); the write series alone when reading `write_only`."""
         n = disks["n"].to_numpy(np.int64)
         columns = ("write_kbps",) if self._write_only else ("write_kbps", *_COUNTED)
         t = self._arrow("SELECT " + ", ".join(columns), params, int(n.sum()))
