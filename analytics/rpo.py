@@ -24,6 +24,7 @@ from churnplan.core.units import KIB, bytes_to_mib
 
 ESTATE = Scope.ESTATE
 _PREPARE_VMS = 256   # VMs per block when the time x VM matrix is filled
+_CURVES_KEPT = 256   # arrival curves a churn keeps (each 16 bytes per sample time), then starts afresh
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,13 @@ class PreparedChurn:
         """Cumulative arrivals of the VMs in `cols`, writes scaled by `factor`, worked out once per columns and
         factor (the bandwidth search and the simulation of a scope replay the same curve)."""
         key = (np.asarray(cols).tobytes(), float(factor))
-        if key not in self._curves:
-            self._curves[key] = queue.arrival_curve(self.times, self.interval_s, self.scope_bytes(cols) * factor)
-        return self._curves[key]
+        curve = self._curves.get(key)
+        if curve is None:
+            if len(self._curves) >= _CURVES_KEPT:   # a long-lived churn (the dashboard's) asked at many factors
+                self._curves.clear()
+            curve = self._curves[key] = queue.arrival_curve(self.times, self.interval_s,
+                                                            self.scope_bytes(cols) * factor)
+        return curve
 
     def for_scope(self, scope: str) -> PreparedChurn:
         """The churn of `scope`'s VMs only (the estate: all of them, this same object), so a scope can be

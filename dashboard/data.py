@@ -209,8 +209,8 @@ def vm_misses(db: str, tz: str, config_key: str, ask_key: str, _prepared: Any, _
     from churnplan.analytics import rpo
 
     vms = _prepared.vms
-    tagged = replace(_prepared, vms=vms.assign(vm_id=[f"\x1f{i}" for i in range(len(vms))]),
-                     _sums={})   # VMs told apart by position: a vm_id may repeat across vCenters
+    # VMs told apart by position (a vm_id may repeat across vCenters); the copy starts with empty caches
+    tagged = replace(_prepared, vms=vms.assign(vm_id=[f"\x1f{i}" for i in range(len(vms))]))
     result = rpo.what_if(tagged, bandwidth_mbps=_ask.bandwidth_mbps, throttle=_ask.throttle, rpo_min=_ask.rpo_min,
                          growth_pct=_ask.growth_pct, compression=_ask.compression, scope=_ask.scope, per_vm=True)
     at = result.vm_misses["vm_id"].str.slice(1).astype(int).to_numpy()

@@ -159,6 +159,9 @@ def test_a_scopes_columns_and_curve_are_worked_out_once_and_a_copy_starts_afresh
     assert rpo.scope_curve(p, cols, 1.0).a[-1] * 1.3 == pytest.approx(curve.a[-1])   # another factor, its own
     renamed = replace(p, vms=p.vms.assign(vm_id=["vm-1", "vm-0"]))   # columns of a copy are its own VMs'
     assert renamed.columns("vm-1").tolist() == [0] and p.columns("vm-1").tolist() == [1]
+    for k in range(300):   # a dashboard's churn asked at many growths keeps a bounded number of curves
+        rpo.scope_curve(p, cols, 1.0 + k / 100)
+    assert 0 < len(p._curves) <= rpo._CURVES_KEPT
 
 
 def test_day_edges_are_shared_and_read_only():
