@@ -66,13 +66,12 @@ def forget_extents(con: duckdb.DuckDBPyConnection) -> None:
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     """Rows, greatest rowid, first and last time of the samples table: cheap (no value column is read), and any
-    insert, delete or rewrite that moves rows changes one of them. Two queries: DuckDB answers count, min and max
-    from its row groups' statistics when no rowid is asked for with them (1 ms, not a scan of every time)."""
-    counted = con.execute("SELECT count(*), min(ts), max(ts) FROM samples").fetchone()
-    last = con.execute("SELECT max(rowid) FROM samples").fetchone()
-    if counted is None or last is None:
-        return ""
-    return "|".join(str(v) for v in (counted[0], last[0], counted[1], counted[2]))
+    insert, delete or rewrite that moves rows changes one of them. One statement (one snapshot) of four scalar
+    subqueries: DuckDB answers count, min and max from its row groups' statistics when no rowid is asked for in
+    the same aggregate (40 ms at 130 M rows; the single aggregate scanned every time, 150 ms)."""
+    row = con.execute("SELECT (SELECT count(*) FROM samples), (SELECT max(rowid) FROM samples), "
+                      "(SELECT min(ts) FROM samples), (SELECT max(ts) FROM samples)").fetchone()
+    return "|".join(str(v) for v in row) if row else ""
 
 
 def recorded_extents(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
