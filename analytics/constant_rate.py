@@ -302,25 +302,51 @@ def _at_samples(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, x: np.ndarray) ->
 
 @_jit
 def _required_100(t: np.ndarray, a: np.ndarray, rpo_s: float) -> float:
-    """bandwidth.required_mbps_100's scan in bytes/s: the same pairs, the same ratios, their maximum."""
+    """bandwidth.required_mbps_100's scan in bytes/s: the same pairs, the same ratios, their maximum.
+
+    A row (first breakpoint i) is skipped in a round when even its largest volume over the round's span, over
+    the round's shortest time, cannot beat the best so far: every float operation is monotone, so no skipped
+    pair's ratio can exceed that bound, and the maximum (order-free) is the same float. The best starts from
+    pairs of the first round's set (one RPO apart, and 64 apart), so most rows of a bursty curve are skipped."""
     n = t.size
+    top = np.empty(n)   # running maximum of A: an upper bound of A over any span ending at j (A may dip by rounding)
+    run = -np.inf
+    for j in range(n):
+        run = max(run, a[j])
+        top[j] = run
     best, done, k = 0.0, 0, 64
+    step = (t[n - 1] - t[0]) / (n - 1) if n > 1 else 1.0
+    for off in (min(max(int(rpo_s / step), 1), 64, n - 1), min(64, n - 1)):   # seeds from the first round's pairs
+        for i in range(n - off):
+            best = max(best, (a[i + off] - a[i]) / (t[i + off] - t[i] + rpo_s))
     while True:
         k = min(k, n - 1)
-        for off in range(done + 1, k + 1):   # pairs `off` breakpoints apart
-            for i in range(n - off):
-                best = max(best, (a[i + off] - a[i]) / (t[i + off] - t[i] + rpo_s))
+        for i in range(n - done - 1):        # pairs done+1 .. k breakpoints apart
+            last = min(i + k, n - 1)
+            if (top[last] - a[i]) / (t[i + done + 1] - t[i] + rpo_s) <= best:
+                continue
+            for j in range(i + done + 1, last + 1):
+                best = max(best, (a[j] - a[i]) / (t[j] - t[i] + rpo_s))
         done = k
-        if k >= n - 1:
-            break
-        bound = 0.0                          # no longer span beats the best average rate over K+1 .. 2K+1
-        for off in range(k + 1, min(2 * k + 1, n - 1) + 1):
-            for i in range(n - off):
-                bound = max(bound, (a[i + off] - a[i]) / (t[i + off] - t[i]))
-        if bound <= best:
+        if k >= n - 1 or not _beats(t, a, top, k, best):
             break
         k *= 2
     return best
+
+
+@_jit
+def _beats(t: np.ndarray, a: np.ndarray, top: np.ndarray, k: int, best: float) -> bool:
+    """Whether some span of K+1 .. 2K+1 breakpoints has an average rate above `best` (then a longer pair might
+    beat it, and K doubles), rows skipped by the same monotone bound."""
+    n = t.size
+    for i in range(n - k - 1):
+        last = min(i + 2 * k + 1, n - 1)
+        if (top[last] - a[i]) / (t[i + k + 1] - t[i]) <= best:
+            continue
+        for j in range(i + k + 1, last + 1):
+            if (a[j] - a[i]) / (t[j] - t[i]) > best:
+                return True
+    return False
 
 
 def required_bytes_per_s_100(curve: queue.Curve, rpo_s: float) -> float:
