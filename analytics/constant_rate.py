@@ -349,6 +349,21 @@ def _beats(t: np.ndarray, a: np.ndarray, top: np.ndarray, k: int, best: float) -
     return False
 
 
+@_jit
+def _required_100_each(t: np.ndarray, a: np.ndarray, rpo_s: float) -> np.ndarray:
+    """_required_100 of each column of `a` (one curve per column on the breakpoints `t`)."""
+    out = np.empty(a.shape[1])
+    for k in range(a.shape[1]):
+        out[k] = _required_100(t, np.ascontiguousarray(a[:, k]), rpo_s)
+    return out
+
+
+def required_bytes_per_s_100_each(curve: queue.Curve, rpo_s: float) -> np.ndarray:
+    """required_bytes_per_s_100 of each column of a 2-D curve (forecast traces), in one compiled call."""
+    return np.asarray(_required_100_each(np.ascontiguousarray(curve.t, dtype=np.float64),
+                                         np.asarray(curve.a, dtype=np.float64), float(rpo_s)), dtype=float)
+
+
 def required_bytes_per_s_100(curve: queue.Curve, rpo_s: float) -> float:
     """The least constant rate (bytes/s) with lag <= RPO all the time: bandwidth.required_mbps_100 x 1 Mbps."""
     return float(_required_100(np.ascontiguousarray(curve.t, dtype=np.float64),

@@ -8,47 +8,16 @@ import numpy as np
 from churnplan.analytics import bandwidth, constant_rate, queue
 from churnplan.core.units import BYTES_PER_MBPS
 
-_START_OFFSETS = 8
-
-
-_CHUNK = 16               # traces per pass: keeps each pass's arrays in cache (memory-bound otherwise)
-
 
 def required_mbps_100(times: np.ndarray, interval_s: float, bytes_2d: np.ndarray, rpo_s: float) -> np.ndarray:
-    """bandwidth.required_mbps_100 for every trace (rows of `bytes_2d`), in chunks of traces."""
-    return np.concatenate([_required_mbps_100(times, interval_s, bytes_2d[i:i + _CHUNK], rpo_s)
-                           for i in range(0, bytes_2d.shape[0], _CHUNK)]) if bytes_2d.shape[0] \
-        else np.zeros(0)
-
-
-def _required_mbps_100(times: np.ndarray, interval_s: float, bytes_2d: np.ndarray, rpo_s: float) -> np.ndarray:
-    """bandwidth.required_mbps_100 for every trace (rows of `bytes_2d`) at once: the least constant Mbps with
-    lag <= RPO all the time, max over breakpoint pairs of (A_j - A_i) / (t_j - t_i + RPO).
-
-    The same exact scan, vectorised over traces: offsets up to K exactly, K doubling while the average-rate
-    bound over spans K+1 .. 2K+1 exceeds any trace's best (see bandwidth.required_mbps_100).
-    """
+    """bandwidth.required_mbps_100 for every trace (rows of `bytes_2d`): the compiled always-met scan
+    (constant_rate) of each column of one arrival curve of all traces, the same floats as trace by trace."""
+    if bytes_2d.shape[0] == 0:
+        return np.zeros(0)
     if bytes_2d.shape[1] == 0:
         return np.zeros(bytes_2d.shape[0])
     curve = queue.arrival_curve(times, interval_s, bytes_2d.T)
-    t, a = curve.t, curve.a
-    n = t.size
-    best = np.zeros(a.shape[1])
-    done, k = 0, _START_OFFSETS
-    while True:
-        k = min(k, n - 1)
-        for off in range(done + 1, k + 1):  # offsets, each vectorised over all pairs and traces
-            best = np.maximum(best, ((a[off:] - a[:-off]) / (t[off:] - t[:-off] + rpo_s)[:, None]).max(axis=0))
-        done = k
-        if k >= n - 1:
-            break
-        bound = np.zeros_like(best)
-        for off in range(k + 1, min(2 * k + 1, n - 1) + 1):
-            bound = np.maximum(bound, ((a[off:] - a[:-off]) / (t[off:] - t[:-off])[:, None]).max(axis=0))
-        if np.all(bound <= best):
-            break
-        k *= 2
-    return np.asarray(best / BYTES_PER_MBPS, dtype=float)
+    return constant_rate.required_bytes_per_s_100_each(curve, rpo_s) / BYTES_PER_MBPS
 
 
 def trace_curve(times: np.ndarray, interval_s: float, trace_bytes: np.ndarray) -> queue.Curve:
