@@ -22,7 +22,8 @@ def required_mbps_100(curve: queue.Curve, rpo_s: float) -> float:
     Exact for piecewise-linear A (the ratio is monotone along each piece, so breakpoints suffice). Pairs
     up to K breakpoints apart are scanned exactly; pairs further apart cannot beat the largest average rate
     over spans of K+1 .. 2K+1 breakpoints (any longer span splits into such spans), so K doubles only while
-    that bound exceeds the best ratio found. Compiled (constant_rate), off the GIL.
+    that bound exceeds the best ratio found. Compiled (constant_rate), off the GIL; rows of pairs whose largest
+    volume over a round's span cannot beat the best so far are skipped (the same maximum, bit for bit).
     """
     return constant_rate.required_bytes_per_s_100(curve, rpo_s) / BYTES_PER_MBPS
 

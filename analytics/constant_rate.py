@@ -302,7 +302,7 @@ def _at_samples(t2: np.ndarray, a2: np.ndarray, s: np.ndarray, x: np.ndarray) ->
 
 @_jit
 def _required_100(t: np.ndarray, a: np.ndarray, rpo_s: float) -> float:
-    """bandwidth.required_mbps_100's scan in bytes/s: the same pairs, the same ratios, their maximum.
+    """bandwidth.required_mbps_100's scan in bytes/s: the maximum of the same ratios over the same pairs.
 
     A row (first breakpoint i) is skipped in a round when even its largest volume over the round's span, over
     the round's shortest time, cannot beat the best so far: every float operation is monotone, so no skipped
