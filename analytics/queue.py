@@ -341,10 +341,3 @@ def local_days(x: np.ndarray, tz: str) -> np.ndarray:
     days: np.ndarray = from_epoch(x).tz_convert(tz).tz_localize(None).to_numpy().astype("datetime64[D]")
     return days
 
-
-def local_dates(x: np.ndarray, tz: str) -> np.ndarray:
-    """Local calendar date of each epoch second in `x` (date objects made once per distinct day)."""
-    days = local_days(x, tz)
-    uniq, inverse = np.unique(days, return_inverse=True)
-    return np.asarray(pd.DatetimeIndex(uniq).date, dtype=object)[inverse.reshape(-1)]
-

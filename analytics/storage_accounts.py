@@ -9,7 +9,6 @@ of their own so their heavier churn does not crowd the others.
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass
 
 import numpy as np

@@ -77,7 +77,7 @@ def vm_profiles(rows: pd.DataFrame, percentile: float, growth_pct: float, interv
     stats = telemetry_statistics.from_samples(frame, interval_s, t0_us).disks
     grid = sample_grid.from_frame(frame)
     excluded = rows.loc[rows["excluded"].astype(bool), DISK_KEY].drop_duplicates()
-    vm_grid = grid.without(excluded).by_vm()   # summed before the disk profiles reorder the grid
+    vm_grid = grid.without(excluded).by_vm()
     disks = churn.profiles(grid, percentile, growth_pct).assign(**{LEVEL: "disk"})
     stats = stats.astype({k: str for k in DISK_KEY}).rename(columns={c: TELEMETRY + c for c in TELEMETRY_COLUMNS})
     disks = disks.astype({k: str for k in DISK_KEY}).merge(stats, on=DISK_KEY, how="left")

@@ -101,8 +101,7 @@ def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame
     write = np.empty((len(reader.vm_keys()), reader.times.size))   # every row written below; the rest cut off
     keys, rows = [], 0
     for grid in _grids(reader, write_only=True):   # the write column alone: all the what-if replays
-        per_vm = grid.without(gone).by_vm(write_only=True)
-        write[rows:rows + len(per_vm.keys)] = per_vm.write_kbps
+        per_vm = grid.without(gone).by_vm(write_only=True, into=write[rows:])   # summed in place
         rows += len(per_vm.keys)
         keys.append(per_vm.keys)
     nan = np.broadcast_to(np.float64(np.nan), (rows, reader.times.size))
