@@ -1,5 +1,9 @@
 """Backtests: hold out the last days, learn from the rest, and compare each method's required bandwidth with
-what the held-out days actually needed (the exact queue model on the measured churn)."""
+what the held-out days actually needed (the exact queue model on the measured churn).
+
+Besides the forecast's calibrated median and P90 (the figures a buyer reads), two rows give the forecast's
+point that each relative score rewards most (`relative_bayes_act`): they show how far the scores themselves
+favour buying less than a calibrated quantile, without looking at the answers."""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from churnplan.analytics.forecast.series import regular
 from churnplan.analytics.rpo import PreparedChurn
 from churnplan.core.units import BYTES_PER_MBPS
 
-METHODS = ("forecast", "forecast-p90", "replay", "dp-p95", "zplanner-p98")
+METHODS = ("forecast", "forecast-p90", "replay", "dp-p95", "zplanner-p98", "forecast-mape", "forecast-ql90")
+SCORE_TAUS = {"forecast-mape": 0.5, "forecast-ql90": 0.9}  # the relative pinball loss each one minimises
 COLUMNS = ["scope", "rpo_min", "compliance_goal_pct", "method", "predicted_mbps", "actual_mbps", "error_pct",
            "met_goal", "lower_mbps", "upper_mbps", "in_interval"]
 TAU = 0.9
@@ -71,7 +76,7 @@ def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] 
                 bw = fc.bandwidth[(fc.bandwidth["rpo_min"] == r) & (fc.bandwidth["compliance_goal_pct"] == g)].iloc[0]
                 lo, hi = float(bw["lower_80"]), float(bw["upper_80"])
                 preds = {"forecast": float(bw["median"]), "forecast-p90": float(bw["p90"]), "replay": replay[g],
-                         **rules}
+                         **rules, **{m: relative_bayes_act(fc.needs[(r, g)], tau) for m, tau in SCORE_TAUS.items()}}
                 for method in METHODS:
                     rows.append(_row(scope, r, g, method, preds[method], actual[g],
                                      (lo, hi) if method == "forecast" else None))
@@ -94,6 +99,19 @@ def quantile_loss(pred: np.ndarray, actual: np.ndarray, tau: float = TAU) -> np.
     """Pinball loss at `tau` of each prediction, relative to the actual value."""
     u = np.asarray(actual, dtype=float) - np.asarray(pred, dtype=float)
     return np.asarray(np.maximum(tau * u, (tau - 1) * u) / np.asarray(actual, dtype=float), dtype=float)
+
+
+def relative_bayes_act(draws: np.ndarray, tau: float) -> float:
+    """The prediction with the least expected relative pinball loss at `tau` (at 0.5: the least expected
+    absolute percentage error) when the actual is one of the equally likely `draws`: their tau-quantile
+    weighted by 1/draw (Gneiting 2011, "Making and evaluating point forecasts"). It lies at or below the
+    plain quantile, since a relative score charges an excess over a small need more than over a large one.
+    Draws of 0 (a need no relative score can be taken of) are left out; 0 when none is left."""
+    x = np.asarray(draws, dtype=float)
+    x = x[x > 0]
+    if x.size == 0:
+        return 0.0
+    return float(np.quantile(x, tau, weights=1.0 / x, method="inverted_cdf"))
 
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:

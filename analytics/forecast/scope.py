@@ -40,6 +40,7 @@ class ScopeForecast:
     compliance: pd.DataFrame
     model: Model = field(repr=False)
     traces: Traces = field(repr=False)
+    needs: dict[tuple[float, float], np.ndarray] = field(repr=False)  # (RPO, goal): each trace's Mbps
 
 
 def _quantiles(values: np.ndarray, axis: int = 0) -> dict[str, np.ndarray]:
@@ -102,7 +103,7 @@ def forecast_series(series: Series, scope: str, horizon_days: float, rpos: tuple
             comp_rows.append({"rpo_min": r, "bandwidth_mbps": bandwidth_mbps, "median": float(q["median"]),
                               "lower_80": float(q["lower_80"]), "upper_80": float(q["upper_80"])})
     comp = pd.DataFrame(comp_rows, columns=["rpo_min", "bandwidth_mbps", "median", "lower_80", "upper_80"])
-    return ScopeForecast(scope, model.growth, history(series), daily_churn(traces), bw, comp, model, traces)
+    return ScopeForecast(scope, model.growth, history(series), daily_churn(traces), bw, comp, model, traces, needs)
 
 
 def compliance_on(forecast: ScopeForecast, day: pd.Timestamp | str, rpo_min: float, mbps: float,

@@ -175,7 +175,9 @@ def print_summary(summary: pd.DataFrame, title: str) -> None:
                       f"{r.quantile_loss_pct:.1f}", "" if pd.isna(r.coverage_80_pct) else f"{r.coverage_80_pct:.1f}")
     Console().print(table)
     console.print("MAPE: mean |predicted - actual| / actual; met goal: predicted >= actual; QL: quantile loss "
-                  "at tau 0.9 relative to the actual (lower is better); cover: share inside the 80 % interval")
+                  "at tau 0.9 relative to the actual (lower is better); cover: share inside the 80 % interval; "
+                  "forecast-mape / forecast-ql90: the forecast's points these relative scores reward most, below "
+                  "its calibrated median / P90 (not figures to buy against)")
 
 
 def growth_from_store(con, config: PlanConfig, interval: int | None) -> AutoGrowth:

@@ -53,12 +53,13 @@ def test_backtest_writes_the_issue_columns_and_prints_per_method(store16, tmp_pa
     assert res.exit_code == 0, res.output
     frame = pd.read_csv(tmp_path / "backtest.csv")
     assert list(frame.columns) == COLUMNS
-    assert set(frame["method"]) == {"forecast", "forecast-p90", "replay", "dp-p95", "zplanner-p98"}
+    assert set(frame["method"]) == {"forecast", "forecast-p90", "replay", "dp-p95", "zplanner-p98", "forecast-mape",
+                                    "forecast-ql90"}
     fc = frame[frame["method"] == "forecast"]
     assert fc["lower_mbps"].notna().all() and fc["in_interval"].notna().all()
     assert frame[frame["method"] != "forecast"]["lower_mbps"].isna().all()
     assert (frame["met_goal"] == (frame["predicted_mbps"] >= frame["actual_mbps"])).all()
-    for method in ("forecast-p90", "replay", "dp-p95", "zplanner-p98"):
+    for method in ("forecast-p90", "replay", "dp-p95", "zplanner-p98", "forecast-mape", "forecast-ql90"):
         assert method in res.output
 
 

@@ -41,6 +41,10 @@ def test_every_method_is_scored_for_each_rpo_of_each_case(rows):
     p90 = rows[rows["method"] == "forecast-p90"].reset_index(drop=True)
     assert (fc["lower_mbps"] <= fc["predicted_mbps"]).all() and (fc["predicted_mbps"] <= p90["predicted_mbps"]).all()
     assert (fc["upper_mbps"] == p90["predicted_mbps"]).all()
+    # the points the relative scores reward sit at or below the calibrated median and P90
+    for method, calibrated in (("forecast-mape", fc), ("forecast-ql90", p90)):
+        point = rows[rows["method"] == method].reset_index(drop=True)
+        assert (point["predicted_mbps"] <= calibrated["predicted_mbps"]).all()
 
 
 def test_replay_is_the_exact_need_of_the_learning_days(bench, rows):
