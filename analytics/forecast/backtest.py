@@ -19,8 +19,8 @@ from churnplan.analytics.forecast.series import regular
 from churnplan.analytics.rpo import PreparedChurn
 from churnplan.core.units import BYTES_PER_MBPS
 
-METHODS = ("forecast", "forecast-p90", "replay", "dp-p95", "zplanner-p98", "forecast-mape", "forecast-ql90")
 SCORE_TAUS = {"forecast-mape": 0.5, "forecast-ql90": 0.9}  # the relative pinball loss each one minimises
+METHODS = ("forecast", "forecast-p90", "replay", "dp-p95", "zplanner-p98", *SCORE_TAUS)
 COLUMNS = ["scope", "rpo_min", "compliance_goal_pct", "method", "predicted_mbps", "actual_mbps", "error_pct",
            "met_goal", "lower_mbps", "upper_mbps", "in_interval"]
 TAU = 0.9
