@@ -3,7 +3,8 @@ what the held-out days actually needed (the exact queue model on the measured ch
 
 Besides the forecast's calibrated median and P90 (the figures a buyer reads), two rows give the forecast's
 point that each relative score rewards most (`relative_bayes_act`): they show how far the scores themselves
-favour buying less than a calibrated quantile, without looking at the answers."""
+favour buying less than a calibrated quantile, without looking at the answers. Every row also carries a proper
+score (`crps_log`), the one that judges the forecast's whole distribution and not one of its points."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from churnplan.core.units import BYTES_PER_MBPS
 SCORE_TAUS = {"forecast-mape": 0.5, "forecast-ql90": 0.9}  # the relative pinball loss each one minimises
 METHODS = ("forecast", "forecast-p90", "replay", "dp-p95", "zplanner-p98", *SCORE_TAUS)
 COLUMNS = ["scope", "rpo_min", "compliance_goal_pct", "method", "predicted_mbps", "actual_mbps", "error_pct",
-           "met_goal", "lower_mbps", "upper_mbps", "in_interval"]
+           "met_goal", "lower_mbps", "upper_mbps", "in_interval", "crps_log", "pit"]
 TAU = 0.9
+LOG_FLOOR_MBPS = 1e-3      # needs below 1 kbps count as 1 kbps in the log score (a zero has no logarithm)
 
 
 def split(prepared: PreparedChurn, test_days: float) -> tuple[PreparedChurn, PreparedChurn]:
@@ -78,20 +80,23 @@ def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] 
                 preds = {"forecast": float(bw["median"]), "forecast-p90": float(bw["p90"]), "replay": replay[g],
                          **rules, **{m: relative_bayes_act(fc.needs[(r, g)], tau) for m, tau in SCORE_TAUS.items()}}
                 for method in METHODS:
-                    rows.append(_row(scope, r, g, method, preds[method], actual[g],
-                                     (lo, hi) if method == "forecast" else None))
+                    forecast_row = method == "forecast"
+                    rows.append(_row(scope, r, g, method, preds[method], actual[g], (lo, hi) if forecast_row else
+                                     None, fc.needs[(r, g)] if forecast_row else np.array([preds[method]])))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _row(scope: str, r: float, g: float, method: str, pred: float, actual: float,
-         interval: tuple[float, float] | None) -> dict[str, Any]:
+         interval: tuple[float, float] | None, draws: np.ndarray) -> dict[str, Any]:
+    """One backtest row; `draws` is the method's predictive distribution (a point method: its one value)."""
     err = 100.0 * (pred - actual) / actual if actual > 0 else float("nan")
     row = {"scope": scope, "rpo_min": r, "compliance_goal_pct": g, "method": method, "predicted_mbps": pred,
            "actual_mbps": actual, "error_pct": err, "met_goal": bool(pred >= actual),
-           "lower_mbps": np.nan, "upper_mbps": np.nan, "in_interval": None}
+           "lower_mbps": np.nan, "upper_mbps": np.nan, "in_interval": None,
+           "crps_log": crps_log(draws, actual) if actual > 0 else float("nan"), "pit": np.nan}
     if interval is not None:
         row.update(lower_mbps=interval[0], upper_mbps=interval[1],
-                   in_interval=bool(interval[0] <= actual <= interval[1]))
+                   in_interval=bool(interval[0] <= actual <= interval[1]), pit=pit(draws, actual))
     return row
 
 
@@ -99,6 +104,26 @@ def quantile_loss(pred: np.ndarray, actual: np.ndarray, tau: float = TAU) -> np.
     """Pinball loss at `tau` of each prediction, relative to the actual value."""
     u = np.asarray(actual, dtype=float) - np.asarray(pred, dtype=float)
     return np.asarray(np.maximum(tau * u, (tau - 1) * u) / np.asarray(actual, dtype=float), dtype=float)
+
+
+def crps_log(draws: np.ndarray, actual: float) -> float:
+    """Continuous ranked probability score of equally likely `draws` for `actual`, both taken as natural logs
+    of the need (floored at LOG_FLOOR_MBPS): E|X - y| - E|X - X'| / 2 (Gneiting and Raftery, "Strictly proper
+    scoring rules", JASA 2007). It is proper, so the forecast cannot gain by buying less or more than it
+    believes; on the log it weighs a shortfall and an excess of the same factor alike (0.69: off by 2x either
+    way); for a single point it is |ln(predicted / actual)|, so point methods are scored on the same scale."""
+    x = np.sort(np.log(np.maximum(np.asarray(draws, dtype=float), LOG_FLOOR_MBPS)))
+    y = np.log(max(float(actual), LOG_FLOOR_MBPS))
+    n = x.size
+    spread = float((2.0 * np.arange(1, n + 1) - n - 1) @ x) / (n * n)   # E|X - X'| / 2 from the sorted draws
+    return float(np.abs(x - y).mean()) - spread
+
+
+def pit(draws: np.ndarray, actual: float) -> float:
+    """Probability integral transform: the share of the forecast's draws below `actual` (ties count half).
+    Over many cases a calibrated forecast's PITs are uniform: the need falls below its P90 in 90 % of them."""
+    x = np.asarray(draws, dtype=float)
+    return float((x < actual).mean() + 0.5 * (x == actual).mean()) if x.size else float("nan")
 
 
 def relative_bayes_act(draws: np.ndarray, tau: float) -> float:
@@ -114,10 +139,18 @@ def relative_bayes_act(draws: np.ndarray, tau: float) -> float:
     return float(np.quantile(x, tau, weights=1.0 / x, method="inverted_cdf"))
 
 
+def calibration(frame: pd.DataFrame, quantiles_pct: tuple[float, ...] = (10.0, 50.0, 90.0, 95.0)) -> dict[float, float]:
+    """Per forecast quantile q: the % of forecast rows whose held-out need fell at or below it (from the rows'
+    PITs; calibrated: q itself)."""
+    p = frame.loc[frame["method"] == "forecast", "pit"].dropna().to_numpy(dtype=float)
+    return {q: 100.0 * float((p <= q / 100.0).mean()) if p.size else float("nan") for q in quantiles_pct}
+
+
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     """Per method: cases, MAPE %, share that met the goal %, mean predicted/actual, mean relative quantile loss
-    at tau 0.9 %, and (forecast only) the 80 % interval's coverage %. Rows whose actual need is 0 are left out
-    of the relative figures."""
+    at tau 0.9 %, (forecast only) the 80 % interval's coverage %, and the mean log CRPS (crps_log: the forecast's
+    whole distribution, each other method's one point). Rows whose actual need is 0 are left out of the relative
+    figures."""
     out = []
     for method in [m for m in METHODS if m in set(frame["method"])]:
         f = frame[(frame["method"] == method) & (frame["actual_mbps"] > 0)]
@@ -127,5 +160,6 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
                     "met_goal_pct": 100.0 * float(f["met_goal"].astype(bool).mean()),
                     "mean_ratio": float((f["predicted_mbps"] / f["actual_mbps"]).mean()),
                     "quantile_loss_pct": 100.0 * float(quantile_loss(f["predicted_mbps"], f["actual_mbps"]).mean()),
-                    "coverage_80_pct": 100.0 * float(cov.mean()) if len(cov) else float("nan")})
+                    "coverage_80_pct": 100.0 * float(cov.mean()) if len(cov) else float("nan"),
+                    "crps_log": float(f["crps_log"].mean())})
     return pd.DataFrame(out)

@@ -162,20 +162,25 @@ def backtest_cmd(
     out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out / "backtest.csv", index=False)
     print_summary(bt.summarise(frame), f"Backtest: {test_days:g} held-out days, {frame['scope'].nunique()} scope(s)")
+    console.print("calibration: held-out need at or below the forecast's " + ", ".join(
+        f"P{q:g} in {v:.0f} %" for q, v in bt.calibration(frame).items()) + " of rows (calibrated: the same %)")
     console.print(f"wrote {out / 'backtest.csv'}")
 
 
 def print_summary(summary: pd.DataFrame, title: str) -> None:
     """The per-method backtest table."""
     table = Table(title=title)
-    for col in ("method", "cases", "MAPE %", "met goal %", "pred/actual", "QL τ0.9 %", "80 % cover %"):
+    for col in ("method", "cases", "MAPE %", "met goal %", "pred/actual", "QL τ0.9 %", "80 % cover %", "log CRPS"):
         table.add_column(col, justify="left" if col == "method" else "right", no_wrap=col == "method")
     for r in summary.itertuples():
         table.add_row(r.method, str(r.cases), f"{r.mape_pct:,.1f}", f"{r.met_goal_pct:.1f}", f"{r.mean_ratio:.2f}",
-                      f"{r.quantile_loss_pct:.1f}", "" if pd.isna(r.coverage_80_pct) else f"{r.coverage_80_pct:.1f}")
+                      f"{r.quantile_loss_pct:.1f}", "" if pd.isna(r.coverage_80_pct) else f"{r.coverage_80_pct:.1f}",
+                      f"{r.crps_log:.3f}")
     Console().print(table)
     console.print("MAPE: mean |predicted - actual| / actual; met goal: predicted >= actual; QL: quantile loss "
                   "at tau 0.9 relative to the actual (lower is better); cover: share inside the 80 % interval; "
+                  "log CRPS: a proper score of the forecast's whole distribution (other methods: |ln(predicted / "
+                  "actual)|; 0.69 is off by 2x; lower is better); "
                   "forecast-mape / forecast-ql90: the forecast's points these relative scores reward most, below "
                   "its calibrated median / P90 (not figures to buy against)")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -48,3 +49,36 @@ def test_the_relative_bayes_act_has_the_least_expected_loss_and_sits_at_or_below
     least = min(mean_loss(float(d), draws, tau) for d in draws)
     assert mean_loss(best, draws, tau) <= least * (1 + 1e-9) + 1e-12
     assert best <= np.quantile(draws, tau, method="inverted_cdf")
+
+
+def test_the_log_crps_worked_by_hand():
+    # draws e^0 and e^2, actual e^1: E|X - y| = 1, E|X - X'| / 2 = (0 + 2 + 2 + 0) / 4 / 2 = 0.5, so 0.5
+    assert backtest.crps_log(np.exp([0.0, 2.0]), np.e) == pytest.approx(0.5)
+    # a single point scores its absolute log ratio: 2x too much and half too little are charged alike
+    assert backtest.crps_log(np.array([20.0]), 10.0) == pytest.approx(np.log(2))
+    assert backtest.crps_log(np.array([5.0]), 10.0) == pytest.approx(np.log(2))
+    # a need of 0 counts as the 1 kbps floor, not as minus infinity
+    assert backtest.crps_log(np.array([0.0]), backtest.LOG_FLOOR_MBPS) == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0.01, 1e4), min_size=1, max_size=30), st.floats(0.01, 1e4))
+def test_the_log_crps_is_the_pairwise_formula_and_no_sharper_point_beats_the_truth(values, actual):
+    draws = np.array(values)
+    x, y = np.log(draws), np.log(actual)
+    pairwise = np.abs(x - y).mean() - 0.5 * np.abs(x[:, None] - x[None, :]).mean()
+    assert backtest.crps_log(draws, actual) == pytest.approx(pairwise, abs=1e-9)
+    assert backtest.crps_log(draws, actual) >= -1e-9
+    # proper: averaged over outcomes drawn from the draws themselves, the draws score no worse than their median
+    own = np.mean([backtest.crps_log(draws, a) for a in draws])
+    median = np.mean([backtest.crps_log(np.array([np.median(draws)]), a) for a in draws])
+    assert own <= median + 1e-9
+
+
+def test_the_pit_and_calibration_worked_by_hand():
+    # draws 1, 2, 3, 4: a need of 2.5 has half of them below it, a need of 2 counts its tie half
+    assert backtest.pit(np.array([1.0, 2.0, 3.0, 4.0]), 2.5) == 0.5
+    assert backtest.pit(np.array([1.0, 2.0, 3.0, 4.0]), 2.0) == pytest.approx(0.375)
+    rows = pd.DataFrame({"method": ["forecast"] * 4 + ["replay"], "pit": [0.05, 0.3, 0.6, 0.95, np.nan]})
+    # PITs at or below 0.1, 0.5, 0.9 and 0.95: one, two, three and four of the four (replay has none)
+    assert backtest.calibration(rows, (10.0, 50.0, 90.0, 95.0)) == {10.0: 25.0, 50.0: 50.0, 90.0: 75.0, 95.0: 100.0}

@@ -58,6 +58,10 @@ def test_backtest_writes_the_issue_columns_and_prints_per_method(store16, tmp_pa
     fc = frame[frame["method"] == "forecast"]
     assert fc["lower_mbps"].notna().all() and fc["in_interval"].notna().all()
     assert frame[frame["method"] != "forecast"]["lower_mbps"].isna().all()
+    # the PIT (share of the forecast's draws below the need) only for the forecast; every row has its log CRPS
+    assert fc["pit"].between(0, 1).all() and frame[frame["method"] != "forecast"]["pit"].isna().all()
+    assert (frame["crps_log"] >= 0).all()
+    assert "log CRPS" in res.output and "calibration: held-out need at or below the forecast's P10 in" in res.output
     assert (frame["met_goal"] == (frame["predicted_mbps"] >= frame["actual_mbps"])).all()
     for method in ("forecast-p90", "replay", "dp-p95", "zplanner-p98", "forecast-mape", "forecast-ql90"):
         assert method in res.output

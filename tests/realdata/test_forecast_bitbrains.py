@@ -45,6 +45,10 @@ def test_every_method_is_scored_for_each_rpo_of_each_case(rows):
     for method, calibrated in (("forecast-mape", fc), ("forecast-ql90", p90)):
         point = rows[rows["method"] == method].reset_index(drop=True)
         assert (point["predicted_mbps"] <= calibrated["predicted_mbps"]).all()
+    # a point method's log CRPS is its absolute log ratio; the forecast's scores its whole distribution
+    replay = rows[rows["method"] == "replay"]
+    assert np.allclose(replay["crps_log"], np.abs(np.log(replay["predicted_mbps"] / replay["actual_mbps"])))
+    assert (fc["crps_log"] >= 0).all()
 
 
 def test_replay_is_the_exact_need_of_the_learning_days(bench, rows):
@@ -62,7 +66,7 @@ def test_replay_is_the_exact_need_of_the_learning_days(bench, rows):
 def test_summary_prints_the_issue_figures(rows):
     s = backtest.summarise(rows).set_index("method")
     assert list(s.index) == list(backtest.METHODS)
-    assert np.isfinite(s[["mape_pct", "met_goal_pct", "mean_ratio", "quantile_loss_pct"]].to_numpy()).all()
+    assert np.isfinite(s[["mape_pct", "met_goal_pct", "mean_ratio", "quantile_loss_pct", "crps_log"]].to_numpy()).all()
     assert 0 <= s.loc["forecast", "coverage_80_pct"] <= 100 and np.isnan(s.loc["replay", "coverage_80_pct"])
 
 
