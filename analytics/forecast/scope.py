@@ -22,6 +22,9 @@ RPOS_MIN = (15.0, 30.0, 60.0)
 GOALS_PCT = (100.0, 99.0, 95.0, 90.0)
 N_TRACES = 200
 GOAL_TRACES = 32           # traces searched for goals below 100 % (a bisection of simulations each)
+UNSEEN_BURSTS = ("The futures reuse the bursts seen in the learned days (scaled only by the fitted trend) and invent "
+                 "no larger ones, so a burst larger than any learned (a month-end or quarterly job not yet seen) is "
+                 "not covered by the P90/P95.")   # what the upper bounds cover, said wherever they are shown
 _Q = {"lower_95": 2.5, "lower_80": 10.0, "median": 50.0, "upper_80": 90.0, "p90": 90.0, "p95": 95.0,
       "upper_95": 97.5}
 
@@ -156,7 +159,7 @@ def to_json(forecasts: list[ScopeForecast], settings: dict[str, Any]) -> dict[st
     def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         return [{k: (str(v) if k == "date" else (None if isinstance(v, float) and not np.isfinite(v) else v))
                  for k, v in row.items()} for row in frame.to_dict("records")]
-    return {"settings": settings, "scopes": [
+    return {"settings": settings, "notes": [UNSEEN_BURSTS], "scopes": [
         {"scope": f.scope, "growth": {**f.growth.as_dict(), "note": f.growth.note()},
          "history_gib_day": records(f.history), "churn_gib_day": records(f.daily),
          "required_mbps": records(f.bandwidth), "compliance_pct": records(f.compliance)} for f in forecasts]}

@@ -98,6 +98,7 @@ def forecast_cmd(
                 **_learned(prepared)}
     (out / "forecast.json").write_text(json.dumps(fc.to_json(result, settings), indent=2, default=str))
     _print_forecast(result, rpo_min)
+    console.print(fc.UNSEEN_BURSTS)
     for name in ("forecast.csv", "forecast.json"):
         console.print(f"wrote {out / name}")
 

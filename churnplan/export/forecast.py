@@ -86,17 +86,12 @@ def churn_table(forecast: fc.ScopeForecast) -> pd.DataFrame:
                          "95 % high": d["upper_95"]})
 
 
-UNSEEN_BURSTS = ("The futures reuse the bursts seen in the learned days (scaled only by the fitted trend) and invent "
-                 "no larger ones, so a burst larger than any learned (a month-end or quarterly job not yet seen) is "
-                 "not covered by the P90/P95.")
-
-
 def notes(forecast: fc.ScopeForecast, horizon_days: float = HORIZON_DAYS) -> list[str]:
     """What the forecast rests on, in plain words."""
     return [f"Learned from {len(forecast.history)} whole days: level, weekly and daily rhythm, trend and bursts; "
             f"{forecast.traces.bytes.shape[0]} simulated futures of {horizon_days:g} days run through the same "
             "queue model as the plan. P90/P95: bandwidth that meets the RPO goal in 90/95 % of those futures.",
-            UNSEEN_BURSTS,
+            fc.UNSEEN_BURSTS,
             f"Growth: {forecast.growth.note()}."]
 
 

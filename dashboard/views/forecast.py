@@ -29,7 +29,7 @@ plan = ctx.plan()
 prepared = data.prepared(ctx.db, ctx.tz, ctx.config_key, plan, ctx.version)
 st.caption("Learned from the measured churn of the plan's protected VMs: level, weekly and daily rhythm, trend "
            f"and bursts. {TRACES} simulated futures run through the same queue model as the plan; bands are "
-           "80 % and 95 % intervals, P90 the bandwidth enough in 90 % of the futures. " + forecast_export.UNSEEN_BURSTS)
+           "80 % and 95 % intervals, P90 the bandwidth enough in 90 % of the futures. " + fc.UNSEEN_BURSTS)
 left, right = st.columns(2)
 scope = left.selectbox("Scope", [rpo.ESTATE] + prepared.scopes(), key="fc_scope")
 horizon = right.select_slider("Horizon (days)", [7, 14, 30, 60, 90], value=30, key="fc_horizon")

@@ -40,6 +40,9 @@ def test_forecast_writes_csv_and_json_and_prints_the_table(store16, tmp_path):
     doc = json.loads((tmp_path / "forecast.json").read_text())
     assert doc["settings"]["horizon_days"] == 3 and doc["scopes"][0]["scope"] == "estate"
     assert "fitted growth" in doc["scopes"][0]["growth"]["note"]
+    # what the upper bounds do not cover is said in the JSON and on the terminal
+    assert "a burst larger than any learned" in doc["notes"][0]
+    assert "invent no larger ones" in " ".join(res.output.split())
     # what it rests on: 16 days of 15-minute samples, the first ending at 00:15 UTC on the first day
     first = tiny_estate.START + pd.Timedelta(minutes=15)
     assert doc["settings"]["learned_first_utc"] == first.isoformat()
