@@ -30,6 +30,7 @@ import pandas as pd
 
 from churnplan.analytics import queue, rpo
 from churnplan.analytics.forecast import backtest
+from churnplan.cli.forecast import calibration_line
 from churnplan.ingest import bitbrains
 from churnplan.ingest.errors import IngestError
 
@@ -171,8 +172,7 @@ def main() -> None:
             print(f"  {'PASS' if ok else 'FAIL'}  {name}")
         print(f"  80 % interval coverage of the median forecast: "
               f"{float(summary.set_index('method').loc['forecast', 'coverage_80_pct']):.1f} %")
-        print("  calibration: held-out need at or below the forecast's " + ", ".join(
-            f"P{q:g} in {v:.0f} %" for q, v in backtest.calibration(part).items()) + " of rows")
+        print(f"  {calibration_line(part)}")
         by_split(part)
         print("  with hindsight, the best any fixed multiple of each method could score (see hindsight):")
         print(hindsight(part).to_string(index=False, float_format=lambda v: f"{v:,.2f}"))

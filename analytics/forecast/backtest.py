@@ -80,9 +80,9 @@ def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] 
                 preds = {"forecast": float(bw["median"]), "forecast-p90": float(bw["p90"]), "replay": replay[g],
                          **rules, **{m: relative_bayes_act(fc.needs[(r, g)], tau) for m, tau in SCORE_TAUS.items()}}
                 for method in METHODS:
-                    forecast_row = method == "forecast"
-                    rows.append(_row(scope, r, g, method, preds[method], actual[g], (lo, hi) if forecast_row else
-                                     None, fc.needs[(r, g)] if forecast_row else np.array([preds[method]])))
+                    own = method == "forecast"   # its row carries its interval and all its draws
+                    rows.append(_row(scope, r, g, method, preds[method], actual[g], (lo, hi) if own else None,
+                                     fc.needs[(r, g)] if own else np.array([preds[method]])))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -115,6 +115,8 @@ def crps_log(draws: np.ndarray, actual: float) -> float:
     x = np.sort(np.log(np.maximum(np.asarray(draws, dtype=float), LOG_FLOOR_MBPS)))
     y = np.log(max(float(actual), LOG_FLOOR_MBPS))
     n = x.size
+    if n == 0:
+        return float("nan")
     spread = float((2.0 * np.arange(1, n + 1) - n - 1) @ x) / (n * n)   # E|X - X'| / 2 from the sorted draws
     return float(np.abs(x - y).mean()) - spread
 

@@ -163,9 +163,14 @@ def backtest_cmd(
     out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out / "backtest.csv", index=False)
     print_summary(bt.summarise(frame), f"Backtest: {test_days:g} held-out days, {frame['scope'].nunique()} scope(s)")
-    console.print("calibration: held-out need at or below the forecast's " + ", ".join(
-        f"P{q:g} in {v:.0f} %" for q, v in bt.calibration(frame).items()) + " of rows (calibrated: the same %)")
+    console.print(calibration_line(frame))
     console.print(f"wrote {out / 'backtest.csv'}")
+
+
+def calibration_line(frame: pd.DataFrame) -> str:
+    """How often the held-out need fell at or below the forecast's P10, P50, P90 and P95 (bt.calibration)."""
+    return ("calibration: held-out need at or below the forecast's " + ", ".join(
+        f"P{q:g} in {v:.0f} %" for q, v in bt.calibration(frame).items()) + " of rows (calibrated: the same %)")
 
 
 def print_summary(summary: pd.DataFrame, title: str) -> None:

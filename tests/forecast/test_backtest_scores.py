@@ -82,3 +82,7 @@ def test_the_pit_and_calibration_worked_by_hand():
     rows = pd.DataFrame({"method": ["forecast"] * 4 + ["replay"], "pit": [0.05, 0.3, 0.6, 0.95, np.nan]})
     # PITs at or below 0.1, 0.5, 0.9 and 0.95: one, two, three and four of the four (replay has none)
     assert backtest.calibration(rows, (10.0, 50.0, 90.0, 95.0)) == {10.0: 25.0, 50.0: 50.0, 90.0: 75.0, 95.0: 100.0}
+
+
+def test_no_draws_score_nothing():
+    assert np.isnan(backtest.crps_log(np.zeros(0), 1.0)) and np.isnan(backtest.pit(np.zeros(0), 1.0))
