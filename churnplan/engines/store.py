@@ -97,7 +97,7 @@ def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame
     if reader.samples == 0:
         return rpo.prepare(store.load_samples_polars(con, interval_s, start, end, vcenters), assignment, excluded,
                            timezone)
-    gone = excluded[excluded["excluded"].astype(bool)] if "excluded" in excluded.columns else excluded
+    gone = rpo.marked_excluded(excluded)
     write = np.empty((len(reader.vm_keys()), reader.times.size))   # every row written below; the rest cut off
     keys, rows = [], 0
     for grid in _grids(reader, write_only=True):   # the write column alone: all the what-if replays
