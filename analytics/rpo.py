@@ -112,12 +112,6 @@ def prepare(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.Da
     return prepare_by_scope(samples, assignment, excluded, timezone, ())[ESTATE]
 
 
-def marked_excluded(disks: pd.DataFrame) -> pd.DataFrame:
-    """The disks whose `excluded` flag is set (every row where the frame has no such column: a list of excluded
-    disks)."""
-    return disks[disks["excluded"].astype(bool)] if "excluded" in disks.columns else disks
-
-
 def prepare_by_scope(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignment: pd.DataFrame | None = None,
                      excluded: pd.DataFrame | None = None, timezone: str = "UTC",
                      scopes: Iterable[str] = ()) -> dict[str, PreparedChurn]:
@@ -126,7 +120,7 @@ def prepare_by_scope(samples: pd.DataFrame | pl.DataFrame | SampleGrid, assignme
     gathered column by column from the estate's time x VM matrix."""
     grid = sample_grid.from_frame(samples)
     if excluded is not None:
-        grid = grid.without(marked_excluded(excluded))
+        grid = grid.without(sample_grid.marked_excluded(excluded))
     per_vm = grid.by_vm()
     code_keys = per_vm.keys
     if assignment is not None:

@@ -26,6 +26,12 @@ _LUT_LIMIT = 1 << 25       # largest key-code product coded by a lookup table ra
 _NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000}
 
 
+def marked_excluded(disks: pd.DataFrame) -> pd.DataFrame:
+    """The disks whose `excluded` flag is set (every row where the frame has no such column: a list of excluded
+    disks), the rows SampleGrid.without leaves out of a plan's sums."""
+    return disks[disks["excluded"].astype(bool)] if "excluded" in disks.columns else disks
+
+
 @dataclass
 class SampleGrid:
     """Per key (a disk, or a VM after `by_vm`) and sample end time: write KBps, write IOPS, IOPS and R+W KBps."""

@@ -13,7 +13,7 @@ import polars as pl
 
 from churnplan.analytics import churn, sample_grid
 from churnplan.analytics.config import PlanConfig
-from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid
+from churnplan.analytics.sample_grid import DISK_KEY, VM_KEY, SampleGrid, marked_excluded
 from churnplan.core.units import STORE_COLUMNS_IN_UNITS
 
 
@@ -75,7 +75,7 @@ def profile(vms: pd.DataFrame, disks: pd.DataFrame, samples: pd.DataFrame | pl.D
     """
     vms, disks = inventory(vms, disks, config)
     grid = sample_grid.from_frame(samples).window(epoch(config.start), epoch(config.end))
-    vm_grid = grid.without(disks[disks["excluded"]]).by_vm()
+    vm_grid = grid.without(marked_excluded(disks)).by_vm()
     d_prof = churn.profiles(grid, config.percentile, config.growth_pct)
     v_prof = churn.profiles(vm_grid, config.percentile, config.growth_pct)
     return with_profiles(vms, disks, d_prof, v_prof, vm_grid, grid.times, grid.interval_s)
@@ -114,7 +114,7 @@ def profile_blocks(vms: pd.DataFrame, disks: pd.DataFrame, blocks: Iterable[Samp
     vms, disks = inventory(vms, disks, config)
     lo, hi = epoch(config.start), epoch(config.end)
     times = times[_within(times, lo, hi)]
-    excluded = disks[disks["excluded"]]   # left out of every block's VM sums
+    excluded = marked_excluded(disks)   # left out of every block's VM sums
     write = np.empty((n_vms if keep_series else 0, times.size))   # rows written block by block; the rest cut off
     keys, d_profs, v_profs, rows = [], [], [], 0
     with ThreadPoolExecutor(max_workers=1) as pool:   # a block's disk profiles beside its VM sums and profiles
@@ -139,7 +139,7 @@ def vm_blocks(blocks: Iterable[SampleGrid], disks: pd.DataFrame, config: PlanCon
     """The per-VM write series (included disks, in the window) of per-disk blocks, as profile_blocks sums them;
     `disks` carries each disk's `excluded` flag (a plan's disks)."""
     lo, hi = epoch(config.start), epoch(config.end)
-    excluded = disks[disks["excluded"].astype(bool)]
+    excluded = marked_excluded(disks)
     for block in blocks:
         yield block.window(lo, hi).without(excluded).by_vm(write_only=True)
 

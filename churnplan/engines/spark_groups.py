@@ -76,7 +76,7 @@ def vm_profiles(rows: pd.DataFrame, percentile: float, growth_pct: float, interv
     frame = sample_frame(rows)
     stats = telemetry_statistics.from_samples(frame, interval_s, t0_us).disks
     grid = sample_grid.from_frame(frame)
-    excluded = rows.loc[rows["excluded"].astype(bool), DISK_KEY].drop_duplicates()
+    excluded = sample_grid.marked_excluded(rows)[DISK_KEY].drop_duplicates()
     vm_grid = grid.without(excluded).by_vm()
     disks = churn.profiles(grid, percentile, growth_pct).assign(**{LEVEL: "disk"})
     stats = stats.astype({k: str for k in DISK_KEY}).rename(columns={c: TELEMETRY + c for c in TELEMETRY_COLUMNS})

@@ -18,7 +18,7 @@ from churnplan.analytics import rpo
 from churnplan.analytics.config import PlanConfig
 from churnplan.analytics.model import Plan
 from churnplan.analytics.plan import build_plan, check, plan_from_profiles
-from churnplan.analytics.sample_grid import VM_KEY, SampleGrid
+from churnplan.analytics.sample_grid import VM_KEY, SampleGrid, marked_excluded
 from churnplan.analytics.stages.profiles import profile_blocks
 from churnplan.core import memory_cap, sample_reader, store
 from churnplan.engines.store_telemetry import statistics_from_counts, statistics_from_store
@@ -97,7 +97,7 @@ def prepared_from_store(con: duckdb.DuckDBPyConnection, assignment: pd.DataFrame
     if reader.samples == 0:
         return rpo.prepare(store.load_samples_polars(con, interval_s, start, end, vcenters), assignment, excluded,
                            timezone)
-    gone = rpo.marked_excluded(excluded)
+    gone = marked_excluded(excluded)
     write = np.empty((len(reader.vm_keys()), reader.times.size))   # every row written below; the rest cut off
     keys, rows = [], 0
     for grid in _grids(reader, write_only=True):   # the write column alone: all the what-if replays
