@@ -169,4 +169,8 @@ class PlannerDefaults:
 
 
 PLANNER_DEFAULTS = PlannerDefaults()
+
+ZPLANNER_PERCENTILE = 98.0
+ZPLANNER_SOURCE = "Zerto zPlanner: bandwidth = 98th percentile of write Mbps (x 1, 0.5 or 0.3 for compression)"
+
 CRASH_CONSISTENT_INTERVAL_MIN = 5      # SOURCE_ASR: crash-consistent recovery points every 5 min

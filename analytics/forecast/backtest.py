@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnplan.analytics import bandwidth, rpo
+from churnplan.analytics import bandwidth, facts, rpo
 from churnplan.analytics.forecast import scope as scope_forecast
 from churnplan.analytics.forecast.series import regular
 from churnplan.analytics.rpo import PreparedChurn
@@ -54,8 +54,8 @@ def _need(prep: PreparedChurn, cols: np.ndarray, r: float, goals: tuple[float, .
 
 def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] | None = None,
              rpos: tuple[float, ...] = scope_forecast.RPOS_MIN, goals: tuple[float, ...] = scope_forecast.GOALS_PCT,
-             growth_pct: float = 30.0, n_traces: int = scope_forecast.N_TRACES, seed: int = 0,
-             goal_traces: int = scope_forecast.GOAL_TRACES,
+             growth_pct: float = facts.PLANNER_DEFAULTS.growth_pct, n_traces: int = scope_forecast.N_TRACES,
+             seed: int = 0, goal_traces: int = scope_forecast.GOAL_TRACES,
              progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """One row per scope, RPO, goal and method (COLUMNS). `scopes` defaults to the estate and its process servers."""
     learn, test = split(prepared, test_days)
@@ -68,9 +68,8 @@ def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] 
         cols = prepared.columns(scope)
         fc = scope_forecast.forecast_series(regular(learn, cols), scope, horizon, rpos, goals,
                                             n_traces=n_traces, seed=seed + i, goal_traces=goal_traces)
-        rate_mbps = learn.scope_bytes(cols) / learn.interval_s / BYTES_PER_MBPS
-        rules = {"dp-p95": float(np.percentile(rate_mbps, 95)) * (1 + growth_pct / 100.0) if rate_mbps.size else 0.0,
-                 "zplanner-p98": float(np.percentile(rate_mbps, 98)) if rate_mbps.size else 0.0}
+        rules = {m: float(v) for m, v in
+                 rule_mbps(learn.scope_bytes(cols) / learn.interval_s / BYTES_PER_MBPS, growth_pct).items()}
         for r in rpos:
             actual = _need(test, cols, r, goals)
             replay = _need(learn, cols, r, goals)
@@ -84,6 +83,18 @@ def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] 
                     rows.append(_row(scope, r, g, method, preds[method], actual[g], (lo, hi) if own else None,
                                      fc.needs[(r, g)] if own else np.array([preds[method]])))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def rule_mbps(rate_mbps: np.ndarray, growth_pct: float = facts.PLANNER_DEFAULTS.growth_pct) -> dict[str, np.ndarray]:
+    """The peers' rules of thumb over churn rates in Mbps (samples on the last axis; NaN: no sample): the
+    Deployment Planner's 95th percentile x (1 + growth) (`dp-p95`) and zPlanner's 98th percentile
+    (`zplanner-p98`); 0 where there is no sample."""
+    rate = np.asarray(rate_mbps, dtype=float)
+    if rate.shape[-1] == 0:
+        return {"dp-p95": np.zeros(rate.shape[:-1]), "zplanner-p98": np.zeros(rate.shape[:-1])}
+    p95, p98 = np.nan_to_num(np.nanpercentile(
+        rate, [facts.PLANNER_DEFAULTS.percentile, facts.ZPLANNER_PERCENTILE], axis=-1))
+    return {"dp-p95": p95 * (1 + growth_pct / 100.0), "zplanner-p98": p98}
 
 
 def _row(scope: str, r: float, g: float, method: str, pred: float, actual: float,

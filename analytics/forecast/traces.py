@@ -230,7 +230,7 @@ def _poisson_events(b: burst_model.Bursts, rand: np.ndarray, rng: np.random.Gene
 def _place(out: np.ndarray, b: burst_model.Bursts, rng: np.random.Generator, events: Events, size_jitter: bool) -> None:
     """Add each event's burst profile into `out` at its start, scaled by a lognormal size jitter if asked."""
     ti, pick, start = (np.concatenate([e[i] for e in events]) for i in range(3))
-    jitter = _silverman(np.log(np.maximum(b.volume, 1.0))) if size_jitter else 0.0
+    jitter = silverman(np.log(np.maximum(b.volume, 1.0))) if size_jitter else 0.0
     scale = np.exp(rng.normal(0.0, jitter, size=pick.size)) if size_jitter else np.ones(pick.size)
     lens = b.length[pick]
     ev = np.repeat(np.arange(pick.size), lens)
@@ -240,7 +240,7 @@ def _place(out: np.ndarray, b: burst_model.Bursts, rng: np.random.Generator, eve
     np.add.at(out, (ti[ev][ok], pos[ok]), b.profile[b.offset[pick][ev] + within][ok] * scale[ev][ok])
 
 
-def _silverman(x: np.ndarray) -> float:
+def silverman(x: np.ndarray) -> float:
     """Silverman's rule-of-thumb kernel bandwidth of `x` (0 for fewer than two values)."""
     if x.size < 2:
         return 0.0

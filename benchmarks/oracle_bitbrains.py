@@ -1,0 +1,170 @@
+"""What a forecast that knew the true distribution would score on the Bitbrains estates (the issue's criteria).
+
+    python benchmarks/oracle_bitbrains.py                # 12 estates x RPO 15/30/60 x learn 14 and 21 days
+    python benchmarks/oracle_bitbrains.py --discrete     # the days as they are, without the kernel
+
+Each estate's days are taken as independent draws from its own 28 real days (the protocol's estates, as in
+backtest_bitbrains.py), each drawn day scaled by a lognormal kernel (Silverman's bandwidth of the log daily
+needs), so the needs are continuous. A learning window (14 or 21 days) and the held-out week are drawn from
+that distribution again and again. A window's need for an RPO is the largest of its days' needs (on the real
+traces, within a few per cent of the need of the window's whole trace: printed). The rules are taken over the
+drawn days' samples as the backtest takes them (backtest.rule_mbps), replay is the learning window's need.
+
+The forecast here is the oracle: it knows the distribution, so its median, P90 and 80 % interval are the true
+quantiles of the held-out week's need (met in 50 and 90 % of draws, the interval covering 80 %), and its
+log CRPS is that of the true distribution. backtest.summarise scores every method as the backtest does, and
+the issue's criteria are checked on it (backtest_bitbrains.checks). A criterion the oracle fails is one no
+calibrated forecast can be expected to pass on estates whose days are like these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from churnplan.analytics import bandwidth, rpo
+from churnplan.analytics.forecast import backtest
+from churnplan.analytics.forecast.traces import silverman
+from churnplan.cli.forecast import calibration_line
+from churnplan.core.units import BYTES_PER_MBPS
+
+sys.path.insert(0, str(Path(__file__).parent))
+import backtest_bitbrains as bb  # the protocol's loader, estates and criteria
+
+LEARN_DAYS = (14, 21)
+TEST_DAYS = 7
+ORACLE_DRAWS = 20_000      # held-out weeks drawn to know the oracle's quantiles
+SCORE_DRAWS = 1_000        # of them, the ones its log CRPS is taken over
+
+
+@dataclass(frozen=True)
+class EstateDays:
+    """One estate's real days: the need of each day alone (Mbps, per RPO) and its churn rates (Mbps per
+    sample, days x samples, NaN where a day has fewer samples)."""
+
+    need_mbps: dict[float, np.ndarray]
+    rate_mbps: np.ndarray
+
+
+def estate_days(wide: pd.DataFrame, vms: list[str], day0: pd.Timestamp, rpos: tuple[float, ...]) -> EstateDays:
+    """Each of the month's days taken on its own: its need per RPO (the exact queue model) and its rates."""
+    needs: dict[float, list[float]] = {r: [] for r in rpos}
+    rates = []
+    for k in range(bb.MONTH_DAYS):
+        prep = bb.case(wide, vms, day0, (k, k, k + 1))
+        cols = prep.columns(rpo.ESTATE)
+        curve = rpo.scope_curve(prep, cols, 1.0)
+        for r in rpos:
+            needs[r].append(bandwidth.required_mbps_100(curve, r * 60.0))
+        rates.append(prep.scope_bytes(cols) / prep.interval_s / BYTES_PER_MBPS)
+    width = max(r.size for r in rates)
+    padded = np.full((len(rates), width), np.nan)
+    for k, r in enumerate(rates):
+        padded[k, :r.size] = r
+    return EstateDays({r: np.asarray(v) for r, v in needs.items()}, padded)
+
+
+def window_need_ratios(wide: pd.DataFrame, vms: list[str], day0: pd.Timestamp, days: EstateDays,
+                       rpos: tuple[float, ...]) -> list[float]:
+    """The need of each protocol window (learning and held-out) over the largest need of its days: how well
+    'a window needs what its worst day needs' holds on the real traces."""
+    out = []
+    for a, b, c in bb.SPLITS:
+        for lo, hi in ((a, b), (b, c)):
+            prep = bb.case(wide, vms, day0, (lo, lo, hi))
+            curve = rpo.scope_curve(prep, prep.columns(rpo.ESTATE), 1.0)
+            for r in rpos:
+                worst = float(days.need_mbps[r][lo:hi].max())
+                if worst > 0:
+                    out.append(bandwidth.required_mbps_100(curve, r * 60.0) / worst)
+    return out
+
+
+def oracle_rows(days: EstateDays, r: float, learn_days: int, pairs: int, rng: np.random.Generator,
+                smooth: bool = True) -> pd.DataFrame:
+    """`pairs` (learning window, held-out week) draws of exchangeable days at RPO `r`, scored per method in
+    backtest.COLUMNS (the forecast: the oracle's true quantiles and distribution)."""
+    need = days.need_mbps[r]
+    log_need = np.log(np.maximum(need, backtest.LOG_FLOOR_MBPS))
+    h = silverman(log_need) if smooth else 0.0
+
+    def draw(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        day = rng.integers(0, need.size, size=shape)
+        return day, np.exp(rng.normal(0.0, h, size=shape)) if h > 0 else np.ones(shape)
+
+    day, scale = draw((ORACLE_DRAWS, TEST_DAYS))
+    weeks = (need[day] * scale).max(axis=1)                      # the true distribution of the held-out need
+    p10, p50, p90 = np.quantile(weeks, [0.1, 0.5, 0.9])
+    truth = weeks[:SCORE_DRAWS]
+    day, scale = draw((pairs, learn_days + TEST_DAYS))
+    drawn = need[day] * scale
+    replay, actual = drawn[:, :learn_days].max(axis=1), drawn[:, learn_days:].max(axis=1)
+    learn_rates = (days.rate_mbps[day[:, :learn_days]] * scale[:, :learn_days, None]).reshape(pairs, -1)
+    preds = {"forecast": np.full(pairs, p50), "forecast-p90": np.full(pairs, p90), "replay": replay,
+             **backtest.rule_mbps(learn_rates),
+             **{m: np.full(pairs, backtest.relative_bayes_act(weeks, tau)) for m, tau in backtest.SCORE_TAUS.items()}}
+    frames = []
+    for method in backtest.METHODS:
+        pred = preds[method]
+        own = method == "forecast"
+        crps = [backtest.crps_log(truth if own else np.array([p]), y) for p, y in zip(pred, actual, strict=True)]
+        frames.append(pd.DataFrame({
+            "scope": rpo.ESTATE, "rpo_min": r, "compliance_goal_pct": 100.0, "method": method,
+            "predicted_mbps": pred, "actual_mbps": actual,
+            "error_pct": np.where(actual > 0, 100.0 * (pred - actual) / np.where(actual > 0, actual, 1.0), np.nan),
+            "met_goal": pred >= actual,
+            "lower_mbps": p10 if own else np.nan, "upper_mbps": p90 if own else np.nan,
+            "in_interval": (p10 <= actual) & (actual <= p90) if own else None,
+            "crps_log": crps,
+            "pit": [backtest.pit(weeks, y) for y in actual] if own else np.nan}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", type=Path, default=bb.DATASET)
+    ap.add_argument("--estates", type=int, default=12)
+    ap.add_argument("--pairs", type=int, default=500, help="Draws of (learning window, held-out week) per estate, "
+                                                          "RPO and learning length.")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--discrete", action="store_true", help="Draw the 28 real days as they are (no kernel).")
+    args = ap.parse_args()
+    if not args.dataset.is_dir():
+        sys.exit(f"no Bitbrains traces at {args.dataset}")
+    rng = np.random.default_rng(args.seed)
+    rpos = (15.0, 30.0, 60.0)
+    wide = bb.load(args.dataset)
+    day0, groups = bb.estates(wide, args.estates, 12)
+    frames, ratios = [], []
+    for e, vms in enumerate(groups):
+        days = estate_days(wide, vms, day0, rpos)
+        ratios += window_need_ratios(wide, vms, day0, days, rpos)
+        for r in rpos:
+            for learn_days in LEARN_DAYS:
+                frames.append(oracle_rows(days, r, learn_days, args.pairs, rng, not args.discrete)
+                              .assign(estate=e + 1, learn_days=learn_days))
+    frame = pd.concat(frames, ignore_index=True)
+    q = np.quantile(ratios, [0.0, 0.5, 1.0])
+    print(f"a window's need / its worst day's need, {len(ratios)} real windows: "
+          f"min {q[0]:.3f}, median {q[1]:.3f}, max {q[2]:.3f}")
+    summary = backtest.summarise(frame)
+    print(f"\nexchangeable days ({'as they are' if args.discrete else 'kernel-smoothed'}): "
+          f"{len(groups)} estates x RPO 15/30/60 x learn {'/'.join(map(str, LEARN_DAYS))} days x {args.pairs} draws; "
+          "forecast = the oracle (the true distribution)")
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    for name, ok in bb.checks(summary).items():
+        print(f"  {'PASS' if ok else 'FAIL'}  {name}")
+    print(f"  {calibration_line(frame)}")
+    per = {e: backtest.summarise(rows).set_index("method")["quantile_loss_pct"]
+           for e, rows in frame.groupby("estate")}
+    print("\nper estate, quantile loss % (oracle P90 / replay / dp-p95):")
+    print("  " + "  ".join(f"{e}: {s['forecast-p90']:.0f}/{s['replay']:.0f}/{s['dp-p95']:.0f}" for e, s in per.items()))
+
+
+if __name__ == "__main__":
+    main()
