@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from churnplan.analytics import bandwidth, rpo
 from churnplan.analytics.forecast import backtest
+from churnplan.core.units import BYTES_PER_MBPS
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "oracle_bitbrains.py"
 
@@ -29,7 +32,7 @@ def oracle():
 
 
 def _days(oracle, need: np.ndarray, rate: float = 1.0):
-    return oracle.EstateDays({15.0: need}, np.full((need.size, 4), rate))
+    return oracle.EstateDays({15.0: need}, np.full((need.size, 288), rate), pd.Timestamp("2013-07-01", tz="UTC"))
 
 
 def test_identical_days_make_every_need_the_same_and_every_score_zero(oracle):
@@ -58,6 +61,17 @@ def test_the_oracle_is_calibrated_on_the_days_it_draws(oracle):
     assert s.loc["forecast", "crps_log"] < s.loc["replay", "crps_log"]
 
 
+def test_drawn_days_follow_one_another_from_the_first_midnight(oracle):
+    days = _days(oracle, np.full(28, 3.0), rate=2.0)
+    prep = oracle.synthetic_case(days, np.array([4, 9, 4]), np.array([1.0, 0.5, 2.0]))
+    assert prep.vm_bytes.shape == (3 * 288, 1) and prep.interval_s == 300
+    assert prep.times[0] == pd.Timestamp("2013-07-01 00:05", tz="UTC").value / 1e9
+    assert np.all(np.diff(prep.times) == 300)
+    # 2 Mbps for a day, then 1 Mbps, then 4 Mbps: bytes per 300 s sample
+    want = np.repeat([2.0, 1.0, 4.0], 288) * BYTES_PER_MBPS * 300
+    assert np.allclose(prep.vm_bytes[:, 0], want)
+
+
 def test_a_window_needs_what_its_worst_day_needs_on_the_real_traces(oracle, shared_datasets):
     folder = shared_datasets / "bitbrains-rnd-2013-07"
     if not folder.is_dir():
@@ -70,3 +84,13 @@ def test_a_window_needs_what_its_worst_day_needs_on_the_real_traces(oracle, shar
     ratios = np.asarray(oracle.window_need_ratios(wide, groups[0], day0, days, (15.0,)))
     assert ratios.size == 2 * len(bb.SPLITS)
     assert (ratios >= 1 - 1e-9).all() and (ratios <= 1.05).all()
+    # a drawn run of real days needs what its worst day needs, as the oracle takes it
+    prep = oracle.synthetic_case(days, np.array([3, 11, 5]), np.ones(3))
+    curve = rpo.scope_curve(prep, prep.columns(rpo.ESTATE), 1.0)
+    got = bandwidth.required_mbps_100(curve, 15 * 60.0)
+    worst = days.need_mbps[15.0][[3, 11, 5]].max()
+    assert worst <= got <= 1.05 * worst
+    # churnplan's forecast runs on drawn days, its rows beside the oracle's scores of the same held-out need
+    rows = oracle.forecast_rows(days, 14, 1, np.random.default_rng(0), traces=20)
+    own = rows[rows["method"] == "forecast"]
+    assert len(own) == 1 and own["oracle_crps_log"].notna().all() and own["oracle_pit"].between(0, 1).all()
