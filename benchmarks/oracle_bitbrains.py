@@ -6,10 +6,11 @@
 
 Each estate's days are taken as independent draws from its own 28 real days (the protocol's estates, as in
 backtest_bitbrains.py), each drawn day scaled by a lognormal kernel (Silverman's bandwidth of the log daily
-needs at RPO 15 min), so the needs are continuous. A learning window (14 or 21 days) and the held-out week are drawn from
-that distribution again and again. A window's need for an RPO is the largest of its days' needs (on the real
-traces, within a few per cent of the need of the window's whole trace: printed). The rules are taken over the
-drawn days' samples as the backtest takes them (backtest.rule_mbps), replay is the learning window's need.
+needs at RPO 15 min), so the needs are continuous. A learning window (14 or 21 days) and the held-out week
+are drawn from that distribution again and again. A window's need for an RPO is the largest of its days'
+needs (on the real traces, within a few per cent of the need of the window's whole trace: printed). The rules
+are taken over the drawn days' samples as the backtest takes them (backtest.rule_mbps), replay is the
+learning window's need.
 
 The forecast here is the oracle: it knows the distribution, so its median, P90 and 80 % interval are the true
 quantiles of the held-out week's need (met in 50 and 90 % of draws, the interval covering 80 %), and its
