@@ -47,7 +47,7 @@ import backtest_bitbrains as bb  # the protocol's loader, estates and criteria
 LEARN_DAYS = (14, 21)
 TEST_DAYS = 7
 ORACLE_DRAWS = 20_000      # held-out weeks drawn to know the oracle's quantiles
-SCORE_DRAWS = 1_000        # of them, the ones its log CRPS is taken over
+SCORE_DRAWS = 1_000        # of them, the ones its log CRPS and PIT are taken over
 
 
 @dataclass(frozen=True)
@@ -127,21 +127,13 @@ def oracle_rows(days: EstateDays, r: float, learn_days: int, pairs: int, rng: np
     preds = {"forecast": np.full(pairs, p50), "forecast-p90": np.full(pairs, p90), "replay": replay,
              **backtest.rule_mbps(learn_rates),
              **{m: np.full(pairs, backtest.relative_bayes_act(weeks, tau)) for m, tau in backtest.SCORE_TAUS.items()}}
-    frames = []
+    rows = []
     for method in backtest.METHODS:
-        pred = preds[method]
         own = method == "forecast"
-        crps = [backtest.crps_log(truth if own else np.array([p]), y) for p, y in zip(pred, actual, strict=True)]
-        frames.append(pd.DataFrame({
-            "scope": rpo.ESTATE, "rpo_min": r, "compliance_goal_pct": 100.0, "method": method,
-            "predicted_mbps": pred, "actual_mbps": actual,
-            "error_pct": np.where(actual > 0, 100.0 * (pred - actual) / np.where(actual > 0, actual, 1.0), np.nan),
-            "met_goal": pred >= actual,
-            "lower_mbps": p10 if own else np.nan, "upper_mbps": p90 if own else np.nan,
-            "in_interval": (p10 <= actual) & (actual <= p90) if own else None,
-            "crps_log": crps,
-            "pit": [backtest.pit(weeks, y) for y in actual] if own else np.nan}))
-    return pd.concat(frames, ignore_index=True)
+        rows += [backtest.score_row(rpo.ESTATE, r, 100.0, method, float(p), float(y), (p10, p90) if own else None,
+                                    truth if own else np.array([p]))
+                 for p, y in zip(preds[method], actual, strict=True)]
+    return pd.DataFrame(rows, columns=backtest.COLUMNS)
 
 
 def synthetic_case(days: EstateDays, day: np.ndarray, scale: np.ndarray) -> rpo.PreparedChurn:
@@ -168,7 +160,8 @@ def forecast_rows(days: EstateDays, learn_days: int, cases: int, rng: np.random.
         weeks = f["rpo_min"].map(truth)
         f["oracle_crps_log"] = [backtest.crps_log(w[:SCORE_DRAWS], y) for w, y in zip(weeks, f["actual_mbps"],
                                                                                       strict=True)]
-        f["oracle_pit"] = [backtest.pit(w, y) for w, y in zip(weeks, f["actual_mbps"], strict=True)]
+        f["oracle_pit"] = [backtest.pit(w[:SCORE_DRAWS], y) for w, y in zip(weeks, f["actual_mbps"],
+                                                                             strict=True)]
         frames.append(f)
     return pd.concat(frames, ignore_index=True)
 

@@ -80,7 +80,7 @@ def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] 
                          **rules, **{m: relative_bayes_act(fc.needs[(r, g)], tau) for m, tau in SCORE_TAUS.items()}}
                 for method in METHODS:
                     own = method == "forecast"   # its row carries its interval and all its draws
-                    rows.append(_row(scope, r, g, method, preds[method], actual[g], (lo, hi) if own else None,
+                    rows.append(score_row(scope, r, g, method, preds[method], actual[g], (lo, hi) if own else None,
                                      fc.needs[(r, g)] if own else np.array([preds[method]])))
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -97,9 +97,10 @@ def rule_mbps(rate_mbps: np.ndarray, growth_pct: float = facts.PLANNER_DEFAULTS.
     return {"dp-p95": p95 * (1 + growth_pct / 100.0), "zplanner-p98": p98}
 
 
-def _row(scope: str, r: float, g: float, method: str, pred: float, actual: float,
-         interval: tuple[float, float] | None, draws: np.ndarray) -> dict[str, Any]:
-    """One backtest row; `draws` is the method's predictive distribution (a point method: its one value)."""
+def score_row(scope: str, r: float, g: float, method: str, pred: float, actual: float,
+              interval: tuple[float, float] | None, draws: np.ndarray) -> dict[str, Any]:
+    """One backtest row (COLUMNS); `draws` is the method's predictive distribution (a point method: its one
+    value), and a method given its 80 % `interval` gets its coverage and PIT too."""
     err = 100.0 * (pred - actual) / actual if actual > 0 else float("nan")
     row = {"scope": scope, "rpo_min": r, "compliance_goal_pct": g, "method": method, "predicted_mbps": pred,
            "actual_mbps": actual, "error_pct": err, "met_goal": bool(pred >= actual),
