@@ -66,17 +66,21 @@ class EstateDays:
         return silverman(np.log(np.maximum(need, backtest.LOG_FLOOR_MBPS)))
 
 
+def needs_mbps(prep: rpo.PreparedChurn, rpos: tuple[float, ...]) -> dict[float, float]:
+    """The estate's need for each RPO 100 % of the time over `prep` (the exact queue model, as the backtest's)."""
+    curve = rpo.scope_curve(prep, prep.columns(rpo.ESTATE), 1.0)
+    return {r: bandwidth.required_mbps_100(curve, r * 60.0) for r in rpos}
+
+
 def estate_days(wide: pd.DataFrame, vms: list[str], day0: pd.Timestamp, rpos: tuple[float, ...]) -> EstateDays:
     """Each of the month's days taken on its own: its need per RPO (the exact queue model) and its rates."""
     needs: dict[float, list[float]] = {r: [] for r in rpos}
     rates = []
     for k in range(bb.MONTH_DAYS):
         prep = bb.case(wide, vms, day0, (k, k, k + 1))
-        cols = prep.columns(rpo.ESTATE)
-        curve = rpo.scope_curve(prep, cols, 1.0)
-        for r in rpos:
-            needs[r].append(bandwidth.required_mbps_100(curve, r * 60.0))
-        rates.append(prep.scope_bytes(cols) / prep.interval_s / BYTES_PER_MBPS)
+        for r, need in needs_mbps(prep, rpos).items():
+            needs[r].append(need)
+        rates.append(prep.scope_bytes(prep.columns(rpo.ESTATE)) / prep.interval_s / BYTES_PER_MBPS)
     padded = np.full((len(rates), 86_400 // bitbrains.INTERVAL_S), np.nan)
     for k, r in enumerate(rates):
         padded[k, :r.size] = r
@@ -104,12 +108,10 @@ def window_need_ratios(wide: pd.DataFrame, vms: list[str], day0: pd.Timestamp, d
     out = []
     for a, b, c in bb.SPLITS:
         for lo, hi in ((a, b), (b, c)):
-            prep = bb.case(wide, vms, day0, (lo, lo, hi))
-            curve = rpo.scope_curve(prep, prep.columns(rpo.ESTATE), 1.0)
-            for r in rpos:
+            for r, need in needs_mbps(bb.case(wide, vms, day0, (lo, lo, hi)), rpos).items():
                 worst = float(days.need_mbps[r][lo:hi].max())
                 if worst > 0:
-                    out.append(bandwidth.required_mbps_100(curve, r * 60.0) / worst)
+                    out.append(need / worst)
     return out
 
 

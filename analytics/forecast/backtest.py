@@ -81,7 +81,7 @@ def backtest(prepared: PreparedChurn, test_days: float = 7.0, scopes: list[str] 
                 for method in METHODS:
                     own = method == "forecast"   # its row carries its interval and all its draws
                     rows.append(score_row(scope, r, g, method, preds[method], actual[g], (lo, hi) if own else None,
-                                     fc.needs[(r, g)] if own else np.array([preds[method]])))
+                                          fc.needs[(r, g)] if own else np.array([preds[method]])))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

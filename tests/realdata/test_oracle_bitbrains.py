@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnplan.analytics import bandwidth, rpo
 from churnplan.analytics.forecast import backtest
 from churnplan.core.units import BYTES_PER_MBPS
 
@@ -85,9 +84,7 @@ def test_a_window_needs_what_its_worst_day_needs_on_the_real_traces(oracle, shar
     assert ratios.size == 2 * len(bb.SPLITS)
     assert (ratios >= 1 - 1e-9).all() and (ratios <= 1.05).all()
     # a drawn run of real days needs what its worst day needs, as the oracle takes it
-    prep = oracle.synthetic_case(days, np.array([3, 11, 5]), np.ones(3))
-    curve = rpo.scope_curve(prep, prep.columns(rpo.ESTATE), 1.0)
-    got = bandwidth.required_mbps_100(curve, 15 * 60.0)
+    got = oracle.needs_mbps(oracle.synthetic_case(days, np.array([3, 11, 5]), np.ones(3)), (15.0,))[15.0]
     worst = days.need_mbps[15.0][[3, 11, 5]].max()
     assert worst <= got <= 1.05 * worst
     # churnplan's forecast runs on drawn days, its rows beside the oracle's scores of the same held-out need
